@@ -1,0 +1,80 @@
+/** Machine-readable reason carried by every raftkit error. */
+export type RaftkitErrorCode =
+  | "PROPOSAL_DROPPED"
+  | "COMPACTED"
+  | "SNAPSHOT_OUT_OF_DATE"
+  | "UNAVAILABLE"
+  | "SNAPSHOT_TEMPORARILY_UNAVAILABLE"
+  | "CONFIG_INVALID"
+  | "CONF_CHANGE_REFUSED"
+  | "STEP_LOCAL_MESSAGE"
+  | "STEP_PEER_NOT_FOUND"
+  | "BOOTSTRAP";
+
+/** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
+export class RaftkitError extends Error {
+  readonly code: RaftkitErrorCode;
+  constructor(code: RaftkitErrorCode, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+export type ProposalDropReason =
+  | "no leader"
+  | "leadership transfer in progress"
+  | "uncommitted size limit"
+  | "proposal forwarding disabled"
+  | "not a member"
+  | "configuration change pending";
+
+/** A proposal was not accepted into the log; nothing was appended. Retrying later may succeed. */
+export class ProposalDroppedError extends RaftkitError {
+  readonly reason: ProposalDropReason;
+  constructor(nodeId: string, reason: ProposalDropReason, detail?: string) {
+    super(
+      "PROPOSAL_DROPPED",
+      `node ${nodeId} dropped the proposal: ${reason}${detail ? ` (${detail})` : ""}; retry once a leader is known`,
+    );
+    this.reason = reason;
+  }
+}
+
+/** The requested index lies before the first index still in storage: it was compacted into a snapshot. */
+export class CompactedError extends RaftkitError {
+  constructor(index: number, firstIndex: number) {
+    super(
+      "COMPACTED",
+      `index ${index} is compacted (first available index is ${firstIndex}); use the snapshot`,
+    );
+  }
+}
+
+/** The requested index lies beyond the last index in storage. */
+export class UnavailableError extends RaftkitError {
+  constructor(index: number, lastIndex: number) {
+    super("UNAVAILABLE", `index ${index} is not in storage (last index is ${lastIndex})`);
+  }
+}
+
+/** A snapshot older than the one already held was offered. */
+export class SnapshotOutOfDateError extends RaftkitError {
+  constructor(index: number, current: number) {
+    super("SNAPSHOT_OUT_OF_DATE", `snapshot at index ${index} is older than the current one at ${current}`);
+  }
+}
+
+/** Storage cannot produce a snapshot right now; the leader retries later. */
+export class SnapshotTemporarilyUnavailableError extends RaftkitError {
+  constructor() {
+    super("SNAPSHOT_TEMPORARILY_UNAVAILABLE", "snapshot is temporarily unavailable; retry later");
+  }
+}
+
+/** A {@link RaftConfig} that cannot work. */
+export class ConfigError extends RaftkitError {
+  constructor(message: string) {
+    super("CONFIG_INVALID", `invalid raft config: ${message}`);
+  }
+}

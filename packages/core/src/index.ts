@@ -1,0 +1,46 @@
+export { ConfChangeError } from "./confchange/changer.js";
+export type {
+  ConfChange,
+  ConfChangeSingle,
+  ConfChangeTransition,
+  ConfChangeType,
+} from "./confchange/confChange.js";
+export { decodeConfChange, encodeConfChange } from "./confchange/confChange.js";
+export type { ProposalDropReason, RaftkitErrorCode } from "./errors.js";
+export {
+  CompactedError,
+  ConfigError,
+  ProposalDroppedError,
+  RaftkitError,
+  SnapshotOutOfDateError,
+  SnapshotTemporarilyUnavailableError,
+  UnavailableError,
+} from "./errors.js";
+export type { RaftConfig } from "./raft/config.js";
+export { entrySize } from "./raft/entries.js";
+export type { Logger } from "./raft/logger.js";
+export { silentLogger } from "./raft/logger.js";
+export type { Random } from "./raft/random.js";
+export { SeededRandom } from "./raft/random.js";
+export { RawNode } from "./raft/rawNode.js";
+export type { InitialState, Storage } from "./raft/storage.js";
+export { MemoryStorage } from "./raft/storage.js";
+export type {
+  ConfState,
+  Entry,
+  EntryType,
+  HardState,
+  Message,
+  MessageType,
+  NodeId,
+  ProgressState,
+  ProgressStatus,
+  ReadState,
+  Ready,
+  Role,
+  Snapshot,
+  SnapshotMeta,
+  SoftState,
+  Status,
+} from "./raft/types.js";
+export { emptyConfState, isEmptySnapshot, message } from "./raft/types.js";

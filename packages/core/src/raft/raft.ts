@@ -1,0 +1,697 @@
+import { applyChanges, configFromConfState } from "../confchange/changer.js";
+import type { ConfChange } from "../confchange/confChange.js";
+import { entersJoint, leavesJoint } from "../confchange/confChange.js";
+import type { VoteResult } from "../quorum/voteResult.js";
+import { ProgressTracker, type TrackerConfig, trackerConfigToConfState } from "../tracker/progressTracker.js";
+import { type RaftConfig, type ResolvedConfig, resolveConfig } from "./config.js";
+import { entriesSize, payloadSize } from "./entries.js";
+import type { Logger } from "./logger.js";
+import { RaftLog } from "./raftLog.js";
+import type { Random } from "./random.js";
+import { ReadOnly } from "./readOnly.js";
+import { stepCandidate } from "./stepCandidate.js";
+import { stepFollower } from "./stepFollower.js";
+import { stepLeader } from "./stepLeader.js";
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  ReadState,
+  Role,
+  Snapshot,
+  SoftState,
+} from "./types.js";
+import { message, voteResponseType } from "./types.js";
+
+/** Why a campaign starts: a pre-election, a real election, or a leadership transfer (which skips pre-vote and the lease check). */
+export type CampaignType = "preElection" | "election" | "transfer";
+
+const TRANSFER_CONTEXT = new TextEncoder().encode("transfer");
+
+function isTransferContext(ctx: Uint8Array | null): boolean {
+  if (ctx === null || ctx.length !== TRANSFER_CONTEXT.length) return false;
+  return ctx.every((b, i) => b === TRANSFER_CONTEXT[i]);
+}
+
+/** A role's message handler. */
+export type StepFn = (r: Raft, m: Message) => void;
+
+/**
+ * The Raft consensus state machine of one node (Raft paper §5, thesis ch. 3, 4, 6, 9).
+ * Deterministic and free of I/O: input arrives through {@link step} and {@link tick},
+ * output accumulates in `msgs`, `readStates` and the log, and is collected by RawNode.
+ *
+ * @internal Applications use {@link RawNode}.
+ */
+export class Raft {
+  readonly id: NodeId;
+  term = 0;
+  vote: NodeId | null = null;
+  lead: NodeId | null = null;
+  role: Role = "follower";
+  readonly raftLog: RaftLog;
+  readonly trk: ProgressTracker;
+  readonly readOnly = new ReadOnly();
+  readStates: ReadState[] = [];
+  /** Messages to send, in order. Drained by RawNode.ready(). */
+  msgs: Message[] = [];
+  isLearner = false;
+  /** The member a leadership transfer is going to, if one is in progress. */
+  leadTransferee: NodeId | null = null;
+  /** No new configuration change may be proposed until the entry at this index is applied. */
+  pendingConfIndex = 0;
+  /** Payload bytes of entries the leader appended that are not yet handed out for applying. */
+  uncommittedSize = 0;
+  /** Reads that arrived before this leader committed an entry of its term (thesis §6.4 step 1). */
+  pendingReadIndexMessages: Message[] = [];
+
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTimeout = 0;
+
+  readonly cfg: ResolvedConfig;
+  readonly electionTimeout: number;
+  readonly heartbeatTimeout: number;
+  readonly logger: Logger;
+  readonly random: Random;
+
+  tick: () => void = () => this.tickElection();
+  stepFn: StepFn = stepFollower;
+
+  constructor(config: RaftConfig) {
+    this.cfg = resolveConfig(config);
+    this.id = this.cfg.id;
+    this.logger = this.cfg.logger;
+    this.random = this.cfg.random;
+    this.electionTimeout = this.cfg.electionTick;
+    this.heartbeatTimeout = this.cfg.heartbeatTick;
+    this.raftLog = new RaftLog(this.cfg.storage, this.id, this.logger, this.cfg.maxCommittedSizePerReady);
+    this.trk = new ProgressTracker(this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
+
+    const { hardState, confState } = this.cfg.storage.initialState();
+    this.switchToConfig(configFromConfState(confState));
+    if (hardState.term !== 0 || hardState.vote !== null || hardState.commit !== 0) this.loadState(hardState);
+    if (this.cfg.applied > 0) this.raftLog.appliedTo(this.cfg.applied);
+    this.becomeFollower(this.term, null);
+    this.logger.info(
+      `node ${this.id}: starting at term ${this.term}, commit ${this.raftLog.committed}, applied ${this.raftLog.applied}, ` +
+        `last index ${this.raftLog.lastIndex()}, last term ${this.raftLog.lastTerm()}, voters [${this.trk.voterIds().join(",")}]`,
+    );
+  }
+
+  softState(): SoftState {
+    return { lead: this.lead, role: this.role };
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.raftLog.committed };
+  }
+
+  loadState(hs: HardState): void {
+    if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
+      throw new Error(
+        `node ${this.id}: stored commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]; the log is missing entries`,
+      );
+    }
+    this.raftLog.committed = hs.commit;
+    this.term = hs.term;
+    this.vote = hs.vote;
+  }
+
+  /** Queues a message, filling in the sender and, where the protocol wants it, the term. */
+  send(m: Message): void {
+    // A forwarded message keeps its origin: a follower's read, or a transfer's target.
+    if (m.from === "") m.from = this.id;
+    if (
+      m.type === "vote" ||
+      m.type === "voteResponse" ||
+      m.type === "preVote" ||
+      m.type === "preVoteResponse"
+    ) {
+      // Vote messages carry the term they are about, which for pre-votes is a future term.
+      if (m.term === 0) throw new Error(`node ${this.id}: ${m.type} must carry a term`);
+    } else if (m.type !== "propose" && m.type !== "readIndex") {
+      // Forwarded proposals and reads carry no term: the leader treats them as local.
+      m.term = this.term;
+    }
+    this.msgs.push(m);
+  }
+
+  // ---- roles (Raft paper §5.2) ----
+
+  reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.lead = null;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.abortLeaderTransfer();
+    this.trk.resetVotes();
+    const next = this.raftLog.lastIndex() + 1;
+    for (const [id, pr] of this.trk.progress) {
+      const fresh = this.trk.newProgress(next, pr.isLearner);
+      // The leader counts itself only for what is durable (Raft thesis §10.2.1).
+      if (id === this.id) fresh.match = this.lastStableIndex();
+      this.trk.progress.set(id, fresh);
+    }
+    this.pendingConfIndex = 0;
+    this.uncommittedSize = 0;
+    this.readOnly.clear();
+    this.pendingReadIndexMessages = [];
+  }
+
+  /** The last index known to be on this node's stable storage. */
+  lastStableIndex(): number {
+    return Math.min(this.raftLog.unstable.offset - 1, this.raftLog.lastIndex());
+  }
+
+  becomeFollower(term: number, lead: NodeId | null): void {
+    this.stepFn = stepFollower;
+    this.reset(term);
+    this.tick = () => this.tickElection();
+    this.lead = lead;
+    this.role = "follower";
+    this.logger.info(
+      `node ${this.id}: became follower at term ${this.term}${lead ? ` (leader ${lead})` : ""}`,
+    );
+  }
+
+  becomeCandidate(): void {
+    if (this.role === "leader") throw new Error(`node ${this.id}: invalid transition leader -> candidate`);
+    this.stepFn = stepCandidate;
+    this.reset(this.term + 1);
+    this.tick = () => this.tickElection();
+    this.vote = this.id;
+    this.role = "candidate";
+    this.logger.info(`node ${this.id}: became candidate at term ${this.term}`);
+  }
+
+  becomePreCandidate(): void {
+    if (this.role === "leader")
+      throw new Error(`node ${this.id}: invalid transition leader -> pre-candidate`);
+    // A pre-candidate changes neither its term nor its vote (Raft thesis §9.6).
+    this.stepFn = stepCandidate;
+    this.trk.resetVotes();
+    this.tick = () => this.tickElection();
+    this.lead = null;
+    this.role = "preCandidate";
+    this.logger.info(`node ${this.id}: became pre-candidate at term ${this.term}`);
+  }
+
+  becomeLeader(): void {
+    if (this.role === "follower") throw new Error(`node ${this.id}: invalid transition follower -> leader`);
+    this.stepFn = stepLeader;
+    this.reset(this.term);
+    this.tick = () => this.tickHeartbeat();
+    this.lead = this.id;
+    this.role = "leader";
+    const self = this.trk.progress.get(this.id);
+    if (self) {
+      self.becomeReplicate();
+      self.match = this.lastStableIndex();
+      self.recentActive = true;
+    }
+    // Conservatively assume the log's tail may hold a configuration change (etcd does the same).
+    this.pendingConfIndex = this.raftLog.lastIndex();
+    // An empty entry of the new term lets the leader commit everything before it (Raft paper §5.4.2).
+    if (!this.appendEntries([{ term: 0, index: 0, type: "normal", data: new Uint8Array() }])) {
+      throw new Error(`node ${this.id}: a new leader's empty entry was refused`);
+    }
+    this.logger.info(`node ${this.id}: became leader at term ${this.term}`);
+  }
+
+  resetRandomizedElectionTimeout(): void {
+    this.randomizedElectionTimeout = this.electionTimeout + this.random.int(this.electionTimeout);
+  }
+
+  pastElectionTimeout(): boolean {
+    return this.electionElapsed >= this.randomizedElectionTimeout;
+  }
+
+  /** Whether this node may become leader: a voter of the current config, with no snapshot pending. */
+  promotable(): boolean {
+    const pr = this.trk.progress.get(this.id);
+    return pr !== undefined && !pr.isLearner && !this.raftLog.hasNextOrInProgressSnapshot();
+  }
+
+  // ---- ticks ----
+
+  tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.pastElectionTimeout()) {
+      this.electionElapsed = 0;
+      this.step(message({ type: "hup", from: this.id }));
+    }
+  }
+
+  tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTimeout) {
+      this.electionElapsed = 0;
+      if (this.cfg.checkQuorum) this.step(message({ type: "checkQuorum", from: this.id }));
+      // A transfer that did not finish within an election timeout is abandoned (Raft thesis §3.10).
+      if (this.role === "leader" && this.leadTransferee !== null) {
+        this.logger.info(
+          `node ${this.id}: leadership transfer to ${this.leadTransferee} timed out; aborting it`,
+        );
+        this.abortLeaderTransfer();
+      }
+    }
+    if (this.role !== "leader") return;
+    if (this.heartbeatElapsed >= this.heartbeatTimeout) {
+      this.heartbeatElapsed = 0;
+      this.step(message({ type: "beat", from: this.id }));
+    }
+  }
+
+  // ---- elections (Raft paper §5.2, thesis §9.6) ----
+
+  hup(t: CampaignType): void {
+    if (this.role === "leader") return;
+    if (!this.promotable()) {
+      this.logger.warn(`node ${this.id}: is not a voter (or has a snapshot pending) and cannot campaign`);
+      return;
+    }
+    if (this.hasUnappliedConfChanges()) {
+      this.logger.warn(
+        `node ${this.id}: cannot campaign at term ${this.term}: configuration changes are not yet applied`,
+      );
+      return;
+    }
+    this.campaign(t);
+  }
+
+  hasUnappliedConfChanges(): boolean {
+    const log = this.raftLog;
+    if (log.applied >= log.committed) return false;
+    const lo = Math.max(log.applied + 1, log.firstIndex());
+    for (const e of log.slice(lo, log.committed + 1)) if (e.type === "confChange") return true;
+    return false;
+  }
+
+  campaign(t: CampaignType): void {
+    let voteMsg: "vote" | "preVote";
+    let term: number;
+    if (t === "preElection") {
+      this.becomePreCandidate();
+      voteMsg = "preVote";
+      // Pre-vote asks for the term a real election would use, without moving to it.
+      term = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteMsg = "vote";
+      term = this.term;
+    }
+    if (this.poll(this.id, voteResponseType(voteMsg), true) === "won") {
+      // A single-voter cluster wins at once.
+      if (t === "preElection") this.campaign("election");
+      else this.becomeLeader();
+      return;
+    }
+    const lastIndex = this.raftLog.lastIndex();
+    const lastTerm = this.raftLog.lastTerm();
+    for (const id of this.trk.voterIds()) {
+      if (id === this.id) continue;
+      this.logger.info(
+        `node ${this.id}: [logterm ${lastTerm}, index ${lastIndex}] sent ${voteMsg} request to ${id} at term ${term}`,
+      );
+      this.send(
+        message({
+          type: voteMsg,
+          to: id,
+          term,
+          index: lastIndex,
+          logTerm: lastTerm,
+          context: t === "transfer" ? TRANSFER_CONTEXT : null,
+        }),
+      );
+    }
+  }
+
+  poll(id: NodeId, type: "voteResponse" | "preVoteResponse", granted: boolean): VoteResult {
+    this.logger.info(
+      `node ${this.id}: received ${granted ? "granting" : "rejecting"} ${type} from ${id} at term ${this.term}`,
+    );
+    this.trk.recordVote(id, granted);
+    return this.trk.tallyVotes().result;
+  }
+
+  // ---- the step function (Raft paper §5.1: every message first settles the term) ----
+
+  step(m: Message): void {
+    if (m.term === 0) {
+      // local message, or a forwarded proposal/read
+    } else if (m.term > this.term) {
+      if (m.type === "vote" || m.type === "preVote") {
+        const force = isTransferContext(m.context);
+        const inLease =
+          this.cfg.checkQuorum && this.lead !== null && this.electionElapsed < this.electionTimeout;
+        if (!force && inLease) {
+          // Heard from a live leader within the election timeout: ignore (Raft thesis §4.2.3).
+          this.logger.info(
+            `node ${this.id}: [term ${this.term}] ignored ${m.type} from ${m.from} at term ${m.term}: lease with ${this.lead} has not expired`,
+          );
+          return;
+        }
+      }
+      if (m.type === "preVote") {
+        // Never change term on a pre-vote request.
+      } else if (m.type === "preVoteResponse" && !m.reject) {
+        // The term in a granted pre-vote is the one we will campaign for; it is bumped on winning.
+      } else {
+        this.logger.info(
+          `node ${this.id}: [term ${this.term}] received ${m.type} from ${m.from} at higher term ${m.term}`,
+        );
+        if (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot")
+          this.becomeFollower(m.term, m.from);
+        else this.becomeFollower(m.term, null);
+      }
+    } else if (m.term < this.term) {
+      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === "heartbeat" || m.type === "append")) {
+        // A stale leader cut off by a partition: tell it the current term so it steps down.
+        // Without this a node with a higher term could never rejoin under check-quorum/pre-vote.
+        this.send(message({ type: "appendResponse", to: m.from }));
+      } else if (m.type === "preVote") {
+        this.send(message({ type: "preVoteResponse", to: m.from, term: this.term, reject: true }));
+      }
+      return;
+    }
+
+    switch (m.type) {
+      case "hup":
+        this.hup(this.cfg.preVote ? "preElection" : "election");
+        return;
+      case "vote":
+      case "preVote": {
+        const canVote =
+          this.vote === m.from ||
+          (this.vote === null && this.lead === null) ||
+          (m.type === "preVote" && m.term > this.term);
+        if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
+          this.logger.info(
+            `node ${this.id}: [term ${this.term}] granted ${m.type} to ${m.from} at term ${m.term}`,
+          );
+          // A granted vote answers with the term asked about (for pre-votes, the future term).
+          this.send(message({ type: voteResponseType(m.type), to: m.from, term: m.term }));
+          if (m.type === "vote") {
+            this.electionElapsed = 0;
+            this.vote = m.from;
+          }
+        } else {
+          this.logger.info(
+            `node ${this.id}: [term ${this.term}, vote ${this.vote}] rejected ${m.type} from ${m.from} at term ${m.term}`,
+          );
+          this.send(message({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true }));
+        }
+        return;
+      }
+      default:
+        this.stepFn(this, m);
+    }
+  }
+
+  // ---- replication (Raft paper §5.3) ----
+
+  /**
+   * Appends entries at the end of the leader's log, stamping term and index. Returns false
+   * (and appends nothing) when the uncommitted size limit would be exceeded.
+   */
+  appendEntries(es: Entry[]): boolean {
+    const li = this.raftLog.lastIndex();
+    for (let i = 0; i < es.length; i++) {
+      es[i]!.term = this.term;
+      es[i]!.index = li + 1 + i;
+    }
+    if (!this.increaseUncommittedSize(es)) {
+      this.logger.warn(
+        `node ${this.id}: appending entries would exceed maxUncommittedEntriesSize; dropping them`,
+      );
+      return false;
+    }
+    this.raftLog.append(es);
+    return true;
+  }
+
+  increaseUncommittedSize(es: readonly Entry[]): boolean {
+    const s = payloadSize(es);
+    const max = this.cfg.maxUncommittedEntriesSize;
+    // Always admit something when nothing is uncommitted, so one large entry cannot block forever.
+    if (max > 0 && this.uncommittedSize > 0 && s > 0 && this.uncommittedSize + s > max) return false;
+    this.uncommittedSize += s;
+    return true;
+  }
+
+  reduceUncommittedSize(s: number): void {
+    this.uncommittedSize = s > this.uncommittedSize ? 0 : this.uncommittedSize - s;
+  }
+
+  /** Sends an append (or a snapshot) to `to` if it is not paused and there is something to send. */
+  maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.trk.progress.get(to);
+    if (!pr || pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.raftLog.term(prevIndex);
+    let ents: Entry[] | null = null;
+    if (prevTerm !== null) {
+      try {
+        ents = this.raftLog.entries(pr.next, this.cfg.maxSizePerMsg);
+      } catch {
+        ents = null;
+      }
+    }
+    if (ents !== null && ents.length === 0 && !sendIfEmpty) return false;
+    if (prevTerm === null || ents === null) return this.maybeSendSnapshot(to);
+    const bytes = entriesSize(ents);
+    this.send(
+      message({
+        type: "append",
+        to,
+        index: prevIndex,
+        logTerm: prevTerm,
+        entries: ents,
+        commit: this.raftLog.committed,
+      }),
+    );
+    pr.sentEntries(ents.length, ents.length > 0 ? ents[ents.length - 1]!.index : prevIndex, bytes);
+    return true;
+  }
+
+  /** The follower needs entries that were compacted: send the snapshot instead (Raft paper §7). */
+  maybeSendSnapshot(to: NodeId): boolean {
+    const pr = this.trk.progress.get(to)!;
+    if (!pr.recentActive) {
+      this.logger.debug(`node ${this.id}: not sending a snapshot to ${to}: it has not been active recently`);
+      return false;
+    }
+    let snapshot: Snapshot;
+    try {
+      snapshot = this.raftLog.snapshot();
+    } catch (e) {
+      this.logger.debug(`node ${this.id}: snapshot for ${to} unavailable: ${(e as Error).message}`);
+      return false;
+    }
+    if (snapshot.meta.index === 0)
+      throw new Error(`node ${this.id}: needs a snapshot for ${to} but has none`);
+    this.logger.info(
+      `node ${this.id}: sending snapshot at index ${snapshot.meta.index} to ${to} (its next index ${pr.next} is compacted)`,
+    );
+    pr.becomeSnapshot(snapshot.meta.index);
+    this.send(message({ type: "snapshot", to, snapshot }));
+    return true;
+  }
+
+  sendAppend(to: NodeId): void {
+    this.maybeSendAppend(to, true);
+  }
+
+  bcastAppend(): void {
+    for (const id of this.trk.memberIds()) if (id !== this.id) this.sendAppend(id);
+  }
+
+  sendHeartbeat(to: NodeId, context: Uint8Array | null): void {
+    const pr = this.trk.progress.get(to);
+    // Only commit what the follower is known to hold: a heartbeat must never advance a
+    // follower's commit past entries it may not have.
+    const commit = Math.min(pr?.match ?? 0, this.raftLog.committed);
+    this.send(message({ type: "heartbeat", to, commit, context }));
+  }
+
+  bcastHeartbeat(context: Uint8Array | null = this.readOnly.lastPendingRequestCtx()): void {
+    for (const id of this.trk.memberIds()) if (id !== this.id) this.sendHeartbeat(id, context);
+  }
+
+  /** Advances commit to what a quorum holds, if that entry is of this term. */
+  maybeCommit(): boolean {
+    return this.raftLog.maybeCommit(this.trk.committed(), this.term);
+  }
+
+  committedEntryInCurrentTerm(): boolean {
+    return this.raftLog.term(this.raftLog.committed) === this.term;
+  }
+
+  /** On a leader: entries up to `index` are durable locally; count itself toward commit. */
+  selfStable(index: number): void {
+    if (this.role !== "leader") return;
+    const pr = this.trk.progress.get(this.id);
+    if (!pr?.maybeUpdate(index)) return;
+    if (this.maybeCommit()) this.onCommitAdvanced();
+  }
+
+  /** A leader's commit moved: release reads waiting for this term's first commit and tell followers. */
+  onCommitAdvanced(): void {
+    this.releasePendingReadIndexMessages();
+    this.bcastAppend();
+  }
+
+  // ---- follower-side handlers ----
+
+  handleAppendEntries(m: Message): void {
+    if (m.index < this.raftLog.committed) {
+      this.send(message({ type: "appendResponse", to: m.from, index: this.raftLog.committed }));
+      return;
+    }
+    const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (lastNew !== null) {
+      this.send(message({ type: "appendResponse", to: m.from, index: lastNew }));
+      return;
+    }
+    // Reject with a hint: the largest index at or below the leader's probe whose term is at
+    // most the leader's term there. The leader can then skip a whole term at once (§5.3).
+    const hint = this.raftLog.findConflictByTerm(Math.min(m.index, this.raftLog.lastIndex()), m.logTerm);
+    this.logger.debug(
+      `node ${this.id}: rejected append [logterm ${m.logTerm}, index ${m.index}] from ${m.from}; hint index ${hint.index} term ${hint.term}`,
+    );
+    this.send(
+      message({
+        type: "appendResponse",
+        to: m.from,
+        index: m.index,
+        reject: true,
+        rejectHint: hint.index,
+        logTerm: hint.term,
+      }),
+    );
+  }
+
+  handleHeartbeat(m: Message): void {
+    this.raftLog.commitTo(m.commit);
+    this.send(message({ type: "heartbeatResponse", to: m.from, context: m.context }));
+  }
+
+  handleSnapshot(m: Message): void {
+    const s = m.snapshot!;
+    if (this.restore(s)) {
+      this.logger.info(`node ${this.id}: restored snapshot at index ${s.meta.index}, term ${s.meta.term}`);
+      this.send(message({ type: "appendResponse", to: m.from, index: this.raftLog.lastIndex() }));
+    } else {
+      this.logger.info(
+        `node ${this.id}: ignored snapshot at index ${s.meta.index} (commit ${this.raftLog.committed})`,
+      );
+      this.send(message({ type: "appendResponse", to: m.from, index: this.raftLog.committed }));
+    }
+  }
+
+  /** Installs a snapshot from the leader. Returns false when it brings nothing new. */
+  restore(s: Snapshot): boolean {
+    if (s.meta.index <= this.raftLog.committed) return false;
+    if (this.role !== "follower") {
+      this.logger.warn(`node ${this.id}: got a snapshot as ${this.role}; becoming follower`);
+      this.becomeFollower(this.term + 1, null);
+      return false;
+    }
+    if (this.raftLog.matchTerm(s.meta.index, s.meta.term)) {
+      // We already hold the snapshot's last entry: just fast-forward commit.
+      this.raftLog.commitTo(s.meta.index);
+      return false;
+    }
+    this.raftLog.restore(s);
+    this.trk.config = configFromConfState(s.meta.confState);
+    this.switchToConfig(this.trk.config);
+    return true;
+  }
+
+  // ---- reads (Raft thesis §6.4) ----
+
+  /** Answers a read: locally as a ReadState, or to the follower that forwarded it. */
+  respondToReadIndex(req: Message, readIndex: number): void {
+    if (req.from === this.id || req.from === "") {
+      this.readStates.push({ index: readIndex, requestCtx: req.context ?? new Uint8Array() });
+      return;
+    }
+    this.send(message({ type: "readIndexResponse", to: req.from, index: readIndex, context: req.context }));
+  }
+
+  releasePendingReadIndexMessages(): void {
+    if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return;
+    const msgs = this.pendingReadIndexMessages;
+    this.pendingReadIndexMessages = [];
+    for (const m of msgs) stepLeader(this, m);
+  }
+
+  // ---- leadership transfer (Raft thesis §3.10) ----
+
+  sendTimeoutNow(to: NodeId): void {
+    this.send(message({ type: "timeoutNow", to }));
+  }
+
+  abortLeaderTransfer(): void {
+    this.leadTransferee = null;
+  }
+
+  // ---- membership ----
+
+  /** Applies a committed configuration change and returns the resulting membership. */
+  applyConfChange(cc: ConfChange): ConfState {
+    let cfg: TrackerConfig;
+    if (leavesJoint(cc)) cfg = applyChanges(this.trk.config, [], "leaveJoint");
+    else {
+      const { joint, autoLeave } = entersJoint(cc);
+      cfg = applyChanges(
+        this.trk.config,
+        cc.changes,
+        joint ? (autoLeave ? "enterJointAuto" : "enterJoint") : "simple",
+      );
+    }
+    return this.switchToConfig(cfg);
+  }
+
+  /** Makes `cfg` the active membership, creating and dropping progress records to match. */
+  switchToConfig(cfg: TrackerConfig): ConfState {
+    const members = new Set([...cfg.voters[0], ...cfg.voters[1], ...cfg.learners, ...cfg.learnersNext]);
+    const next = this.raftLog.lastIndex() + 1;
+    for (const id of [...this.trk.progress.keys()]) if (!members.has(id)) this.trk.progress.delete(id);
+    for (const id of members) {
+      const learner = cfg.learners.has(id) || cfg.learnersNext.has(id);
+      const pr = this.trk.progress.get(id);
+      if (pr) pr.isLearner = learner;
+      else {
+        const fresh = this.trk.newProgress(next, learner);
+        // A new member counts as active so check-quorum does not depose the leader at once.
+        fresh.recentActive = true;
+        if (id === this.id) fresh.match = this.lastStableIndex();
+        this.trk.progress.set(id, fresh);
+      }
+    }
+    this.trk.config = cfg;
+    const cs = trackerConfigToConfState(cfg);
+    const self = this.trk.progress.get(this.id);
+    this.isLearner = self?.isLearner ?? false;
+    if (this.role !== "leader" || cs.voters.length === 0) return cs;
+    if (!self || this.isLearner) {
+      // Removed or demoted: the change is committed now, so hand over by stepping down.
+      this.logger.info(`node ${this.id}: removed from the voters while leading; stepping down`);
+      this.becomeFollower(this.term, null);
+      return cs;
+    }
+    if (this.maybeCommit()) this.onCommitAdvanced();
+    else for (const id of this.trk.memberIds()) if (id !== this.id) this.maybeSendAppend(id, false);
+    if (this.leadTransferee !== null && !this.trk.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
+    return cs;
+  }
+}

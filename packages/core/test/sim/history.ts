@@ -1,0 +1,128 @@
+/**
+ * One client operation on a key-value register, as observed by the client. `call` and `return` are
+ * simulated times. An operation with `unknown: true` has no `return` and no output: it may or may not
+ * have taken effect, at any time after its call. A key never written reads as `null`.
+ */
+export type Operation =
+  | { client: number; op: "put"; key: string; value: number; call: number; return?: number; unknown?: true }
+  | {
+      client: number;
+      op: "get";
+      key: string;
+      output?: number | null;
+      call: number;
+      return?: number;
+      unknown?: true;
+    }
+  | {
+      client: number;
+      op: "cas";
+      key: string;
+      expected: number | null;
+      value: number;
+      ok?: boolean;
+      call: number;
+      return?: number;
+      unknown?: true;
+    };
+
+/** Serializes a history as JSON lines, one operation per line, with fields in a fixed order. */
+export function historyToJsonLines(ops: readonly Operation[]): string {
+  return ops.map((op) => `${JSON.stringify(ordered(op))}\n`).join("");
+}
+
+/**
+ * Parses a JSON-lines history (blank lines are ignored), validating every line.
+ * @throws Error naming the line number and what is wrong with it.
+ */
+export function parseHistory(text: string): Operation[] {
+  const ops: Operation[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    try {
+      ops.push(parseOperation(line));
+    } catch (error) {
+      throw new Error(`line ${i + 1}: ${(error as Error).message}`);
+    }
+  });
+  return ops;
+}
+
+function ordered(op: Operation): Record<string, unknown> {
+  const { client, key, call } = op;
+  const end = { return: op.return, unknown: op.unknown };
+  switch (op.op) {
+    case "put":
+      return { client, op: op.op, key, value: op.value, call, ...end };
+    case "get":
+      return { client, op: op.op, key, output: op.output, call, ...end };
+    case "cas":
+      return { client, op: op.op, key, expected: op.expected, value: op.value, ok: op.ok, call, ...end };
+  }
+}
+
+const FIELDS: Record<Operation["op"], readonly string[]> = {
+  put: ["value"],
+  get: ["output"],
+  cas: ["expected", "value", "ok"],
+};
+
+function parseOperation(line: string): Operation {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch (error) {
+    throw new Error(`invalid JSON (${(error as Error).message})`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("expected a JSON object");
+  const o = raw as Record<string, unknown>;
+  const kind = o.op;
+  if (kind !== "put" && kind !== "get" && kind !== "cas") {
+    throw new Error(`"op" must be "put", "get" or "cas", got ${JSON.stringify(kind)}`);
+  }
+  const allowed = new Set(["client", "op", "key", "call", "return", "unknown", ...FIELDS[kind]]);
+  const extra = Object.keys(o).find((field) => !allowed.has(field));
+  if (extra !== undefined) throw new Error(`unexpected field "${extra}" for a ${kind}`);
+
+  const client = o.client;
+  if (!Number.isInteger(client) || (client as number) < 0) throw new Error(`"client" must be a non-negative integer`);
+  if (typeof o.key !== "string") throw new Error(`"key" must be a string`);
+  const call = finite(o, "call");
+  const unknown = o.unknown !== undefined;
+  if (unknown && o.unknown !== true) throw new Error(`"unknown" may only be true`);
+  if (unknown) {
+    const outcome = ["return", "output", "ok"].find((field) => o[field] !== undefined);
+    if (outcome !== undefined) throw new Error(`an operation with "unknown": true cannot have "${outcome}"`);
+  } else {
+    if (o.return === undefined) throw new Error(`missing "return" (an operation with no outcome needs "unknown": true)`);
+    const ret = finite(o, "return");
+    if (ret < call) throw new Error(`"return" (${ret}) is before "call" (${call})`);
+  }
+
+  const base = { client: client as number, key: o.key, call };
+  const end = unknown ? { unknown: true as const } : { return: o.return as number };
+  switch (kind) {
+    case "put":
+      return { ...base, op: kind, value: finite(o, "value"), ...end };
+    case "get":
+      return unknown ? { ...base, op: kind, ...end } : { ...base, op: kind, output: nullable(o, "output"), ...end };
+    case "cas": {
+      const cas = { ...base, op: kind, expected: nullable(o, "expected"), value: finite(o, "value") };
+      if (unknown) return { ...cas, ...end };
+      if (typeof o.ok !== "boolean") throw new Error(`"ok" must be a boolean`);
+      return { ...cas, ok: o.ok, ...end };
+    }
+  }
+}
+
+function finite(o: Record<string, unknown>, field: string): number {
+  const value = o[field];
+  if (typeof value !== "number" || !Number.isFinite(value)) throw new Error(`"${field}" must be a number`);
+  return value;
+}
+
+function nullable(o: Record<string, unknown>, field: string): number | null {
+  const value = o[field];
+  if (value === null || (typeof value === "number" && Number.isFinite(value))) return value;
+  throw new Error(`"${field}" must be a number or null`);
+}
