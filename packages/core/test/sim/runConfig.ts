@@ -1,0 +1,88 @@
+import type { LinkFaults } from "./network.js";
+import type { Rng } from "./rng.js";
+import { between } from "./rng.js";
+
+/** Everything about one simulated run that its seed decides up front. */
+export interface RunConfig {
+  nodes: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  /** Small limits exercise batching and flow control; undefined keeps the core's default. */
+  maxSizePerMsg: number | undefined;
+  maxInflightMsgs: number | undefined;
+  /** Snapshot and compact the log once this many entries were applied since the last snapshot; null: never. */
+  compaction: { every: number; keep: number } | null;
+  links: LinkFaults;
+  /** Mean ms between new partitions (0: none). A partition heals after `partitionLength` ms at most. */
+  partitionEvery: number;
+  partitionLength: number;
+  /** Mean ms between node crashes (0: none); a crashed node restarts after `downtime` ms at most. */
+  crashEvery: number;
+  downtime: number;
+  /** Mean ms between leadership transfer requests (0: none). */
+  transferEvery: number;
+  clients: number;
+  /** Most ms a client waits between its operations. */
+  think: number;
+  /** Ms after which a client gives up on an operation (its outcome becomes unknown). */
+  opTimeout: number;
+}
+
+/** Draws a run's configuration from the PRNG (the first draws of the seed's stream). */
+export function drawRunConfig(rng: Rng): RunConfig {
+  const nodes = rng.chance(0.5) ? 3 : 5;
+  const preVote = rng.chance(0.5);
+  const checkQuorum = rng.chance(0.5);
+  const maxSizePerMsg = rng.chance(0.25) ? between(rng, 60, 400) : undefined;
+  const maxInflightMsgs = rng.chance(0.25) ? between(rng, 1, 4) : undefined;
+  const compaction = rng.chance(0.4) ? { every: between(rng, 3, 40), keep: between(rng, 0, 5) } : null;
+  const links: LinkFaults = {
+    dropRate: rng.chance(0.7) ? rng.next() * 0.1 : 0,
+    duplicateRate: rng.chance(0.5) ? rng.next() * 0.05 : 0,
+    longDelayRate: rng.chance(0.5) ? rng.next() * 0.03 : 0,
+    minDelay: 1,
+    maxDelay: between(rng, 5, 30),
+    longDelayMin: 100,
+    longDelayMax: between(rng, 200, 2000),
+  };
+  return {
+    nodes,
+    preVote,
+    checkQuorum,
+    maxSizePerMsg,
+    maxInflightMsgs,
+    compaction,
+    links,
+    partitionEvery: rng.chance(0.75) ? between(rng, 150, 1200) : 0,
+    partitionLength: between(rng, 100, 1500),
+    crashEvery: rng.chance(0.75) ? between(rng, 150, 1200) : 0,
+    downtime: between(rng, 20, 1000),
+    transferEvery: rng.chance(0.4) ? between(rng, 100, 1000) : 0,
+    clients: between(rng, 3, 6),
+    think: between(rng, 2, 40),
+    opTimeout: 500,
+  };
+}
+
+/** A one-line summary for traces and failure reports. */
+export function describeRunConfig(c: RunConfig): string {
+  const l = c.links;
+  const parts = [
+    `${c.nodes} nodes`,
+    `preVote=${c.preVote}`,
+    `checkQuorum=${c.checkQuorum}`,
+    c.maxSizePerMsg === undefined ? "" : `maxSizePerMsg=${c.maxSizePerMsg}`,
+    c.maxInflightMsgs === undefined ? "" : `maxInflightMsgs=${c.maxInflightMsgs}`,
+    c.compaction ? `compact every ${c.compaction.every} keep ${c.compaction.keep}` : "",
+    `drop=${pct(l.dropRate)} dup=${pct(l.duplicateRate)} long=${pct(l.longDelayRate)}(≤${l.longDelayMax}ms) delay≤${l.maxDelay}ms`,
+    c.partitionEvery ? `partitions ~${c.partitionEvery}ms (≤${c.partitionLength}ms)` : "no partitions",
+    c.crashEvery ? `crashes ~${c.crashEvery}ms (≤${c.downtime}ms down)` : "no crashes",
+    c.transferEvery ? `transfers ~${c.transferEvery}ms` : "",
+    `${c.clients} clients`,
+  ];
+  return parts.filter((p) => p !== "").join(", ");
+}
+
+function pct(p: number): string {
+  return `${(p * 100).toFixed(1)}%`;
+}

@@ -1,0 +1,11 @@
+/** `pnpm bench <name>`: runs one benchmark and prints its figures and conditions. */
+const benches: Record<string, string> = {
+  core: "../packages/core/bench/core.ts",
+};
+
+const name = process.argv[2];
+if (!name || !(name in benches)) {
+  console.error(`usage: pnpm bench <${Object.keys(benches).join("|")}>`);
+  process.exit(2);
+}
+await import(benches[name]!);
