@@ -1,6 +1,7 @@
 import { applyChanges, configFromConfState } from "../confchange/changer.js";
+import { CompactedError, ProposalDroppedError } from "../errors.js";
 import type { ConfChange } from "../confchange/confChange.js";
-import { entersJoint, leavesJoint } from "../confchange/confChange.js";
+import { encodeConfChange, entersJoint, leavesJoint } from "../confchange/confChange.js";
 import type { VoteResult } from "../quorum/voteResult.js";
 import { ProgressTracker, type TrackerConfig, trackerConfigToConfState } from "../tracker/progressTracker.js";
 import { type RaftConfig, type ResolvedConfig, resolveConfig } from "./config.js";
@@ -27,6 +28,8 @@ import { message, voteResponseType } from "./types.js";
 
 /** Why a campaign starts: a pre-election, a real election, or a leadership transfer (which skips pre-vote and the lease check). */
 export type CampaignType = "preElection" | "election" | "transfer";
+
+const LEAVE_JOINT: ConfChange = { transition: "auto", changes: [] };
 
 const TRANSFER_CONTEXT = new TextEncoder().encode("transfer");
 
@@ -461,7 +464,8 @@ export class Raft {
     if (prevTerm !== null) {
       try {
         ents = this.raftLog.entries(pr.next, this.cfg.maxSizePerMsg);
-      } catch {
+      } catch (e) {
+        if (!(e instanceof CompactedError)) throw e;
         ents = null;
       }
     }
@@ -645,6 +649,30 @@ export class Raft {
   }
 
   // ---- membership ----
+
+  /**
+   * Records that entries up to `index` were applied. A leader whose joint configuration is
+   * marked auto-leave proposes leaving it once the change that entered it is applied.
+   */
+  appliedTo(index: number): void {
+    this.raftLog.appliedTo(Math.max(index, this.raftLog.applied));
+    if (!this.trk.config.autoLeave || this.role !== "leader" || this.raftLog.applied < this.pendingConfIndex) return;
+    try {
+      stepLeader(
+        this,
+        message({
+          type: "propose",
+          from: this.id,
+          entries: [{ term: 0, index: 0, type: "confChange", data: encodeConfChange(LEAVE_JOINT) }],
+        }),
+      );
+      this.logger.info(`node ${this.id}: proposed leaving the joint configuration`);
+    } catch (e) {
+      // Dropped during a leadership transfer: retried on the next apply, or by the next leader.
+      if (!(e instanceof ProposalDroppedError)) throw e;
+      this.logger.debug(`node ${this.id}: could not propose leaving the joint configuration yet: ${e.message}`);
+    }
+  }
 
   /** Applies a committed configuration change and returns the resulting membership. */
   applyConfChange(cc: ConfChange): ConfState {

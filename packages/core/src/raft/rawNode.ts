@@ -224,10 +224,10 @@ export class RawNode {
     if (lastEntry) r.raftLog.stableTo(lastEntry.index, lastEntry.term);
     if (rd.snapshot) {
       r.raftLog.stableSnapTo(rd.snapshot.meta.index);
-      r.raftLog.appliedTo(rd.snapshot.meta.index);
+      r.appliedTo(rd.snapshot.meta.index);
     }
     const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
-    if (lastCommitted) r.raftLog.appliedTo(lastCommitted.index);
+    if (lastCommitted) r.appliedTo(lastCommitted.index);
     // The leader's own entries count toward commit only now that they are durable.
     if (lastEntry) r.selfStable(r.lastStableIndex());
   }

@@ -70,7 +70,8 @@ export class Progress {
         this.inflights.add(lastIndex, bytes);
       }
       this.msgAppFlowPaused = this.inflights.full();
-    } else if (this.state === "probe") {
+    } else if (this.state === "probe" && entries > 0) {
+      // One probe with entries at a time; an empty one (commit only) needs no answer.
       this.msgAppFlowPaused = true;
     }
   }

@@ -1,5 +1,7 @@
 import {
+  type ConfState,
   decodeConfChange,
+  emptyConfState,
   type Entry,
   type Message,
   MemoryStorage,
@@ -11,6 +13,20 @@ import {
   SeededRandom,
 } from "../../src/index.js";
 
+const json = { enc: new TextEncoder(), dec: new TextDecoder() };
+
+/** The state machine of a test node is its list of applied entries; this is its snapshot encoding. */
+function encodeApplied(applied: Entry[]): Uint8Array {
+  return json.enc.encode(
+    JSON.stringify(applied.map((e) => ({ term: e.term, index: e.index, type: e.type, data: [...e.data] }))),
+  );
+}
+
+function decodeApplied(data: Uint8Array): Entry[] {
+  const raw = JSON.parse(json.dec.decode(data)) as { term: number; index: number; type: Entry["type"]; data: number[] }[];
+  return raw.map((e) => ({ ...e, data: Uint8Array.from(e.data) }));
+}
+
 export type NodeOptions = Partial<Omit<RaftConfig, "id" | "storage">>;
 
 /** One node of a {@link TestCluster}: the RawNode, its "disk" and what it applied. */
@@ -20,6 +36,8 @@ export interface TestNode {
   storage: MemoryStorage;
   applied: Entry[];
   readStates: ReadState[];
+  /** The membership as of the last applied configuration entry (what a snapshot must record). */
+  confState: ConfState;
 }
 
 /**
@@ -37,13 +55,13 @@ export class TestCluster {
   readonly ids: NodeId[];
 
   constructor(ids: NodeId[], options: NodeOptions = {}, seed = 1) {
-    this.ids = ids;
+    this.ids = [...ids];
     this.options = options;
     ids.forEach((id, i) => {
       const storage = new MemoryStorage();
       const node = this.#newNode(id, storage, seed + i);
       node.bootstrap(ids);
-      this.nodes.set(id, { id, node, storage, applied: [], readStates: [] });
+      this.nodes.set(id, { id, node, storage, applied: [], readStates: [], confState: emptyConfState() });
     });
     this.settle();
   }
@@ -75,12 +93,16 @@ export class TestCluster {
     const n = this.get(id);
     if (!n.node.hasReady()) return null;
     const rd = n.node.ready();
-    if (rd.snapshot) n.storage.applySnapshot(rd.snapshot);
+    if (rd.snapshot) {
+      n.storage.applySnapshot(rd.snapshot);
+      n.applied = decodeApplied(rd.snapshot.data);
+      n.confState = rd.snapshot.meta.confState;
+    }
     n.storage.append(rd.entries);
     if (rd.hardState) n.storage.setHardState(rd.hardState);
     this.inFlight.push(...rd.messages);
     for (const e of rd.committedEntries) {
-      if (e.type === "confChange") n.node.applyConfChange(decodeConfChange(e.data));
+      if (e.type === "confChange") n.confState = n.node.applyConfChange(decodeConfChange(e.data));
       n.applied.push(e);
     }
     n.readStates.push(...rd.readStates);
@@ -147,11 +169,40 @@ export class TestCluster {
       .map((e) => new TextDecoder().decode(e.data));
   }
 
+  /**
+   * Takes a snapshot of `id`'s applied state and compacts its log, keeping the last `keep`
+   * entries before the snapshot for slow followers.
+   */
+  snapshotAndCompact(id: NodeId, keep = 0): void {
+    const n = this.get(id);
+    const index = n.node.status().applied;
+    n.storage.createSnapshot(index, n.confState, encodeApplied(n.applied));
+    if (index - keep > n.storage.firstIndex() - 1) n.storage.compact(index - keep);
+  }
+
+  /** Adds a node with empty storage that is not (yet) in the config; it waits to be contacted. */
+  addEmptyNode(id: NodeId, seed = 77): TestNode {
+    const storage = new MemoryStorage();
+    const n: TestNode = {
+      id,
+      node: this.#newNode(id, storage, seed),
+      storage,
+      applied: [],
+      readStates: [],
+      confState: emptyConfState(),
+    };
+    this.nodes.set(id, n);
+    this.ids.push(id);
+    return n;
+  }
+
   /** Crashes `id` and restarts it from its storage, losing everything not persisted. */
   restart(id: NodeId, seed = 99): void {
     const n = this.get(id);
-    n.node = this.#newNode(id, n.storage, seed);
-    n.applied = [];
+    const snap = n.storage.snapshot();
+    n.node = this.#newNode(id, n.storage, seed, snap.meta.index);
+    n.applied = snap.meta.index > 0 ? decodeApplied(snap.data) : [];
+    n.confState = snap.meta.confState;
     n.readStates = [];
     this.inFlight = this.inFlight.filter((m) => m.to !== id && m.from !== id);
   }

@@ -1,0 +1,154 @@
+import { describe, expect, it } from "vitest";
+import { type ConfChange, ProposalDroppedError } from "../../src/index.js";
+import { TestCluster } from "../helpers/cluster.js";
+
+const add = (type: "addVoter" | "addLearner" | "removeNode", nodeId: string): ConfChange => ({
+  transition: "auto",
+  changes: [{ type, nodeId }],
+});
+
+function started(ids = ["a", "b", "c"]): TestCluster {
+  const c = new TestCluster(ids);
+  c.campaign("a");
+  return c;
+}
+
+// Raft thesis §4.1 (one server at a time), §4.2.2 (learners), §4.3 (joint consensus).
+describe("membership changes", () => {
+  it("adds a learner that receives the log but never votes or counts toward commit", () => {
+    const c = started();
+    c.addEmptyNode("d");
+    c.get("a").node.proposeConfChange(add("addLearner", "d"));
+    c.settle();
+    c.tick(2);
+    c.propose("a", "x");
+    expect(c.appliedData("d")).toEqual(["x"]);
+    expect(c.get("a").confState.learners).toEqual(["d"]);
+    expect(c.get("d").confState.learners).toEqual(["d"]);
+    // With b and c cut off, a + learner d are not a quorum.
+    c.drop = (m) => ["b", "c"].includes(m.to) || ["b", "c"].includes(m.from);
+    const commit = c.get("a").node.status().commit;
+    c.propose("a", "y");
+    expect(c.get("a").node.status().commit).toBe(commit);
+    // A learner never campaigns.
+    c.tick(50, ["d"]);
+    expect(c.raft("d").role).toBe("follower");
+  });
+
+  it("promotes a caught-up learner to voter", () => {
+    const c = started();
+    c.addEmptyNode("d");
+    c.get("a").node.proposeConfChange(add("addLearner", "d"));
+    c.settle();
+    c.tick(2);
+    c.get("a").node.proposeConfChange(add("addVoter", "d"));
+    c.settle();
+    expect(c.get("a").confState.voters).toEqual(["a", "b", "c", "d"]);
+    expect(c.get("d").confState.voters).toEqual(["a", "b", "c", "d"]);
+    // Now with 4 voters, a + d are not enough; a + c + d are.
+    c.drop = (m) => m.to === "b" || m.from === "b";
+    c.propose("a", "z");
+    expect(c.appliedData("d")).toEqual(["z"]);
+  });
+
+  it("refuses a second configuration change while one is pending", () => {
+    const c = started();
+    c.get("a").node.proposeConfChange(add("addLearner", "d"));
+    expect(() => c.get("a").node.proposeConfChange(add("addLearner", "e"))).toThrow(ProposalDroppedError);
+    c.settle();
+    // Applied: the next one is accepted.
+    expect(() => c.get("a").node.proposeConfChange(add("addLearner", "e"))).not.toThrow();
+  });
+
+  it("removing the leader: it serves until the change commits, then steps down and another leads", () => {
+    const c = started();
+    c.get("a").node.proposeConfChange(add("removeNode", "a"));
+    c.settle();
+    expect(c.get("b").confState.voters).toEqual(["b", "c"]);
+    expect(c.raft("a").role).toBe("follower");
+    c.tick(30, ["b", "c"]);
+    const leader = c.leader();
+    expect(["b", "c"]).toContain(leader);
+    c.propose(leader!, "after");
+    expect(c.appliedData("b")).toEqual(["after"]);
+    expect(c.appliedData("c")).toEqual(["after"]);
+    // The removed node never campaigns again.
+    c.tick(50, ["a"]);
+    expect(c.raft("a").role).toBe("follower");
+  });
+
+  it("joint consensus: a decision needs a majority of both the old and the new voters", () => {
+    const c = started(["a", "b", "c"]);
+    for (const id of ["d", "e"]) c.addEmptyNode(id);
+    // Replace b and c by d and e in one step: joint {a,b,c} & {a,d,e}.
+    // Hold the leave-joint step back so the joint config can be observed.
+    const cc: ConfChange = {
+      transition: "explicit",
+      changes: [
+        { type: "addVoter", nodeId: "d" },
+        { type: "addVoter", nodeId: "e" },
+        { type: "removeNode", nodeId: "b" },
+        { type: "removeNode", nodeId: "c" },
+      ],
+    };
+    c.get("a").node.proposeConfChange(cc);
+    c.settle();
+    c.tick(3);
+    const cs = c.get("a").confState;
+    expect(cs.voters).toEqual(["a", "d", "e"]);
+    expect(cs.votersOutgoing).toEqual(["a", "b", "c"]);
+
+    // Only the new half (a, d, e) answers: no commit.
+    c.drop = (m) => ["b", "c"].includes(m.to) || ["b", "c"].includes(m.from);
+    let commit = c.get("a").node.status().commit;
+    c.propose("a", "new-half-only");
+    expect(c.get("a").node.status().commit).toBe(commit);
+    const newHalfOnly = c.raft("a").raftLog.lastIndex();
+    // Only the old half answers: the first entry now has both majorities, the second has not.
+    c.drop = (m) => ["d", "e"].includes(m.to) || ["d", "e"].includes(m.from);
+    c.propose("a", "old-half-only");
+    c.tick(2);
+    expect(c.get("a").node.status().commit).toBe(newHalfOnly);
+    // Both halves: commits the rest.
+    c.heal();
+    c.tick(2);
+    commit = c.get("a").node.status().commit;
+    expect(commit).toBe(c.raft("a").raftLog.lastIndex());
+
+    // Leave the joint config explicitly; afterwards b and c no longer matter.
+    c.get("a").node.proposeConfChange({ transition: "auto", changes: [] });
+    c.settle();
+    expect(c.get("a").confState.votersOutgoing).toEqual([]);
+    c.drop = (m) => ["b", "c"].includes(m.to) || ["b", "c"].includes(m.from);
+    c.propose("a", "after-leave");
+    expect(c.appliedData("e").at(-1)).toBe("after-leave");
+  });
+
+  it("an auto-leave joint change leaves the joint config by itself", () => {
+    const c = started(["a", "b", "c"]);
+    c.addEmptyNode("d");
+    c.get("a").node.proposeConfChange({
+      transition: "auto",
+      changes: [
+        { type: "addVoter", nodeId: "d" },
+        { type: "removeNode", nodeId: "c" },
+      ],
+    });
+    c.settle();
+    c.tick(3);
+    for (const id of ["a", "b", "d"]) {
+      expect(c.get(id).confState).toMatchObject({ voters: ["a", "b", "d"], votersOutgoing: [], autoLeave: false });
+    }
+  });
+
+  it("a node with committed but unapplied configuration changes does not campaign", () => {
+    const c = started();
+    const r = c.raft("b");
+    r.raftLog.applied = r.raftLog.firstIndex() - 1;
+    expect(r.hasUnappliedConfChanges()).toBe(true);
+    const term = r.term;
+    r.hup("election");
+    expect(r.term).toBe(term);
+    expect(r.role).toBe("follower");
+  });
+});
