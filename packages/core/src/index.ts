@@ -23,7 +23,7 @@ export { silentLogger } from "./raft/logger.js";
 export type { Random } from "./raft/random.js";
 export { SeededRandom } from "./raft/random.js";
 export { RawNode } from "./raft/rawNode.js";
-export type { InitialState, Storage } from "./raft/storage.js";
+export type { InitialState, Storage, StorageBatch, WritableStorage } from "./raft/storage.js";
 export { MemoryStorage } from "./raft/storage.js";
 export type {
   ConfState,

@@ -30,8 +30,30 @@ export interface Storage {
   snapshot(): Snapshot;
 }
 
+/** One Ready's worth of state to make durable together. */
+export interface StorageBatch {
+  hardState?: HardState | null;
+  entries?: readonly Entry[];
+  snapshot?: Snapshot | null;
+}
+
+/**
+ * A {@link Storage} the runtime writes to.
+ *
+ * `save` makes a batch durable and resolves only then. It applies the snapshot first, then
+ * the entries (replacing any stored entries at the same or later indexes), then the hard
+ * state. A snapshot replaces the log up to its index; entries after it are kept only if the
+ * log holds the snapshot's last entry with the same term (Raft paper §7), else all are dropped.
+ * `compact(i)` discards entries up to `i`, which must not pass the latest snapshot.
+ */
+export interface WritableStorage extends Storage {
+  save(batch: StorageBatch): Promise<void>;
+  compact(index: number): Promise<void> | void;
+  close(): Promise<void> | void;
+}
+
 /** A {@link Storage} held in memory: for tests, simulations and nodes that keep nothing on disk. */
-export class MemoryStorage implements Storage {
+export class MemoryStorage implements WritableStorage {
   #hardState: HardState = { term: 0, vote: null, commit: 0 };
   #snapshot: Snapshot = { meta: { index: 0, term: 0, confState: emptyConfState() }, data: new Uint8Array() };
   /** The last compacted entry's position; #entries[k] has index #compacted.index + 1 + k. */
@@ -87,6 +109,39 @@ export class MemoryStorage implements Storage {
     if (at > this.#entries.length) throw new UnavailableError(ents[0]!.index, this.lastIndex());
     this.#entries.length = at;
     for (const e of ents) this.#entries.push(e);
+  }
+
+  async save(batch: StorageBatch): Promise<void> {
+    this.saveSync(batch);
+  }
+
+  /** {@link save}, synchronously: memory needs no waiting. */
+  saveSync(batch: StorageBatch): void {
+    if (batch.snapshot) this.installSnapshot(batch.snapshot);
+    if (batch.entries) this.append(batch.entries);
+    if (batch.hardState) this.setHardState(batch.hardState);
+  }
+
+  close(): void {}
+
+  /**
+   * Installs a snapshot: keeps the entries after it if the log holds the snapshot's last
+   * entry with the same term (Raft paper §7), else replaces the whole log.
+   */
+  installSnapshot(snapshot: Snapshot): void {
+    const { index, term } = snapshot.meta;
+    let keep = false;
+    try {
+      keep = index >= this.firstIndex() - 1 && this.term(index) === term;
+    } catch {
+      keep = false;
+    }
+    if (!keep) {
+      this.applySnapshot(snapshot);
+      return;
+    }
+    if (index < this.#snapshot.meta.index) throw new SnapshotOutOfDateError(index, this.#snapshot.meta.index);
+    this.#snapshot = snapshot;
   }
 
   /** Replaces the whole log with a snapshot received from the leader. */
