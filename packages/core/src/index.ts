@@ -44,3 +44,4 @@ export type {
   Status,
 } from "./raft/types.js";
 export { emptyConfState, isEmptySnapshot, message } from "./raft/types.js";
+export type { Transport, TransportHandler } from "./node/transport.js";

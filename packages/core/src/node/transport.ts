@@ -1,0 +1,28 @@
+import type { Message, NodeId } from "../raft/types.js";
+
+/** What a {@link Transport} hands back to the node that runs it. */
+export interface TransportHandler {
+  /** Messages that arrived from peers, to be stepped into Raft in order. */
+  receive(messages: Message[]): void;
+  /** Messages to `id` were dropped (peer down, queue full): Raft will probe it again. */
+  reportUnreachable(id: NodeId): void;
+  /** The outcome of sending a snapshot message to `id`. */
+  reportSnapshot(id: NodeId, ok: boolean): void;
+}
+
+/**
+ * Carries Raft messages between nodes. Implementations must never block the caller and never
+ * grow memory without bound: when a peer is slow or down they drop messages and report it.
+ * Delivery may lose, duplicate or reorder messages; Raft tolerates all three.
+ */
+export interface Transport {
+  /** Starts delivering incoming messages to `handler`. Called once, before any send. */
+  start(handler: TransportHandler): Promise<void>;
+  /** Queues messages for their `to` peers and returns at once. Snapshot messages are streamed and their outcome reported. */
+  send(messages: readonly Message[]): void;
+  /** Makes `id` reachable at `address` (e.g. "http://10.0.0.2:7000"); replaces an earlier address. */
+  addPeer(id: NodeId, address: string): void;
+  removePeer(id: NodeId): void;
+  /** Stops sending and receiving; drops whatever is queued. */
+  stop(): Promise<void>;
+}
