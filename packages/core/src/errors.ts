@@ -9,7 +9,15 @@ export type RaftkitErrorCode =
   | "CONF_CHANGE_REFUSED"
   | "STEP_LOCAL_MESSAGE"
   | "STEP_PEER_NOT_FOUND"
-  | "BOOTSTRAP";
+  | "BOOTSTRAP"
+  | "STOPPED"
+  | "TIMEOUT"
+  | "PROPOSAL_LOST"
+  | "MALFORMED_MESSAGE"
+  | "CORRUPT_WAL"
+  | "CORRUPT_SNAPSHOT"
+  | "LOCKED"
+  | "IDENTITY_MISMATCH";
 
 /** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
 export class RaftkitError extends Error {
@@ -76,5 +84,37 @@ export class SnapshotTemporarilyUnavailableError extends RaftkitError {
 export class ConfigError extends RaftkitError {
   constructor(message: string) {
     super("CONFIG_INVALID", `invalid raft config: ${message}`);
+  }
+}
+
+/** The node was stopped; the call did not complete. Whether a proposal was applied is unknown. */
+export class StoppedError extends RaftkitError {
+  constructor(nodeId: string, what: string) {
+    super("STOPPED", `node ${nodeId} stopped before ${what} completed`);
+  }
+}
+
+/**
+ * A call took longer than its deadline. For a proposal the outcome is unknown
+ * (`mayHaveBeenApplied`): it may still commit; retry only with a session that deduplicates.
+ */
+export class TimeoutError extends RaftkitError {
+  readonly mayHaveBeenApplied: boolean;
+  constructor(nodeId: string, what: string, ms: number, mayHaveBeenApplied: boolean) {
+    super(
+      "TIMEOUT",
+      `node ${nodeId}: ${what} timed out after ${ms} ms${mayHaveBeenApplied ? " (it may still be applied)" : ""}; check that a leader is elected and a quorum is reachable`,
+    );
+    this.mayHaveBeenApplied = mayHaveBeenApplied;
+  }
+}
+
+/** A proposal's log entry was replaced by a new leader's entry: it was definitely not applied and can be retried. */
+export class ProposalLostError extends RaftkitError {
+  constructor(nodeId: string, index: number) {
+    super(
+      "PROPOSAL_LOST",
+      `node ${nodeId}: the proposal at index ${index} was overwritten after a leader change and was not applied; retry it`,
+    );
   }
 }

@@ -11,11 +11,19 @@ export {
   CompactedError,
   ConfigError,
   ProposalDroppedError,
+  ProposalLostError,
   RaftkitError,
   SnapshotOutOfDateError,
   SnapshotTemporarilyUnavailableError,
+  StoppedError,
+  TimeoutError,
   UnavailableError,
 } from "./errors.js";
+export { MemoryNetwork } from "./node/memoryTransport.js";
+export type { AppliedEntry, NodeStatus, RaftNodeOptions } from "./node/raftNode.js";
+export { RaftNode } from "./node/raftNode.js";
+export type { StateMachine } from "./node/stateMachine.js";
+export type { Transport, TransportHandler } from "./node/transport.js";
 export type { RaftConfig } from "./raft/config.js";
 export { entrySize } from "./raft/entries.js";
 export type { Logger } from "./raft/logger.js";
@@ -44,4 +52,3 @@ export type {
   Status,
 } from "./raft/types.js";
 export { emptyConfState, isEmptySnapshot, message } from "./raft/types.js";
-export type { Transport, TransportHandler } from "./node/transport.js";

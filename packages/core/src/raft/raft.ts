@@ -1,7 +1,7 @@
 import { applyChanges, configFromConfState } from "../confchange/changer.js";
-import { CompactedError, ProposalDroppedError } from "../errors.js";
 import type { ConfChange } from "../confchange/confChange.js";
 import { encodeConfChange, entersJoint, leavesJoint } from "../confchange/confChange.js";
+import { CompactedError, ProposalDroppedError } from "../errors.js";
 import type { VoteResult } from "../quorum/voteResult.js";
 import { ProgressTracker, type TrackerConfig, trackerConfigToConfState } from "../tracker/progressTracker.js";
 import { type RaftConfig, type ResolvedConfig, resolveConfig } from "./config.js";
@@ -656,7 +656,8 @@ export class Raft {
    */
   appliedTo(index: number): void {
     this.raftLog.appliedTo(Math.max(index, this.raftLog.applied));
-    if (!this.trk.config.autoLeave || this.role !== "leader" || this.raftLog.applied < this.pendingConfIndex) return;
+    if (!this.trk.config.autoLeave || this.role !== "leader" || this.raftLog.applied < this.pendingConfIndex)
+      return;
     try {
       stepLeader(
         this,
@@ -670,7 +671,9 @@ export class Raft {
     } catch (e) {
       // Dropped during a leadership transfer: retried on the next apply, or by the next leader.
       if (!(e instanceof ProposalDroppedError)) throw e;
-      this.logger.debug(`node ${this.id}: could not propose leaving the joint configuration yet: ${e.message}`);
+      this.logger.debug(
+        `node ${this.id}: could not propose leaving the joint configuration yet: ${e.message}`,
+      );
     }
   }
 

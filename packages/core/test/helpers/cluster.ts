@@ -1,10 +1,10 @@
 import {
   type ConfState,
   decodeConfChange,
-  emptyConfState,
   type Entry,
-  type Message,
+  emptyConfState,
   MemoryStorage,
+  type Message,
   type NodeId,
   type RaftConfig,
   RawNode,
@@ -23,7 +23,12 @@ function encodeApplied(applied: Entry[]): Uint8Array {
 }
 
 function decodeApplied(data: Uint8Array): Entry[] {
-  const raw = JSON.parse(json.dec.decode(data)) as { term: number; index: number; type: Entry["type"]; data: number[] }[];
+  const raw = JSON.parse(json.dec.decode(data)) as {
+    term: number;
+    index: number;
+    type: Entry["type"];
+    data: number[];
+  }[];
   return raw.map((e) => ({ ...e, data: Uint8Array.from(e.data) }));
 }
 

@@ -137,7 +137,11 @@ describe("membership changes", () => {
     c.settle();
     c.tick(3);
     for (const id of ["a", "b", "d"]) {
-      expect(c.get(id).confState).toMatchObject({ voters: ["a", "b", "d"], votersOutgoing: [], autoLeave: false });
+      expect(c.get(id).confState).toMatchObject({
+        voters: ["a", "b", "d"],
+        votersOutgoing: [],
+        autoLeave: false,
+      });
     }
   });
 

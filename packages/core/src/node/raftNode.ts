@@ -1,0 +1,640 @@
+import { BehaviorSubject, distinctUntilChanged, map, type Observable, Subject } from "rxjs";
+import type { ConfChange, ConfChangeSingle } from "../confchange/confChange.js";
+import { decodeConfChange } from "../confchange/confChange.js";
+import { ProposalLostError, StoppedError, TimeoutError } from "../errors.js";
+import { type Logger, silentLogger } from "../raft/logger.js";
+import { RawNode } from "../raft/rawNode.js";
+import type { WritableStorage } from "../raft/storage.js";
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  ProgressStatus,
+  Ready,
+  Role,
+} from "../raft/types.js";
+import { emptyConfState } from "../raft/types.js";
+import { unwrapProposal, wrapProposal } from "./envelope.js";
+import { ReadBatcher } from "./readBatcher.js";
+import { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./runtimeSnapshot.js";
+import type { StateMachine } from "./stateMachine.js";
+import type { Transport } from "./transport.js";
+
+/** How a {@link RaftNode} runs. Only `id`, `storage`, `transport` and `stateMachine` are required. */
+export interface RaftNodeOptions {
+  id: NodeId;
+  /** Where the log, hard state and snapshots are made durable. Owned by the node from now on. */
+  storage: WritableStorage;
+  /** How messages reach peers. Owned by the node from now on. */
+  transport: Transport;
+  stateMachine: StateMachine;
+  /** Known members' addresses (this node's own may be included). Later changes travel in the log. */
+  peers?: Record<NodeId, string>;
+  /**
+   * Start a brand-new cluster whose voters are the keys of `peers` (and this node), when the
+   * storage is empty. Leave false to join an existing cluster: the node waits to be added.
+   */
+  bootstrap?: boolean;
+  /** Milliseconds per Raft tick. Default 100. */
+  tickMs?: number;
+  /** Default 10 ticks. */
+  electionTick?: number;
+  /** Default 1 tick. */
+  heartbeatTick?: number;
+  /** Default true. */
+  preVote?: boolean;
+  /** Default true. */
+  checkQuorum?: boolean;
+  maxSizePerMsg?: number;
+  maxInflightMsgs?: number;
+  maxUncommittedEntriesSize?: number;
+  /** Take a snapshot and compact after this many entries were applied since the last one. Default 10,000. */
+  snapshotEntries?: number;
+  /** Entries kept in the log behind a snapshot, so slightly slow followers need no snapshot. Default 5,000. */
+  snapshotCatchUpEntries?: number;
+  /** Default deadline of propose and membership calls, in ms. Default 10,000. */
+  proposalTimeoutMs?: number;
+  /** Default deadline of readIndex, in ms. Default 10,000. */
+  readTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/** The node as seen from outside, after the last Ready. */
+export interface NodeStatus {
+  id: NodeId;
+  role: Role;
+  leader: NodeId | null;
+  term: number;
+  commit: number;
+  applied: number;
+  membership: ConfState;
+  /** On the leader: every member's replication progress. */
+  progress: Record<NodeId, ProgressStatus>;
+}
+
+/** One application entry as applied on this node, with the state machine's result. */
+export interface AppliedEntry {
+  index: number;
+  term: number;
+  payload: Uint8Array;
+  result: unknown;
+}
+
+interface PendingProposal {
+  resolve(v: { index: number; result: unknown }): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface PendingConfChange {
+  resolve(cs: ConfState): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface ConfChangeContext {
+  id?: string;
+  addresses?: Record<NodeId, string>;
+}
+
+let incarnationCounter = 0;
+
+/**
+ * A running Raft node: owns a {@link RawNode}, a tick timer, a {@link WritableStorage}, a
+ * {@link Transport} and a {@link StateMachine}, and drives them. Each Ready is handled as:
+ * persist (one durable batch) → send (a leader sends first, Raft thesis §10.2.1) → restore
+ * snapshot → apply → advance. Proposals and reads that arrive while a batch is being
+ * written join the next batch, so throughput grows with concurrency.
+ */
+export class RaftNode {
+  readonly id: NodeId;
+  readonly #raw: RawNode;
+  readonly #storage: WritableStorage;
+  readonly #transport: Transport;
+  readonly #sm: StateMachine;
+  readonly #logger: Logger;
+  readonly #opts: Required<
+    Pick<
+      RaftNodeOptions,
+      "tickMs" | "snapshotEntries" | "snapshotCatchUpEntries" | "proposalTimeoutMs" | "readTimeoutMs"
+    >
+  >;
+  readonly #incarnation: string;
+  #proposalSeq = 0;
+  readonly #pending = new Map<string, PendingProposal>();
+  /** Leader-side: the index each of our proposals got, to detect it being overwritten. */
+  readonly #pendingIndex = new Map<number, string>();
+  readonly #pendingConf = new Map<string, PendingConfChange>();
+  readonly #reads: ReadBatcher;
+  readonly #addresses = new Map<NodeId, string>();
+  #membership: ConfState = emptyConfState();
+  #persisted: HardState = { term: 0, vote: null, commit: 0 };
+  #deferredHardState: HardState | null = null;
+  #lastSnapshotIndex = 0;
+  #applied = 0;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #scheduled = false;
+  #running = false;
+  #stopped = false;
+  #loopDone: Promise<void> = Promise.resolve();
+
+  readonly #status$: BehaviorSubject<NodeStatus>;
+  readonly #applied$ = new Subject<AppliedEntry>();
+  /** Every status change (role, leader, term, commit, applied, membership). */
+  readonly status$: Observable<NodeStatus>;
+  readonly role$: Observable<Role>;
+  readonly leader$: Observable<NodeId | null>;
+  readonly term$: Observable<number>;
+  readonly commitIndex$: Observable<number>;
+  readonly appliedIndex$: Observable<number>;
+  readonly membership$: Observable<ConfState>;
+  /** Each application entry as it is applied here, with its result. */
+  readonly applied$: Observable<AppliedEntry> = this.#applied$.asObservable();
+
+  private constructor(o: RaftNodeOptions, raw: RawNode) {
+    this.id = o.id;
+    this.#raw = raw;
+    this.#storage = o.storage;
+    this.#transport = o.transport;
+    this.#sm = o.stateMachine;
+    this.#logger = o.logger ?? silentLogger;
+    this.#opts = {
+      tickMs: o.tickMs ?? 100,
+      snapshotEntries: o.snapshotEntries ?? 10_000,
+      snapshotCatchUpEntries: o.snapshotCatchUpEntries ?? 5_000,
+      proposalTimeoutMs: o.proposalTimeoutMs ?? 10_000,
+      readTimeoutMs: o.readTimeoutMs ?? 10_000,
+    };
+    this.#incarnation = `${Date.now().toString(36)}${(incarnationCounter++).toString(36)}`;
+    this.#reads = new ReadBatcher({
+      nodeId: this.id,
+      request: (ctx) => {
+        this.#raw.readIndex(ctx);
+        this.#schedule();
+      },
+      retryAfterTicks: (o.electionTick ?? 10) * 2,
+    });
+    this.#status$ = new BehaviorSubject(this.#computeStatus());
+    this.status$ = this.#status$.asObservable();
+    const field = <T>(f: (s: NodeStatus) => T, eq?: (a: T, b: T) => boolean): Observable<T> =>
+      this.#status$.pipe(map(f), distinctUntilChanged(eq));
+    this.role$ = field((s) => s.role);
+    this.leader$ = field((s) => s.leader);
+    this.term$ = field((s) => s.term);
+    this.commitIndex$ = field((s) => s.commit);
+    this.appliedIndex$ = field((s) => s.applied);
+    this.membership$ = field(
+      (s) => s.membership,
+      (a, b) => JSON.stringify(a) === JSON.stringify(b),
+    );
+  }
+
+  /**
+   * Starts a node: recovers the state machine from the storage's snapshot, replays the log
+   * through Raft, starts the transport and the tick timer.
+   */
+  static async start(o: RaftNodeOptions): Promise<RaftNode> {
+    const storage = o.storage;
+    const snap = storage.snapshot();
+    const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
+    const raw = new RawNode({
+      id: o.id,
+      storage,
+      electionTick: o.electionTick ?? 10,
+      heartbeatTick: o.heartbeatTick ?? 1,
+      applied: snap.meta.index,
+      preVote: o.preVote ?? true,
+      checkQuorum: o.checkQuorum ?? true,
+      ...(o.maxSizePerMsg !== undefined && { maxSizePerMsg: o.maxSizePerMsg }),
+      ...(o.maxInflightMsgs !== undefined && { maxInflightMsgs: o.maxInflightMsgs }),
+      ...(o.maxUncommittedEntriesSize !== undefined && {
+        maxUncommittedEntriesSize: o.maxUncommittedEntriesSize,
+      }),
+      ...(o.logger && { logger: o.logger }),
+    });
+    const node = new RaftNode(o, raw);
+    for (const [id, url] of Object.entries(o.peers ?? {})) node.#addresses.set(id, url);
+    if (snap.meta.index > 0) {
+      const rs = decodeRuntimeSnapshot(snap.data);
+      await o.stateMachine.restore(rs.app);
+      for (const [id, url] of Object.entries(rs.addresses))
+        if (!node.#addresses.has(id)) node.#addresses.set(id, url);
+      node.#membership = snap.meta.confState;
+      node.#applied = snap.meta.index;
+      node.#lastSnapshotIndex = snap.meta.index;
+    }
+    node.#persisted = storage.initialState().hardState;
+    if (fresh && o.bootstrap) {
+      const voters = [...new Set([...Object.keys(o.peers ?? {}), o.id])].sort();
+      raw.bootstrap(voters);
+      node.#logger.info(`node ${o.id}: bootstrapping a new cluster with voters ${voters.join(", ")}`);
+    } else if (fresh) {
+      node.#logger.info(`node ${o.id}: empty storage; waiting to be added to an existing cluster`);
+    }
+    for (const [id, url] of node.#addresses) if (id !== o.id) o.transport.addPeer(id, url);
+    await o.transport.start({
+      receive: (msgs) => node.#receive(msgs),
+      reportUnreachable: (id) => {
+        if (node.#stopped) return;
+        node.#raw.reportUnreachable(id);
+        node.#schedule();
+      },
+      reportSnapshot: (id, ok) => {
+        if (node.#stopped) return;
+        node.#raw.reportSnapshot(id, ok);
+        node.#schedule();
+      },
+    });
+    node.#timer = setInterval(() => node.#tick(), node.#opts.tickMs);
+    node.#schedule();
+    return node;
+  }
+
+  /** The node's current status, including each follower's progress when it leads. */
+  status(): NodeStatus {
+    return this.#computeStatus();
+  }
+
+  /** The members' addresses as this node knows them. */
+  addresses(): Record<NodeId, string> {
+    return Object.fromEntries(this.#addresses);
+  }
+
+  /**
+   * Proposes an application entry and resolves with the state machine's result once it is
+   * applied on this node. Rejects with {@link ProposalDroppedError} (not applied: no leader,
+   * transfer under way, too much uncommitted), {@link ProposalLostError} (not applied:
+   * overwritten after a leader change), {@link TimeoutError} (outcome unknown) or
+   * {@link StoppedError} (outcome unknown).
+   */
+  propose(
+    payload: Uint8Array,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<{ index: number; result: unknown }> {
+    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the proposal"));
+    const id = `${this.id}/${this.#incarnation}/${this.#proposalSeq++}`;
+    const timeoutMs = opts.timeoutMs ?? this.#opts.proposalTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new TimeoutError(this.id, "the proposal", timeoutMs, true));
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      try {
+        this.#raw.propose(wrapProposal(id, payload));
+      } catch (e) {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        reject(e);
+        return;
+      }
+      if (this.#raw.raft.role === "leader") this.#pendingIndex.set(this.#raw.raft.raftLog.lastIndex(), id);
+      this.#schedule();
+    });
+  }
+
+  /**
+   * Resolves once this node has applied everything committed before the call, as confirmed
+   * by the leader (ReadIndex, Raft thesis §6.4): a read of local state after it is
+   * linearizable. Concurrent calls share one confirmation round.
+   */
+  readIndex(opts: { timeoutMs?: number } = {}): Promise<number> {
+    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the read"));
+    return this.#reads.read(opts.timeoutMs ?? this.#opts.readTimeoutMs);
+  }
+
+  /** Asks for leadership to move to `to`; resolves once this node sees `to` lead. */
+  transferLeader(to: NodeId, opts: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the leadership transfer"));
+    const timeoutMs = opts.timeoutMs ?? this.#opts.proposalTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const sub = this.leader$.subscribe((l) => {
+        if (l !== to) return;
+        clearTimeout(timer);
+        queueMicrotask(() => sub.unsubscribe());
+        resolve();
+      });
+      const timer = setTimeout(() => {
+        sub.unsubscribe();
+        reject(new TimeoutError(this.id, `the leadership transfer to ${to}`, timeoutMs, false));
+      }, timeoutMs);
+      this.#raw.transferLeader(to);
+      this.#schedule();
+    });
+  }
+
+  /** Adds `id` (reachable at `address`) as a voter, or promotes it if it is a learner. */
+  addVoter(id: NodeId, address?: string, opts?: { timeoutMs?: number }): Promise<ConfState> {
+    return this.changeMembership([{ type: "addVoter", nodeId: id }], address ? { [id]: address } : {}, opts);
+  }
+
+  /** Adds `id` as a learner: it receives the log but does not vote until promoted with {@link addVoter}. */
+  addLearner(id: NodeId, address?: string, opts?: { timeoutMs?: number }): Promise<ConfState> {
+    return this.changeMembership(
+      [{ type: "addLearner", nodeId: id }],
+      address ? { [id]: address } : {},
+      opts,
+    );
+  }
+
+  removeNode(id: NodeId, opts?: { timeoutMs?: number }): Promise<ConfState> {
+    return this.changeMembership([{ type: "removeNode", nodeId: id }], {}, opts);
+  }
+
+  /**
+   * Proposes a membership change (several changes at once go through joint consensus and
+   * leave it automatically) and resolves with the new membership once applied here.
+   */
+  changeMembership(
+    changes: ConfChangeSingle[],
+    addresses: Record<NodeId, string> = {},
+    opts: { timeoutMs?: number } = {},
+  ): Promise<ConfState> {
+    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the membership change"));
+    const id = `${this.id}/${this.#incarnation}/c${this.#proposalSeq++}`;
+    const timeoutMs = opts.timeoutMs ?? this.#opts.proposalTimeoutMs;
+    const context: ConfChangeContext = { id, addresses };
+    const cc: ConfChange = { transition: "auto", changes, context: JSON.stringify(context) };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pendingConf.delete(id);
+        reject(new TimeoutError(this.id, "the membership change", timeoutMs, true));
+      }, timeoutMs);
+      this.#pendingConf.set(id, { resolve, reject, timer });
+      try {
+        this.#raw.proposeConfChange(cc);
+      } catch (e) {
+        clearTimeout(timer);
+        this.#pendingConf.delete(id);
+        reject(e);
+        return;
+      }
+      this.#schedule();
+    });
+  }
+
+  /** Stops the node: timers, transport and storage. Calls in flight reject with {@link StoppedError}. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#loopDone;
+    this.#failAll((what) => new StoppedError(this.id, what));
+    await this.#transport.stop();
+    await this.#storage.close();
+    this.#status$.complete();
+    this.#applied$.complete();
+  }
+
+  // ---- the loop ----
+
+  #tick(): void {
+    if (this.#stopped) return;
+    this.#raw.tick();
+    this.#reads.tick();
+    this.#schedule();
+  }
+
+  #receive(msgs: Message[]): void {
+    if (this.#stopped) return;
+    for (const m of msgs) {
+      try {
+        this.#raw.step(m);
+      } catch (e) {
+        this.#logger.warn(`node ${this.id}: ignored ${m.type} from ${m.from}: ${(e as Error).message}`);
+      }
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#stopped) return;
+    this.#scheduled = true;
+    // setImmediate lets every proposal and message of this turn join the same Ready.
+    setImmediate(() => {
+      this.#scheduled = false;
+      if (!this.#running) this.#loopDone = this.#runLoop();
+    });
+  }
+
+  async #runLoop(): Promise<void> {
+    this.#running = true;
+    try {
+      while (!this.#stopped && this.#raw.hasReady()) await this.#handleReady(this.#raw.ready());
+    } catch (e) {
+      this.#logger.error(`node ${this.id}: stopping after a fatal error: ${(e as Error).stack ?? e}`);
+      this.#fatal(e as Error);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  #fatal(e: Error): void {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#failAll(() => e);
+    void this.#transport.stop();
+    this.#status$.error(e);
+  }
+
+  async #handleReady(rd: Ready): Promise<void> {
+    const hs = rd.hardState;
+    const voteChanged = hs !== null && (hs.term !== this.#persisted.term || hs.vote !== this.#persisted.vote);
+    // A leader may send before its own write is durable; everyone else answers only after it.
+    const sendFirst = this.#raw.raft.role === "leader" && !voteChanged;
+    if (sendFirst) this.#transport.send(rd.messages);
+    await this.#persist(rd);
+    if (!sendFirst) this.#transport.send(rd.messages);
+    if (rd.snapshot)
+      await this.#restoreSnapshot(rd.snapshot.data, rd.snapshot.meta.index, rd.snapshot.meta.confState);
+    if (rd.committedEntries.length > 0) await this.#apply(rd.committedEntries);
+    for (const rs of rd.readStates) this.#reads.confirmed(rs.requestCtx, rs.index);
+    this.#raw.advance(rd);
+    this.#reads.applied(this.#applied);
+    await this.#maybeSnapshot();
+    this.#status$.next(this.#computeStatus());
+  }
+
+  async #persist(rd: Ready): Promise<void> {
+    const needsWrite = rd.entries.length > 0 || rd.snapshot !== null || rd.mustSync;
+    if (!needsWrite) {
+      // A commit-only change needs no fsync: commit can be recovered from the cluster.
+      if (rd.hardState) this.#deferredHardState = rd.hardState;
+      return;
+    }
+    const hardState = rd.hardState ?? this.#deferredHardState;
+    this.#deferredHardState = null;
+    await this.#storage.save({
+      ...(hardState && { hardState }),
+      ...(rd.entries.length > 0 && { entries: rd.entries }),
+      ...(rd.snapshot && { snapshot: rd.snapshot }),
+    });
+    if (hardState) this.#persisted = hardState;
+  }
+
+  async #restoreSnapshot(data: Uint8Array, index: number, confState: ConfState): Promise<void> {
+    const rs = decodeRuntimeSnapshot(data);
+    await this.#sm.restore(rs.app);
+    for (const [id, url] of Object.entries(rs.addresses)) this.#setAddress(id, url);
+    this.#membership = confState;
+    this.#applied = index;
+    this.#lastSnapshotIndex = index;
+    this.#logger.info(`node ${this.id}: restored the state machine from a snapshot at index ${index}`);
+  }
+
+  async #apply(entries: Entry[]): Promise<void> {
+    let batch: { entry: Entry; id: string | null; payload: Uint8Array }[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const run = batch;
+      batch = [];
+      const results = await this.#sm.apply(
+        run.map(({ entry, payload }) => ({
+          term: entry.term,
+          index: entry.index,
+          type: entry.type,
+          data: payload,
+        })),
+      );
+      run.forEach(({ entry, id, payload }, i) => {
+        const result = results[i];
+        this.#settleProposal(entry.index, id, result);
+        this.#applied$.next({ index: entry.index, term: entry.term, payload, result });
+      });
+    };
+    for (const e of entries) {
+      if (e.type === "confChange") {
+        await flush();
+        this.#applyConfChange(e);
+      } else if (e.data.length > 0) {
+        const p = unwrapProposal(e.data);
+        batch.push({ entry: e, id: p?.id ?? null, payload: p?.payload ?? e.data });
+      } else {
+        this.#settleProposal(e.index, null, undefined);
+      }
+      this.#applied = e.index;
+    }
+    await flush();
+  }
+
+  #settleProposal(index: number, id: string | null, result: unknown): void {
+    const expected = this.#pendingIndex.get(index);
+    if (expected !== undefined) {
+      this.#pendingIndex.delete(index);
+      if (expected !== id) {
+        const lost = this.#pending.get(expected);
+        if (lost) {
+          clearTimeout(lost.timer);
+          this.#pending.delete(expected);
+          lost.reject(new ProposalLostError(this.id, index));
+        }
+      }
+    }
+    if (id === null) return;
+    const p = this.#pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.#pending.delete(id);
+    p.resolve({ index, result });
+  }
+
+  #applyConfChange(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    let ctx: ConfChangeContext = {};
+    try {
+      ctx = cc.context ? (JSON.parse(cc.context) as ConfChangeContext) : {};
+    } catch {
+      ctx = {};
+    }
+    for (const [id, url] of Object.entries(ctx.addresses ?? {})) this.#setAddress(id, url);
+    let cs: ConfState;
+    try {
+      cs = this.#raw.applyConfChange(cc);
+    } catch (err) {
+      // Every node refuses the same change the same way, so all stay in step.
+      this.#logger.warn(
+        `node ${this.id}: configuration change at index ${e.index} refused: ${(err as Error).message}`,
+      );
+      this.#settleConf(ctx.id, null, err as Error);
+      return;
+    }
+    this.#membership = cs;
+    for (const change of cc.changes) {
+      if (change.type === "removeNode" && change.nodeId !== this.id && !isMember(cs, change.nodeId)) {
+        this.#addresses.delete(change.nodeId);
+        this.#transport.removePeer(change.nodeId);
+      }
+    }
+    this.#logger.info(
+      `node ${this.id}: membership is now voters [${cs.voters.join(",")}]${cs.votersOutgoing.length ? ` & [${cs.votersOutgoing.join(",")}]` : ""} learners [${cs.learners.join(",")}]`,
+    );
+    this.#settleConf(ctx.id, cs, null);
+  }
+
+  #settleConf(id: string | undefined, cs: ConfState | null, err: Error | null): void {
+    if (!id) return;
+    const p = this.#pendingConf.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.#pendingConf.delete(id);
+    if (err) p.reject(err);
+    else p.resolve(cs!);
+  }
+
+  #setAddress(id: NodeId, url: string): void {
+    if (this.#addresses.get(id) === url) return;
+    this.#addresses.set(id, url);
+    if (id !== this.id) this.#transport.addPeer(id, url);
+  }
+
+  async #maybeSnapshot(): Promise<void> {
+    if (this.#applied - this.#lastSnapshotIndex < this.#opts.snapshotEntries) return;
+    const index = this.#applied;
+    const term = this.#raw.raft.raftLog.term(index);
+    if (term === null) return;
+    const app = await this.#sm.snapshot();
+    const data = encodeRuntimeSnapshot({ addresses: Object.fromEntries(this.#addresses), app });
+    await this.#storage.save({ snapshot: { meta: { index, term, confState: this.#membership }, data } });
+    this.#lastSnapshotIndex = index;
+    const compactTo = index - this.#opts.snapshotCatchUpEntries;
+    if (compactTo >= this.#storage.firstIndex()) await this.#storage.compact(compactTo);
+    this.#logger.info(
+      `node ${this.id}: snapshot at index ${index}; log compacted up to ${Math.max(compactTo, 0)}`,
+    );
+  }
+
+  #failAll(error: (what: string) => Error): void {
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(error("the proposal"));
+    }
+    this.#pending.clear();
+    this.#pendingIndex.clear();
+    for (const p of this.#pendingConf.values()) {
+      clearTimeout(p.timer);
+      p.reject(error("the membership change"));
+    }
+    this.#pendingConf.clear();
+    this.#reads.failAll(error("the read"));
+  }
+
+  #computeStatus(): NodeStatus {
+    const s = this.#raw.status();
+    return {
+      id: this.id,
+      role: s.role,
+      leader: s.lead,
+      term: s.term,
+      commit: s.commit,
+      applied: this.#applied,
+      membership: this.#membership,
+      progress: s.progress,
+    };
+  }
+}
+
+function isMember(cs: ConfState, id: NodeId): boolean {
+  return [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext].some((ids) => ids.includes(id));
+}

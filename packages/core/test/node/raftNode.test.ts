@@ -1,0 +1,155 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ProposalDroppedError, StoppedError } from "../../src/index.js";
+import { encode, RuntimeCluster } from "./runtimeHarness.js";
+
+beforeEach(() => {
+  vi.useFakeTimers({
+    toFake: [
+      "setTimeout",
+      "clearTimeout",
+      "setInterval",
+      "clearInterval",
+      "setImmediate",
+      "clearImmediate",
+      "Date",
+    ],
+  });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("RaftNode", () => {
+  it("elects a leader, applies proposals from leader and followers, same state everywhere", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    const follower = [...c.nodes.values()].find((n) => n !== leader)!;
+    expect(await c.settle(leader.propose(encode(5)))).toMatchObject({ result: 5 });
+    expect(await c.settle(follower.propose(encode(3)))).toMatchObject({ result: 8 });
+    await c.until(() => [...c.machines.values()].every((m) => m.total === 8));
+    await c.stopAll();
+  });
+
+  it("a linearizable read on a follower sees a write acknowledged before it", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    const follower = [...c.nodes.values()].find((n) => n !== leader)!;
+    await c.settle(leader.propose(encode(42)));
+    const index = await c.settle(follower.readIndex());
+    expect(index).toBeGreaterThan(0);
+    expect(c.machines.get(follower.id)!.total).toBe(42);
+    await c.stopAll();
+  });
+
+  it("concurrent reads share one ReadIndex round", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    const before = c.net.delivered.get("heartbeat") ?? 0;
+    const reads = Array.from({ length: 50 }, () => leader.readIndex());
+    await c.settle(Promise.all(reads));
+    // One round: one heartbeat per follower (plus at most a tick's worth of regular heartbeats).
+    expect((c.net.delivered.get("heartbeat") ?? 0) - before).toBeLessThanOrEqual(6);
+    await c.stopAll();
+  });
+
+  it("proposals that arrive while a batch is being written share the next durable write", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    const storage = c.storages.get(leader.id)!;
+    const before = storage.saves;
+    await c.settle(Promise.all(Array.from({ length: 200 }, (_, i) => leader.propose(encode(i)))));
+    expect(storage.saves - before).toBeLessThan(20);
+    await c.stopAll();
+  });
+
+  it("takes snapshots and compacts the log, keeping a tail for slow followers", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"], { snapshotEntries: 50, snapshotCatchUpEntries: 10 });
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    for (let i = 0; i < 120; i++) await c.settle(leader.propose(encode(1)));
+    const storage = c.storages.get(leader.id)!;
+    expect(storage.snapshot().meta.index).toBeGreaterThanOrEqual(100);
+    expect(storage.firstIndex()).toBeGreaterThan(80);
+    await c.stopAll();
+  });
+
+  it("a node added as a learner after compaction catches up from a snapshot and is promoted", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"], { snapshotEntries: 30, snapshotCatchUpEntries: 5 });
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    for (let i = 0; i < 80; i++) await c.settle(leader.propose(encode(2)));
+    c.peers.d = "mem://d";
+    const d = await c.start("d", false);
+    const cs = await c.settle(leader.addLearner("d", "mem://d"));
+    expect(cs.learners).toEqual(["d"]);
+    await c.until(() => c.machines.get("d")!.total === 160, 5_000, "learner catch-up");
+    expect(c.net.delivered.get("snapshot") ?? 0).toBeGreaterThan(0);
+    const cs2 = await c.settle(leader.addVoter("d"));
+    expect(cs2.voters).toContain("d");
+    await c.until(() => d.status().membership.voters.includes("d"));
+    await c.stopAll();
+  });
+
+  it("survives the leader's isolation: a new leader is elected and serves", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    await c.startAll();
+    const old = await c.waitForLeader();
+    await c.settle(old.propose(encode(1)));
+    c.net.isolate(old.id);
+    await c.until(() => [...c.nodes.values()].some((n) => n !== old && n.status().role === "leader"));
+    const fresh = [...c.nodes.values()].find((n) => n !== old && n.status().role === "leader")!;
+    await c.settle(fresh.propose(encode(10)));
+    c.net.heal();
+    await c.until(() => c.machines.get(old.id)!.total === 11);
+    // check-quorum made the old leader step down while isolated.
+    expect(old.status().role).toBe("follower");
+    await c.stopAll();
+  });
+
+  it("transfers leadership on request", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    const target = [...c.nodes.values()].find((n) => n !== leader)!;
+    await c.settle(leader.transferLeader(target.id));
+    expect(target.status().role).toBe("leader");
+    await c.stopAll();
+  });
+
+  it("rejects calls in flight with StoppedError on stop, and drops proposals without a leader", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    const a = await c.start("a");
+    await expect(a.propose(encode(1))).rejects.toBeInstanceOf(ProposalDroppedError);
+    await c.start("b");
+    await c.start("c");
+    const leader = await c.waitForLeader();
+    c.net.drop = () => true;
+    const p = leader.propose(encode(1));
+    const r = leader.readIndex();
+    await vi.advanceTimersByTimeAsync(20);
+    const stopping = leader.stop();
+    await expect(p).rejects.toBeInstanceOf(StoppedError);
+    await expect(r).rejects.toBeInstanceOf(StoppedError);
+    await stopping;
+    await c.stopAll();
+  });
+
+  it("publishes role, leader, term, commit and applied as observables", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    await c.startAll();
+    const roles: string[] = [];
+    const applied: number[] = [];
+    c.node("a").role$.subscribe((r) => roles.push(r));
+    c.node("a").appliedIndex$.subscribe((i) => applied.push(i));
+    const leader = await c.waitForLeader();
+    await c.settle(leader.propose(encode(1)));
+    await c.until(() => applied.at(-1) === leader.status().commit);
+    expect(roles[0]).toBe("follower");
+    expect(new Set(applied).size).toBe(applied.length);
+    await c.stopAll();
+  });
+});

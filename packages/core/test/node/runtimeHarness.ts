@@ -1,0 +1,129 @@
+import { vi } from "vitest";
+import {
+  type Entry,
+  MemoryNetwork,
+  MemoryStorage,
+  type NodeId,
+  RaftNode,
+  type RaftNodeOptions,
+  type StateMachine,
+  type StorageBatch,
+} from "../../src/index.js";
+
+/** A replicated counter: each entry's payload is a number to add; the result is the new total. */
+export class CounterMachine implements StateMachine {
+  total = 0;
+  appliedIndexes: number[] = [];
+  apply(entries: readonly Entry[]): unknown[] {
+    return entries.map((e) => {
+      this.appliedIndexes.push(e.index);
+      this.total += Number(new TextDecoder().decode(e.data));
+      return this.total;
+    });
+  }
+  snapshot(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify({ total: this.total }));
+  }
+  restore(data: Uint8Array): void {
+    this.total = (JSON.parse(new TextDecoder().decode(data)) as { total: number }).total;
+  }
+}
+
+/** MemoryStorage that counts durable writes (to observe batching). */
+export class CountingStorage extends MemoryStorage {
+  saves = 0;
+  override async save(batch: StorageBatch): Promise<void> {
+    this.saves++;
+    // A real disk takes time; let other work queue up meanwhile.
+    await new Promise((r) => setTimeout(r, 1));
+    this.saveSync(batch);
+  }
+}
+
+export const encode = (n: number): Uint8Array => new TextEncoder().encode(String(n));
+
+/** A cluster of RaftNodes on a MemoryNetwork, under vitest's fake timers (simulated time). */
+export class RuntimeCluster {
+  readonly net = new MemoryNetwork();
+  readonly nodes = new Map<NodeId, RaftNode>();
+  readonly machines = new Map<NodeId, CounterMachine>();
+  readonly storages = new Map<NodeId, CountingStorage>();
+  readonly peers: Record<NodeId, string>;
+
+  constructor(
+    readonly ids: NodeId[],
+    readonly options: Partial<RaftNodeOptions> = {},
+  ) {
+    this.peers = Object.fromEntries(ids.map((id) => [id, `mem://${id}`]));
+  }
+
+  async start(id: NodeId, bootstrap = true): Promise<RaftNode> {
+    const storage = this.storages.get(id) ?? new CountingStorage();
+    this.storages.set(id, storage);
+    const machine = new CounterMachine();
+    this.machines.set(id, machine);
+    const node = await RaftNode.start({
+      id,
+      storage,
+      transport: this.net.transport(id),
+      stateMachine: machine,
+      peers: this.peers,
+      bootstrap,
+      tickMs: 10,
+      ...this.options,
+    });
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  async startAll(): Promise<void> {
+    for (const id of this.ids) await this.start(id);
+  }
+
+  node(id: NodeId): RaftNode {
+    return this.nodes.get(id)!;
+  }
+
+  leader(): RaftNode | null {
+    for (const n of this.nodes.values()) if (n.status().role === "leader") return n;
+    return null;
+  }
+
+  /** Advances simulated time in small steps until `cond` holds; throws after `maxMs`. */
+  async until(cond: () => boolean, maxMs = 5_000, what = "condition"): Promise<void> {
+    for (let t = 0; t <= maxMs; t += 5) {
+      if (cond()) return;
+      await vi.advanceTimersByTimeAsync(5);
+    }
+    throw new Error(`${what} did not hold within ${maxMs} ms of simulated time`);
+  }
+
+  async waitForLeader(): Promise<RaftNode> {
+    await this.until(() => this.leader() !== null, 5_000, "leader election");
+    return this.leader()!;
+  }
+
+  /** Settles a promise while advancing simulated time. */
+  async settle<T>(p: Promise<T>, maxMs = 5_000): Promise<T> {
+    let done = false;
+    let value: T | undefined;
+    let error: unknown;
+    p.then(
+      (v) => {
+        done = true;
+        value = v;
+      },
+      (e) => {
+        done = true;
+        error = e;
+      },
+    );
+    await this.until(() => done, maxMs, "promise");
+    if (error !== undefined) throw error;
+    return value as T;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const n of this.nodes.values()) await n.stop();
+  }
+}
