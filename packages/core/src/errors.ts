@@ -17,7 +17,8 @@ export type RaftkitErrorCode =
   | "CORRUPT_WAL"
   | "CORRUPT_SNAPSHOT"
   | "LOCKED"
-  | "IDENTITY_MISMATCH";
+  | "IDENTITY_MISMATCH"
+  | "DECODE";
 
 /** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
 export class RaftkitError extends Error {

@@ -1,0 +1,266 @@
+import {
+  type NodeStatus,
+  ProposalDroppedError,
+  ProposalLostError,
+  type RaftNode,
+  type Role,
+  TimeoutError,
+} from "@raftkit/core";
+import type { Immutable } from "immer";
+import { type Observable, Subject } from "rxjs";
+import { encodeValue } from "./codec.js";
+import { CommandError, UnknownOperationError } from "./errors.js";
+import type { CommandOutcome, ReplicatedMachine } from "./replicatedMachine.js";
+import type {
+  AnyMachine,
+  CommandOptions,
+  Commands,
+  CommitEvent,
+  Queries,
+  QueryOptions,
+  StateOf,
+} from "./types.js";
+
+/** Membership operations of a running cluster. Each resolves once the change is applied on this node. */
+export interface ClusterApi {
+  /** Adds `id`, reachable at `address`, as a voter. Prefer adding a learner first and promoting it once caught up. */
+  addVoter(id: string, address: string): Promise<void>;
+  /** Adds `id` as a learner: it receives the log but does not vote. */
+  addLearner(id: string, address: string): Promise<void>;
+  /** Makes a learner a voter. */
+  promote(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
+}
+
+/** A running member of a raftkit cluster, typed from its machine. */
+export interface MachineNode<M extends AnyMachine> {
+  readonly id: string;
+  /** One method per command: proposed through Raft, resolved with the reducer's result once applied here. */
+  readonly commands: Commands<M>;
+  /** One method per query: linearizable by default; `{ consistency: "lease" | "stale" }` as the last argument. */
+  readonly query: Queries<M>;
+  readonly leader$: Observable<string | null>;
+  readonly role$: Observable<Role>;
+  readonly term$: Observable<number>;
+  /** Every command applied on this node, in log order (duplicates of retried commands excluded). */
+  readonly commits$: Observable<CommitEvent<M>>;
+  /** The state after each batch of applied commands. */
+  readonly state$: Observable<Immutable<StateOf<M>>>;
+  readonly status$: Observable<NodeStatus>;
+  readonly cluster: ClusterApi;
+  transferLeadership(id: string): Promise<void>;
+  status(): NodeStatus;
+  stop(): Promise<void>;
+  /** The underlying runtime, for what the typed surface does not cover. */
+  readonly raft: RaftNode;
+}
+
+export interface MachineNodeOptions {
+  /** Overall deadline of a command including retries across leader changes, in ms. Default 30,000. */
+  commandTimeoutMs?: number;
+  /** Default deadline of a query, in ms. Default 10,000. */
+  queryTimeoutMs?: number;
+  /** Called once after stop(), to release what the caller built around the node (servers). */
+  onStop?: () => Promise<void>;
+}
+
+const RETRY_ATTEMPT_MS = 3_000;
+
+function randomId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+}
+
+/**
+ * Runs commands and queries of a machine on a {@link RaftNode}. Commands carry this node's
+ * session and a sequence number, so retrying one (after a timeout or leader change) is
+ * applied at most once and answers with the first result.
+ *
+ * @internal Use startNode.
+ */
+export class CommandRunner<M extends AnyMachine> {
+  readonly session = randomId();
+  #seq = 1;
+  readonly #outstanding = new Set<number>();
+  readonly #raft: RaftNode;
+  readonly #machine: ReplicatedMachine<M>;
+  readonly #commandTimeoutMs: number;
+  readonly #queryTimeoutMs: number;
+
+  constructor(raft: RaftNode, machine: ReplicatedMachine<M>, o: MachineNodeOptions) {
+    this.#raft = raft;
+    this.#machine = machine;
+    this.#commandTimeoutMs = o.commandTimeoutMs ?? 30_000;
+    this.#queryTimeoutMs = o.queryTimeoutMs ?? 10_000;
+  }
+
+  /** Runs command `name` with `arg` under this runner's session. */
+  async command(name: string, arg: unknown, opts: CommandOptions = {}): Promise<unknown> {
+    const commands = this.#machine.machine.commands;
+    if (!Object.hasOwn(commands, name))
+      throw new UnknownOperationError("command", name, Object.keys(commands));
+    const seq = this.#seq++;
+    this.#outstanding.add(seq);
+    try {
+      return await this.runSequenced(
+        name,
+        arg,
+        this.session,
+        seq,
+        () => Math.min(...this.#outstanding),
+        opts,
+      );
+    } finally {
+      this.#outstanding.delete(seq);
+    }
+  }
+
+  /**
+   * Proposes a command with a given session and sequence number, retrying through leader
+   * changes until it is applied or the deadline passes. Used for this node's own commands and
+   * for clients' commands arriving over HTTP.
+   */
+  async runSequenced(
+    name: string,
+    arg: unknown,
+    session: string,
+    seq: number,
+    lowest: () => number,
+    opts: CommandOptions = {},
+  ): Promise<unknown> {
+    const timeoutMs = opts.timeoutMs ?? this.#commandTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    // Encoding once checks the argument before anything is proposed.
+    encodeValue(arg, `the argument of command "${name}"`);
+    let mayHaveBeenApplied = false;
+    for (let attempt = 0; ; attempt++) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new TimeoutError(this.#raft.id, `command "${name}"`, timeoutMs, mayHaveBeenApplied);
+      }
+      const payload = encodeValue(
+        { name, arg, session, seq, lowest: lowest(), at: Date.now() },
+        `command "${name}"`,
+      );
+      try {
+        const { result } = await this.#raft.propose(payload, {
+          timeoutMs: Math.min(remaining, RETRY_ATTEMPT_MS),
+        });
+        const outcome = result as CommandOutcome;
+        if (!outcome.result.ok) throw new CommandError(name, outcome.result.name, outcome.result.message);
+        return outcome.result.value;
+      } catch (e) {
+        if (e instanceof TimeoutError) mayHaveBeenApplied = true;
+        else if (!(e instanceof ProposalDroppedError || e instanceof ProposalLostError)) throw e;
+        // Same session and seq: if an earlier attempt did commit, this one answers with its result.
+        await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+
+  /** Runs query `name`; `args` are the query's argument (if it declares one) followed by options. */
+  async query(name: string, args: readonly unknown[]): Promise<unknown> {
+    const queries = this.#machine.machine.queries;
+    const fn = Object.hasOwn(queries, name) ? queries[name] : undefined;
+    if (typeof fn !== "function") throw new UnknownOperationError("query", name, Object.keys(queries));
+    const takesArg = fn.length >= 2;
+    const arg = takesArg ? args[0] : undefined;
+    const options = ((takesArg ? args[1] : args[0]) ?? {}) as QueryOptions;
+    await this.waitForConsistency(options);
+    return this.#machine.query(name, arg);
+  }
+
+  /** Waits until this node's state is fresh enough for `options.consistency`. */
+  async waitForConsistency(options: QueryOptions): Promise<void> {
+    const consistency = options.consistency ?? "linearizable";
+    if (consistency === "stale") return;
+    // A leader under check-quorum holds a lease: it steps down within an election timeout of losing its quorum.
+    if (consistency === "lease" && this.#raft.status().role === "leader") return;
+    await this.#raft.readIndex({ timeoutMs: options.timeoutMs ?? this.#queryTimeoutMs });
+  }
+}
+
+/**
+ * An object whose every property is an operation: unknown names reach the runner, which
+ * answers with a typed error instead of "is not a function". Never looks like a promise.
+ */
+export function operationProxy(make: (name: string) => unknown): Record<string, unknown> {
+  const cache = new Map<string, unknown>();
+  return new Proxy(
+    {},
+    {
+      get(_t, key) {
+        if (typeof key !== "string" || key === "then") return undefined;
+        let f = cache.get(key);
+        if (!f) {
+          f = make(key);
+          cache.set(key, f);
+        }
+        return f;
+      },
+    },
+  );
+}
+
+/** Wires a machine and its runtime into the typed {@link MachineNode} surface. */
+export function createMachineNode<M extends AnyMachine>(
+  raft: RaftNode,
+  machine: ReplicatedMachine<M>,
+  o: MachineNodeOptions = {},
+): MachineNode<M> & { runner: CommandRunner<M> } {
+  const runner = new CommandRunner(raft, machine, o);
+  const commits$ = new Subject<CommitEvent<M>>();
+  machine.onCommand = (c) => {
+    commits$.next({
+      name: c.name,
+      args: c.arg === undefined ? [] : [c.arg],
+      result: c.result.ok ? c.result.value : undefined,
+      error: c.result.ok ? undefined : { name: c.result.name, message: c.result.message },
+      index: c.index,
+      term: c.term,
+      time: c.time,
+    } as unknown as CommitEvent<M>);
+  };
+  const commands = operationProxy(
+    (name) => (arg?: unknown) => runner.command(name, arg),
+  ) as unknown as Commands<M>;
+  const query = operationProxy(
+    (name) =>
+      (...args: unknown[]) =>
+        runner.query(name, args),
+  ) as unknown as Queries<M>;
+  const change = async (p: Promise<unknown>): Promise<void> => {
+    await p;
+  };
+  let stopped = false;
+  return {
+    id: raft.id,
+    commands,
+    query,
+    leader$: raft.leader$,
+    role$: raft.role$,
+    term$: raft.term$,
+    commits$: commits$.asObservable(),
+    state$: machine.state$.asObservable() as Observable<Immutable<StateOf<M>>>,
+    status$: raft.status$,
+    cluster: {
+      addVoter: (id, address) => change(raft.addVoter(id, address)),
+      addLearner: (id, address) => change(raft.addLearner(id, address)),
+      promote: (id) => change(raft.addVoter(id)),
+      remove: (id) => change(raft.removeNode(id)),
+    },
+    transferLeadership: (id) => raft.transferLeader(id),
+    status: () => raft.status(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await raft.stop();
+      commits$.complete();
+      machine.state$.complete();
+      await o.onStop?.();
+    },
+    raft,
+    runner,
+  };
+}

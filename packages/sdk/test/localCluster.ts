@@ -1,0 +1,97 @@
+import { MemoryNetwork, MemoryStorage, RaftNode } from "@raftkit/core";
+import { vi } from "vitest";
+import { createMachineNode, type MachineNode } from "../src/machineNode.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
+import type { AnyMachine } from "../src/types.js";
+
+/** A cluster of machine nodes in one process on a MemoryNetwork, driven by vitest's fake timers. */
+export class LocalCluster<M extends AnyMachine> {
+  readonly net = new MemoryNetwork();
+  readonly nodes = new Map<string, MachineNode<M>>();
+  readonly machines = new Map<string, ReplicatedMachine<M>>();
+  readonly storages = new Map<string, MemoryStorage>();
+
+  constructor(
+    readonly machine: M,
+    readonly ids: string[] = ["a", "b", "c"],
+  ) {}
+
+  async start(id: string): Promise<MachineNode<M>> {
+    const storage = this.storages.get(id) ?? new MemoryStorage();
+    this.storages.set(id, storage);
+    const rm = new ReplicatedMachine(this.machine, 60_000);
+    this.machines.set(id, rm);
+    const raft = await RaftNode.start({
+      id,
+      storage,
+      transport: this.net.transport(id),
+      stateMachine: rm,
+      peers: Object.fromEntries(this.ids.map((p) => [p, `mem://${p}`])),
+      bootstrap: true,
+      tickMs: 10,
+      snapshotEntries: 40,
+      snapshotCatchUpEntries: 5,
+    });
+    const node = createMachineNode(raft, rm);
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  async startAll(): Promise<void> {
+    for (const id of this.ids) await this.start(id);
+  }
+
+  node(id: string): MachineNode<M> {
+    return this.nodes.get(id)!;
+  }
+
+  leader(): MachineNode<M> | undefined {
+    return [...this.nodes.values()].find((n) => n.status().role === "leader");
+  }
+
+  async until(cond: () => boolean, maxMs = 5_000): Promise<void> {
+    for (let t = 0; t <= maxMs; t += 5) {
+      if (cond()) return;
+      await vi.advanceTimersByTimeAsync(5);
+    }
+    throw new Error(`condition did not hold within ${maxMs} ms of simulated time`);
+  }
+
+  /** Settles `p` while simulated time runs; returns its value or throws its error. */
+  async settle<T>(p: Promise<T>, maxMs = 40_000): Promise<T> {
+    let done = false;
+    let value: T | undefined;
+    let error: unknown;
+    p.then(
+      (v) => {
+        done = true;
+        value = v;
+      },
+      (e) => {
+        done = true;
+        error = e ?? new Error("rejected");
+      },
+    );
+    await this.until(() => done, maxMs);
+    if (error !== undefined) throw error;
+    return value as T;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const n of this.nodes.values()) await n.stop();
+  }
+}
+
+export function useFakeTime(): void {
+  vi.useFakeTimers({
+    toFake: [
+      "setTimeout",
+      "clearTimeout",
+      "setInterval",
+      "clearInterval",
+      "setImmediate",
+      "clearImmediate",
+      "Date",
+    ],
+  });
+}
