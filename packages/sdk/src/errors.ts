@@ -30,3 +30,15 @@ export class DecodeError extends RaftkitError {
     );
   }
 }
+
+/** A query function threw; `message` is the query's. */
+export class QueryError extends Error {
+  readonly errorName: string;
+  readonly query: string;
+  constructor(query: string, errorName: string, message: string) {
+    super(message);
+    this.name = "QueryError";
+    this.query = query;
+    this.errorName = errorName;
+  }
+}

@@ -1,2 +1,34 @@
-// This package's public surface is built in a later issue (see shared/DESIGN.md); it exports nothing yet.
-export {};
+export type { NodeStatus, Role } from "@raftkit/core";
+export {
+  ProposalDroppedError,
+  ProposalLostError,
+  RaftkitError,
+  StoppedError,
+  TimeoutError,
+} from "@raftkit/core";
+export type { Client, ClientOptions } from "./createClient.js";
+export { ApiError, createClient } from "./createClient.js";
+export { defineMachine } from "./defineMachine.js";
+export { CommandError, DecodeError, QueryError, UnknownOperationError } from "./errors.js";
+export type { AppApiOptions } from "./httpApi.js";
+export { createAppRouter } from "./httpApi.js";
+export type { ClusterApi, MachineNode, MachineNodeOptions } from "./machineNode.js";
+export { createMachineNode } from "./machineNode.js";
+export { ReplicatedMachine } from "./replicatedMachine.js";
+export type {
+  AnyCommand,
+  AnyMachine,
+  AnyQuery,
+  ArgsOf,
+  CommandContext,
+  CommandOptions,
+  Commands,
+  CommitEvent,
+  Consistency,
+  Machine,
+  Queries,
+  QueryOptions,
+  ResultOf,
+  StateOf,
+} from "./types.js";
+export type { ApiErrorBody, ApiErrorCode } from "./wire.js";

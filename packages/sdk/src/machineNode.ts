@@ -9,7 +9,8 @@ import {
 import type { Immutable } from "immer";
 import { type Observable, Subject } from "rxjs";
 import { encodeValue } from "./codec.js";
-import { CommandError, UnknownOperationError } from "./errors.js";
+import { CommandError, QueryError, UnknownOperationError } from "./errors.js";
+import { operationProxy } from "./operationProxy.js";
 import type { CommandOutcome, ReplicatedMachine } from "./replicatedMachine.js";
 import type {
   AnyMachine,
@@ -97,9 +98,6 @@ export class CommandRunner<M extends AnyMachine> {
 
   /** Runs command `name` with `arg` under this runner's session. */
   async command(name: string, arg: unknown, opts: CommandOptions = {}): Promise<unknown> {
-    const commands = this.#machine.machine.commands;
-    if (!Object.hasOwn(commands, name))
-      throw new UnknownOperationError("command", name, Object.keys(commands));
     const seq = this.#seq++;
     this.#outstanding.add(seq);
     try {
@@ -129,6 +127,9 @@ export class CommandRunner<M extends AnyMachine> {
     lowest: () => number,
     opts: CommandOptions = {},
   ): Promise<unknown> {
+    const commands = this.#machine.machine.commands;
+    if (!Object.hasOwn(commands, name))
+      throw new UnknownOperationError("command", name, Object.keys(commands));
     const timeoutMs = opts.timeoutMs ?? this.#commandTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     // Encoding once checks the argument before anything is proposed.
@@ -168,7 +169,12 @@ export class CommandRunner<M extends AnyMachine> {
     const arg = takesArg ? args[0] : undefined;
     const options = ((takesArg ? args[1] : args[0]) ?? {}) as QueryOptions;
     await this.waitForConsistency(options);
-    return this.#machine.query(name, arg);
+    try {
+      return this.#machine.query(name, arg);
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      throw new QueryError(name, err.name, err.message);
+    }
   }
 
   /** Waits until this node's state is fresh enough for `options.consistency`. */
@@ -179,28 +185,6 @@ export class CommandRunner<M extends AnyMachine> {
     if (consistency === "lease" && this.#raft.status().role === "leader") return;
     await this.#raft.readIndex({ timeoutMs: options.timeoutMs ?? this.#queryTimeoutMs });
   }
-}
-
-/**
- * An object whose every property is an operation: unknown names reach the runner, which
- * answers with a typed error instead of "is not a function". Never looks like a promise.
- */
-export function operationProxy(make: (name: string) => unknown): Record<string, unknown> {
-  const cache = new Map<string, unknown>();
-  return new Proxy(
-    {},
-    {
-      get(_t, key) {
-        if (typeof key !== "string" || key === "then") return undefined;
-        let f = cache.get(key);
-        if (!f) {
-          f = make(key);
-          cache.set(key, f);
-        }
-        return f;
-      },
-    },
-  );
 }
 
 /** Wires a machine and its runtime into the typed {@link MachineNode} surface. */

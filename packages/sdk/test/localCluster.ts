@@ -1,22 +1,23 @@
 import { MemoryNetwork, MemoryStorage, RaftNode } from "@raftkit/core";
 import { vi } from "vitest";
-import { createMachineNode, type MachineNode } from "../src/machineNode.js";
+import { createMachineNode, type MachineNode, type MachineNodeOptions } from "../src/machineNode.js";
 import { ReplicatedMachine } from "../src/replicatedMachine.js";
 import type { AnyMachine } from "../src/types.js";
 
 /** A cluster of machine nodes in one process on a MemoryNetwork, driven by vitest's fake timers. */
 export class LocalCluster<M extends AnyMachine> {
   readonly net = new MemoryNetwork();
-  readonly nodes = new Map<string, MachineNode<M>>();
+  readonly nodes = new Map<string, ReturnType<typeof createMachineNode<M>>>();
   readonly machines = new Map<string, ReplicatedMachine<M>>();
   readonly storages = new Map<string, MemoryStorage>();
 
   constructor(
     readonly machine: M,
     readonly ids: string[] = ["a", "b", "c"],
+    readonly nodeOptions: MachineNodeOptions = {},
   ) {}
 
-  async start(id: string): Promise<MachineNode<M>> {
+  async start(id: string): Promise<ReturnType<typeof createMachineNode<M>>> {
     const storage = this.storages.get(id) ?? new MemoryStorage();
     this.storages.set(id, storage);
     const rm = new ReplicatedMachine(this.machine, 60_000);
@@ -32,7 +33,7 @@ export class LocalCluster<M extends AnyMachine> {
       snapshotEntries: 40,
       snapshotCatchUpEntries: 5,
     });
-    const node = createMachineNode(raft, rm);
+    const node = createMachineNode(raft, rm, this.nodeOptions);
     this.nodes.set(id, node);
     return node;
   }
@@ -41,11 +42,11 @@ export class LocalCluster<M extends AnyMachine> {
     for (const id of this.ids) await this.start(id);
   }
 
-  node(id: string): MachineNode<M> {
+  node(id: string): ReturnType<typeof createMachineNode<M>> {
     return this.nodes.get(id)!;
   }
 
-  leader(): MachineNode<M> | undefined {
+  leader(): ReturnType<typeof createMachineNode<M>> | undefined {
     return [...this.nodes.values()].find((n) => n.status().role === "leader");
   }
 

@@ -1,0 +1,232 @@
+import { type NodeStatus, TimeoutError } from "@raftkit/core";
+import type { Immutable } from "immer";
+import { distinctUntilChanged, filter, map, Observable, share } from "rxjs";
+import { CommandError, DecodeError, QueryError, UnknownOperationError } from "./errors.js";
+import { operationProxy } from "./operationProxy.js";
+import { readSse } from "./sse.js";
+import type { AnyMachine, Commands, CommitEvent, Queries, StateOf } from "./types.js";
+import { type ApiErrorBody, decodeBody, encodeBody } from "./wire.js";
+
+export interface ClientOptions {
+  /** The app API of every node you know, e.g. `["http://10.0.0.1:7000/raftkit", …]`. */
+  endpoints: string[];
+  /** The nodes' app API secret, if they set one. */
+  secret?: string;
+  /** Overall deadline of one call including retries on other nodes, in ms. Default 30,000. */
+  timeoutMs?: number;
+  /** Deadline of a single HTTP request, in ms. Default 5,000. */
+  requestTimeoutMs?: number;
+}
+
+/** The app API answered with an error the client does not retry (bad secret, bad request, …). */
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+  constructor(status: number, body: ApiErrorBody["error"]) {
+    super(`${body.message}${body.node ? ` (node ${body.node})` : ""}`);
+    this.name = "ApiError";
+    this.code = body.code;
+    this.status = status;
+  }
+}
+
+/** A typed connection to a raftkit cluster over its app API; see {@link createClient}. */
+export interface Client<M extends AnyMachine> {
+  readonly commands: Commands<M>;
+  readonly query: Queries<M>;
+  /** This client's session id: its commands are applied at most once. */
+  readonly session: string;
+  readonly status$: Observable<NodeStatus & { leaderUrl: string | null }>;
+  readonly leader$: Observable<string | null>;
+  readonly commits$: Observable<CommitEvent<M>>;
+  readonly state$: Observable<Immutable<StateOf<M>>>;
+  /** The endpoint currently preferred (the leader's, once known). */
+  endpoint(): string;
+}
+
+const RETRYABLE = new Set(["TIMEOUT", "UNAVAILABLE", "STOPPED", "INTERNAL"]);
+
+function randomId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+}
+
+/**
+ * A typed client for a cluster running `M`: `createClient<typeof machine>({ endpoints })`
+ * (import the machine with `import type`, as no server code is needed). Commands go to the
+ * leader when known; on a timeout, a leader change or a node failure they are retried on
+ * another node with the same session and sequence number, so each is applied at most once.
+ */
+export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> {
+  if (o.endpoints.length === 0) throw new TypeError("createClient needs at least one endpoint");
+  const session = randomId();
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  const requestTimeoutMs = o.requestTimeoutMs ?? 5_000;
+  let seq = 1;
+  const outstanding = new Set<number>();
+  let preferred = o.endpoints[0]!;
+  let rotation = 0;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (o.secret !== undefined) headers.authorization = `Bearer ${o.secret}`;
+
+  const rotate = (): void => {
+    rotation = (rotation + 1) % o.endpoints.length;
+    preferred = o.endpoints[rotation]!;
+  };
+
+  async function post(
+    path: string,
+    body: unknown,
+    budgetMs: number,
+  ): Promise<{ status: number; text: string }> {
+    const res = await fetch(`${preferred}${path}`, {
+      method: "POST",
+      headers,
+      body: encodeBody(body),
+      signal: AbortSignal.timeout(Math.min(budgetMs, requestTimeoutMs) + 1_000),
+    });
+    return { status: res.status, text: await res.text() };
+  }
+
+  async function findLeader(): Promise<void> {
+    for (let i = 0; i < o.endpoints.length; i++) {
+      try {
+        const res = await fetch(`${preferred}/status`, {
+          headers,
+          signal: AbortSignal.timeout(requestTimeoutMs),
+        });
+        if (res.ok) {
+          const s = (await res.json()) as { leaderUrl: string | null };
+          if (s.leaderUrl) {
+            preferred = s.leaderUrl;
+            return;
+          }
+        }
+      } catch {
+        // try the next endpoint
+      }
+      rotate();
+    }
+  }
+
+  /** Sends one call until it succeeds, fails for good, or the deadline passes. */
+  async function call(
+    kind: "commands" | "queries",
+    name: string,
+    body: (budget: number) => unknown,
+  ): Promise<unknown> {
+    const deadline = Date.now() + timeoutMs;
+    let mayHaveBeenApplied = false;
+    for (let attempt = 0; ; attempt++) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0)
+        throw new TimeoutError(
+          `client ${session}`,
+          `${kind === "commands" ? "command" : "query"} "${name}"`,
+          timeoutMs,
+          mayHaveBeenApplied,
+        );
+      let status: number;
+      let text: string;
+      try {
+        ({ status, text } = await post(`/${kind}/${encodeURIComponent(name)}`, body(remaining), remaining));
+      } catch {
+        // The request may have reached the node before it failed.
+        mayHaveBeenApplied = kind === "commands";
+        rotate();
+        await findLeader();
+        await new Promise((r) => setTimeout(r, Math.min(500, 25 * 2 ** Math.min(attempt, 4))));
+        continue;
+      }
+      if (status === 200) return decodeBody<{ result: unknown }>(text).result;
+      let err: ApiErrorBody["error"];
+      try {
+        err = (JSON.parse(text) as ApiErrorBody).error;
+      } catch {
+        err = { code: "INTERNAL", message: `HTTP ${status}: ${text.slice(0, 200)}` };
+      }
+      if (err.code === "COMMAND_FAILED") throw new CommandError(name, err.name ?? "Error", err.message);
+      if (err.code === "QUERY_FAILED") throw new QueryError(name, err.name ?? "Error", err.message);
+      if (err.code === "UNKNOWN_COMMAND" || err.code === "UNKNOWN_QUERY") {
+        throw new UnknownOperationError(kind === "commands" ? "command" : "query", name, []);
+      }
+      if (err.code === "DECODE")
+        throw new DecodeError(
+          `the ${kind === "commands" ? "command" : "query"} "${name}"`,
+          new Error(err.message),
+        );
+      if (!RETRYABLE.has(err.code)) throw new ApiError(status, err);
+      if (err.mayHaveBeenApplied !== false) mayHaveBeenApplied = mayHaveBeenApplied || kind === "commands";
+      rotate();
+      await findLeader();
+      await new Promise((r) => setTimeout(r, Math.min(500, 25 * 2 ** Math.min(attempt, 4))));
+    }
+  }
+
+  const commands = operationProxy((name) => async (arg?: unknown) => {
+    const mySeq = seq++;
+    outstanding.add(mySeq);
+    try {
+      return await call("commands", name, (budget) => ({
+        arg,
+        session,
+        seq: mySeq,
+        lowest: Math.min(...outstanding),
+        timeoutMs: Math.min(budget, requestTimeoutMs),
+      }));
+    } finally {
+      outstanding.delete(mySeq);
+    }
+  });
+  const query = operationProxy(
+    (name) =>
+      (...args: unknown[]) =>
+        call("queries", name, () => ({ args })),
+  );
+
+  const events$ = new Observable<{ event: string; data: unknown }>((subscriber) => {
+    const abort = new AbortController();
+    void (async () => {
+      let attempt = 0;
+      while (!abort.signal.aborted) {
+        try {
+          const res = await fetch(`${preferred}/events`, { headers, signal: abort.signal });
+          if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+          attempt = 0;
+          for await (const ev of readSse(res.body))
+            subscriber.next({ event: ev.event, data: decodeBody(ev.data) });
+        } catch {
+          if (abort.signal.aborted) return;
+        }
+        rotate();
+        await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** Math.min(attempt++, 4))));
+      }
+    })();
+    return () => abort.abort();
+  }).pipe(share());
+
+  const status$ = events$.pipe(
+    filter((e) => e.event === "status"),
+    map((e) => e.data as NodeStatus & { leaderUrl: string | null }),
+  );
+  return {
+    commands: commands as unknown as Commands<M>,
+    query: query as unknown as Queries<M>,
+    session,
+    status$,
+    leader$: status$.pipe(
+      map((s) => s.leader),
+      distinctUntilChanged(),
+    ),
+    commits$: events$.pipe(
+      filter((e) => e.event === "commit"),
+      map((e) => e.data as CommitEvent<M>),
+    ),
+    state$: events$.pipe(
+      filter((e) => e.event === "state"),
+      map((e) => e.data as Immutable<StateOf<M>>),
+    ),
+    endpoint: () => preferred,
+  };
+}

@@ -1,0 +1,198 @@
+import {
+  ProposalDroppedError,
+  ProposalLostError,
+  RaftkitError,
+  StoppedError,
+  TimeoutError,
+} from "@raftkit/core";
+import express, { type Request, type Response, type Router } from "express";
+import { type Subscription, throttleTime } from "rxjs";
+import { bearerToken, secretMatches } from "./auth.js";
+import { CommandError, DecodeError, QueryError, UnknownOperationError } from "./errors.js";
+import type { CommandRunner, MachineNode } from "./machineNode.js";
+import type { AnyMachine } from "./types.js";
+import {
+  type ApiErrorBody,
+  type ApiErrorCode,
+  type CommandRequest,
+  decodeBody,
+  encodeBody,
+  errorStatus,
+  type QueryRequest,
+} from "./wire.js";
+
+export interface AppApiOptions {
+  /** Required as `Authorization: Bearer <secret>` on every request when set. */
+  secret?: string;
+  /** Largest request body accepted. Default "1mb". */
+  maxBodySize?: string;
+  /** Most state events per second on the event stream. Default 10. */
+  maxStateEventsPerSecond?: number;
+}
+
+/** Maps an error to the API's code, so clients can tell "retry" from "give up". */
+export function toApiError(e: unknown, node: string): { status: number; body: ApiErrorBody } {
+  let code: ApiErrorCode = "INTERNAL";
+  const err = e instanceof Error ? e : new Error(String(e));
+  const body: ApiErrorBody = { error: { code, message: err.message, node } };
+  if (e instanceof UnknownOperationError)
+    code = err.message.startsWith("unknown query") ? "UNKNOWN_QUERY" : "UNKNOWN_COMMAND";
+  else if (e instanceof DecodeError) code = "DECODE";
+  else if (e instanceof CommandError) {
+    code = "COMMAND_FAILED";
+    body.error.name = e.errorName;
+  } else if (e instanceof QueryError) {
+    code = "QUERY_FAILED";
+    body.error.name = e.errorName;
+  } else if (e instanceof TimeoutError) {
+    code = "TIMEOUT";
+    body.error.mayHaveBeenApplied = e.mayHaveBeenApplied;
+  } else if (e instanceof StoppedError) {
+    code = "STOPPED";
+    body.error.mayHaveBeenApplied = true;
+  } else if (e instanceof ProposalDroppedError || e instanceof ProposalLostError) {
+    code = "UNAVAILABLE";
+    body.error.mayHaveBeenApplied = false;
+  } else if (e instanceof RaftkitError && e.code === "DECODE") code = "DECODE";
+  body.error.code = code;
+  return { status: errorStatus[code], body };
+}
+
+/**
+ * An express router serving a node's machine to applications: run a command, run a query,
+ * status, and server-sent events. Mount it in your own app (`app.use("/raftkit", router)`).
+ *
+ * Routes: `POST /commands/:name` (body: superjson {@link CommandRequest}), `POST /queries/:name`
+ * (body: superjson {@link QueryRequest}), `GET /status`, `GET /events` (SSE: `status`,
+ * `commit`, `state`), `POST /cluster/{addVoter,addLearner,promote,remove,transfer}`.
+ */
+export function createAppRouter<M extends AnyMachine>(
+  node: MachineNode<M> & { runner: CommandRunner<M> },
+  addresses: () => Record<string, string>,
+  o: AppApiOptions = {},
+): Router {
+  const router = express.Router();
+  const fail = (res: Response, e: unknown): void => {
+    const { status, body } = toApiError(e, node.id);
+    res.status(status).type("application/json").send(JSON.stringify(body));
+  };
+
+  router.use((req, res, next) => {
+    if (o.secret !== undefined && !secretMatches(bearerToken(req.header("authorization")), o.secret)) {
+      res.status(401).json({
+        error: {
+          code: "UNAUTHORIZED",
+          message: "missing or wrong secret: send Authorization: Bearer <secret>",
+          node: node.id,
+        },
+      } satisfies ApiErrorBody);
+      return;
+    }
+    next();
+  });
+  router.use(express.text({ type: () => true, limit: o.maxBodySize ?? "1mb" }));
+
+  const parse = <T>(req: Request): T => {
+    const text = typeof req.body === "string" && req.body.length > 0 ? req.body : '{"json":{}}';
+    try {
+      return decodeBody<T>(text);
+    } catch (e) {
+      throw new DecodeError("the request body", e);
+    }
+  };
+
+  router.post("/commands/:name", async (req, res) => {
+    try {
+      const body = parse<CommandRequest>(req);
+      const name = String(req.params.name);
+      const opts = body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {};
+      const result =
+        body.session !== undefined && body.seq !== undefined
+          ? await node.runner.runSequenced(
+              name,
+              body.arg,
+              body.session,
+              body.seq,
+              () => body.lowest ?? body.seq!,
+              opts,
+            )
+          : await node.runner.command(name, body.arg, opts);
+      res.type("application/json").send(encodeBody({ result }));
+    } catch (e) {
+      fail(res, e);
+    }
+  });
+
+  router.post("/queries/:name", async (req, res) => {
+    try {
+      const body = parse<QueryRequest>(req);
+      const result = await node.runner.query(String(req.params.name), body.args ?? []);
+      res.type("application/json").send(encodeBody({ result }));
+    } catch (e) {
+      fail(res, e);
+    }
+  });
+
+  // Every node mounts the API at the same path, so the leader's API is its address plus this router's path.
+  const leaderApi = (leader: string | null, baseUrl: string): string | null => {
+    const address = leader ? addresses()[leader] : undefined;
+    return address ? `${address.replace(/\/$/, "")}${baseUrl}` : null;
+  };
+
+  router.get("/status", (req, res) => {
+    const s = node.status();
+    res.json({ ...s, leaderUrl: leaderApi(s.leader, req.baseUrl) });
+  });
+
+  router.post("/cluster/:op", async (req, res) => {
+    try {
+      const body = parse<{ id: string; address?: string }>(req);
+      const op = String(req.params.op);
+      if (typeof body.id !== "string")
+        throw new DecodeError("the request body", new Error("id must be a string"));
+      if (op === "addVoter") await node.cluster.addVoter(body.id, body.address ?? "");
+      else if (op === "addLearner") await node.cluster.addLearner(body.id, body.address ?? "");
+      else if (op === "promote") await node.cluster.promote(body.id);
+      else if (op === "remove") await node.cluster.remove(body.id);
+      else if (op === "transfer") await node.transferLeadership(body.id);
+      else {
+        res
+          .status(404)
+          .json({
+            error: { code: "BAD_REQUEST", message: `unknown cluster operation ${op}`, node: node.id },
+          });
+        return;
+      }
+      res.json({ ok: true, status: node.status() });
+    } catch (e) {
+      fail(res, e);
+    }
+  });
+
+  router.get("/events", (req, res) => {
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
+    const send = (event: string, data: unknown): void => {
+      res.write(`event: ${event}\ndata: ${encodeBody(data)}\n\n`);
+    };
+    const perSecond = o.maxStateEventsPerSecond ?? 10;
+    const subs: Subscription[] = [
+      node.status$.subscribe((s) => send("status", { ...s, leaderUrl: leaderApi(s.leader, req.baseUrl) })),
+      node.commits$.subscribe((c) => send("commit", c)),
+      node.state$
+        .pipe(throttleTime(1000 / perSecond, undefined, { leading: true, trailing: true }))
+        .subscribe((s) => send("state", s)),
+    ];
+    const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+    req.on("close", () => {
+      clearInterval(heartbeat);
+      for (const s of subs) s.unsubscribe();
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,50 @@
+import superjson from "superjson";
+
+/** The body of a command request from a client. */
+export interface CommandRequest {
+  arg?: unknown;
+  /** The client's session; with `seq`, makes retries exactly-once. */
+  session?: string;
+  seq?: number;
+  /** The client's lowest sequence number still waiting for an answer. */
+  lowest?: number;
+  timeoutMs?: number;
+}
+
+export interface QueryRequest {
+  args?: unknown[];
+}
+
+/** Error codes the app API answers with, and the HTTP status of each. */
+export const errorStatus = {
+  UNAUTHORIZED: 401,
+  UNKNOWN_COMMAND: 404,
+  UNKNOWN_QUERY: 404,
+  DECODE: 400,
+  BAD_REQUEST: 400,
+  COMMAND_FAILED: 422,
+  QUERY_FAILED: 422,
+  TIMEOUT: 504,
+  UNAVAILABLE: 503,
+  STOPPED: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ApiErrorCode = keyof typeof errorStatus;
+
+/** The JSON body of every error the app API sends. */
+export interface ApiErrorBody {
+  error: {
+    code: ApiErrorCode;
+    message: string;
+    /** For COMMAND_FAILED: the name of the error the reducer threw. */
+    name?: string;
+    /** For TIMEOUT and UNAVAILABLE on commands: whether the command may still be applied. */
+    mayHaveBeenApplied?: boolean;
+    /** The node that answered. */
+    node?: string;
+  };
+}
+
+export const encodeBody = (v: unknown): string => superjson.stringify(v);
+export const decodeBody = <T>(text: string): T => superjson.parse<T>(text);

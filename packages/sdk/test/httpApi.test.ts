@@ -1,0 +1,135 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { afterEach, describe, expect, it } from "vitest";
+import { ApiError, createClient } from "../src/createClient.js";
+import { defineMachine } from "../src/defineMachine.js";
+import { CommandError, DecodeError, UnknownOperationError } from "../src/errors.js";
+import { createAppRouter } from "../src/httpApi.js";
+import { LocalCluster } from "./localCluster.js";
+
+const counter = defineMachine({
+  initial: () => ({ n: 0, at: null as Date | null }),
+  commands: {
+    add(s, by: number, ctx) {
+      s.n += by;
+      s.at = ctx.time;
+      return s.n;
+    },
+    fail() {
+      throw new TypeError("nope");
+    },
+  },
+  queries: { value: (s) => s.n, at: (s) => s.at },
+});
+
+const SECRET = "s3cret";
+const servers: Server[] = [];
+let cluster: LocalCluster<typeof counter> | null = null;
+
+afterEach(async () => {
+  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  await cluster?.stopAll();
+  cluster = null;
+});
+
+async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("condition not met within the deadline");
+}
+
+async function startServed(): Promise<{ endpoints: string[]; c: LocalCluster<typeof counter> }> {
+  const c = new LocalCluster(counter);
+  cluster = c;
+  await c.startAll();
+  const urls: Record<string, string> = {};
+  for (const id of c.ids) {
+    const app = express();
+    app.use(
+      "/raftkit",
+      createAppRouter(c.node(id), () => urls, { secret: SECRET }),
+    );
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    servers.push(server);
+    urls[id] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+  // Bootstrap entries plus the new leader's empty entry are applied: the cluster is quiet.
+  await waitFor(() => (c.leader()?.status().applied ?? 0) >= c.ids.length + 1);
+  return { endpoints: c.ids.map((id) => `${urls[id]}/raftkit`), c };
+}
+
+describe("the app API and createClient", () => {
+  it("runs typed commands and queries over HTTP, with superjson values", async () => {
+    const { endpoints } = await startServed();
+    const client = createClient<typeof counter>({ endpoints: [endpoints[2]!], secret: SECRET });
+    expect(await client.commands.add(2)).toBe(2);
+    expect(await client.commands.add(3)).toBe(5);
+    expect(await client.query.value()).toBe(5);
+    expect(await client.query.at()).toBeInstanceOf(Date);
+    expect(await client.query.value({ consistency: "stale" })).toBeTypeOf("number");
+  });
+
+  it("reports reducer errors, unknown commands and bad secrets with typed errors", async () => {
+    const { endpoints } = await startServed();
+    const client = createClient<typeof counter>({ endpoints, secret: SECRET });
+    await expect(client.commands.fail()).rejects.toMatchObject({
+      name: "CommandError",
+      errorName: "TypeError",
+      message: "nope",
+    });
+    await expect(client.commands.fail()).rejects.toBeInstanceOf(CommandError);
+    const untyped = client.commands as unknown as Record<string, () => Promise<unknown>>;
+    await expect(untyped.missing!()).rejects.toBeInstanceOf(UnknownOperationError);
+    const wrong = createClient<typeof counter>({ endpoints, secret: "wrong" });
+    await expect(wrong.commands.add(1)).rejects.toMatchObject({ name: "ApiError", status: 401 });
+    await expect(wrong.query.value()).rejects.toBeInstanceOf(ApiError);
+  });
+
+  it("answers a malformed body with 400 and a message, and changes nothing", async () => {
+    const { endpoints, c } = await startServed();
+    const before = c.leader()!.status().commit;
+    const res = await fetch(`${endpoints[0]}/commands/add`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}` },
+      body: "{not json",
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("DECODE");
+    expect(c.leader()!.status().commit).toBe(before);
+    expect(DecodeError).toBeDefined();
+  });
+
+  it("fails over to another node when the one it talks to stops, applying each command once", async () => {
+    const { endpoints, c } = await startServed();
+    const client = createClient<typeof counter>({ endpoints, secret: SECRET, requestTimeoutMs: 1_000 });
+    await client.commands.add(1);
+    const leader = c.leader()!;
+    const leaderIndex = c.ids.indexOf(leader.id);
+    await new Promise((r) => servers[leaderIndex]!.close(r));
+    servers[leaderIndex]!.closeAllConnections();
+    await leader.stop();
+    for (let i = 0; i < 5; i++) await client.commands.add(1);
+    expect(await client.query.value()).toBe(6);
+  });
+
+  it("streams status and commits as server-sent events", async () => {
+    const { endpoints } = await startServed();
+    const client = createClient<typeof counter>({ endpoints, secret: SECRET });
+    const commits: number[] = [];
+    let leader: string | null = null;
+    const sub1 = client.commits$.subscribe((e) => commits.push(e.result as number));
+    const sub2 = client.leader$.subscribe((l) => {
+      leader = l;
+    });
+    await waitFor(() => leader !== null);
+    await client.commands.add(7);
+    await waitFor(() => commits.includes(7));
+    sub1.unsubscribe();
+    sub2.unsubscribe();
+  });
+});
