@@ -113,12 +113,13 @@ export class Raft {
   }
 
   loadState(hs: HardState): void {
-    if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
+    if (hs.commit > this.raftLog.lastIndex()) {
       throw new Error(
         `node ${this.id}: stored commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]; the log is missing entries`,
       );
     }
-    this.raftLog.committed = hs.commit;
+    // What storage compacted or snapshotted is committed even if the stored commit lags behind.
+    this.raftLog.committed = Math.max(hs.commit, this.raftLog.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }

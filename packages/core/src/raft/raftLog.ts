@@ -31,7 +31,8 @@ export class RaftLog {
     const first = storage.firstIndex();
     const last = storage.lastIndex();
     this.unstable = new Unstable(last + 1);
-    this.committed = first - 1;
+    // A snapshot only ever covers committed entries.
+    this.committed = Math.max(first - 1, storage.snapshot().meta.index);
     this.applying = first - 1;
     this.applied = first - 1;
   }
