@@ -144,6 +144,10 @@ export function createAppRouter<M extends AnyMachine>(
     res.json({ ...s, leaderUrl: leaderApi(s.leader, req.baseUrl) });
   });
 
+  router.get("/members", (_req, res) => {
+    res.json({ membership: node.status().membership, published: node.publishedMembers() });
+  });
+
   router.post("/cluster/:op", async (req, res) => {
     try {
       const body = parse<{ id: string; address?: string }>(req);

@@ -11,7 +11,13 @@ import { type Observable, Subject } from "rxjs";
 import { encodeValue } from "./codec.js";
 import { CommandError, QueryError, UnknownOperationError } from "./errors.js";
 import { operationProxy } from "./operationProxy.js";
-import type { CommandOutcome, ReplicatedMachine } from "./replicatedMachine.js";
+import {
+  type CommandOutcome,
+  type PublishedMember,
+  type ReplicatedMachine,
+  SYSTEM_PREFIX,
+  UNPUBLISH,
+} from "./replicatedMachine.js";
 import type {
   AnyMachine,
   CommandOptions,
@@ -51,6 +57,8 @@ export interface MachineNode<M extends AnyMachine> {
   readonly cluster: ClusterApi;
   transferLeadership(id: string): Promise<void>;
   status(): NodeStatus;
+  /** Members that have started at least once and announced it through the log. */
+  publishedMembers(): Record<string, PublishedMember>;
   stop(): Promise<void>;
   /** The underlying runtime, for what the typed surface does not cover. */
   readonly raft: RaftNode;
@@ -128,8 +136,9 @@ export class CommandRunner<M extends AnyMachine> {
     opts: CommandOptions = {},
   ): Promise<unknown> {
     const commands = this.#machine.machine.commands;
-    if (!Object.hasOwn(commands, name))
+    if (!Object.hasOwn(commands, name) && !(name.startsWith(SYSTEM_PREFIX) && session === this.session)) {
       throw new UnknownOperationError("command", name, Object.keys(commands));
+    }
     const timeoutMs = opts.timeoutMs ?? this.#commandTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     // Encoding once checks the argument before anything is proposed.
@@ -232,9 +241,14 @@ export function createMachineNode<M extends AnyMachine>(
       addVoter: (id, address) => change(raft.addVoter(id, address)),
       addLearner: (id, address) => change(raft.addLearner(id, address)),
       promote: (id) => change(raft.addVoter(id)),
-      remove: (id) => change(raft.removeNode(id)),
+      async remove(id) {
+        // Forget that it ran, so it can later be added back with an empty data directory.
+        await runner.runSequenced(UNPUBLISH, { id }, runner.session, 0, () => 0);
+        await raft.removeNode(id);
+      },
     },
     transferLeadership: (id) => raft.transferLeader(id),
+    publishedMembers: () => machine.publishedMembers(),
     status: () => raft.status(),
     async stop() {
       if (stopped) return;

@@ -7,6 +7,18 @@ import type { AnyMachine, CommandContext } from "./types.js";
 
 enableMapSet();
 
+/** Commands whose name starts with this are raftkit's own, never the machine's. */
+export const SYSTEM_PREFIX = "__raftkit.";
+export const PUBLISH = `${SYSTEM_PREFIX}publish`;
+export const UNPUBLISH = `${SYSTEM_PREFIX}unpublish`;
+
+/** A member that started and announced itself through the log. */
+export interface PublishedMember {
+  incarnation: string;
+  /** Log time of the announcement, in ms. */
+  since: number;
+}
+
 /** The log entry of one command. */
 export interface CommandPayload {
   name: string;
@@ -59,6 +71,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   readonly #sessions: SessionTable;
   #state: unknown;
   #lastTime = 0;
+  readonly #members = new Map<string, PublishedMember>();
   readonly state$: BehaviorSubject<unknown>;
   /** Called with every applied command, in log order. */
   onCommand: ((o: CommandOutcome) => void) | null = null;
@@ -103,7 +116,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
       };
       return this.#outcome(p, e, result, true);
     }
-    const result = this.#run(p, e);
+    const result = p.name.startsWith(SYSTEM_PREFIX) ? this.#runSystem(p) : this.#run(p, e);
     this.#sessions.record(p.session, p.seq, result);
     const o = this.#outcome(p, e, result, false);
     this.onCommand?.(o);
@@ -135,6 +148,26 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     return { ok: true, value };
   }
 
+  /** raftkit's own commands: the record of which members have started (see startNode's data-loss check). */
+  #runSystem(p: CommandPayload): StoredResult {
+    const arg = p.arg as { id?: unknown; incarnation?: unknown } | undefined;
+    if (typeof arg?.id !== "string") return { ok: false, name: "TypeError", message: `${p.name} needs an id` };
+    if (p.name === PUBLISH) {
+      this.#members.set(arg.id, { incarnation: String(arg.incarnation ?? ""), since: this.#lastTime });
+      return { ok: true, value: undefined };
+    }
+    if (p.name === UNPUBLISH) {
+      this.#members.delete(arg.id);
+      return { ok: true, value: undefined };
+    }
+    return { ok: false, name: "UnknownOperationError", message: `unknown system command ${p.name}` };
+  }
+
+  /** Members that have started and published themselves, by id. */
+  publishedMembers(): Record<string, PublishedMember> {
+    return Object.fromEntries(this.#members);
+  }
+
   #outcome(p: CommandPayload, e: Entry, result: StoredResult, duplicate: boolean): CommandOutcome {
     return {
       name: p.name,
@@ -160,19 +193,26 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
 
   snapshot(): Uint8Array {
     return encodeValue(
-      { state: this.#state, sessions: this.#sessions.toJSON(), lastTime: this.#lastTime },
+      { state: this.#state, sessions: this.#sessions.toJSON(), lastTime: this.#lastTime, members: [...this.#members] },
       "the machine's state",
     );
   }
 
   restore(data: Uint8Array): void {
-    const s = decodeValue<{ state: unknown; sessions: [string, SessionRecord][]; lastTime: number }>(
+    const s = decodeValue<{
+      state: unknown;
+      sessions: [string, SessionRecord][];
+      lastTime: number;
+      members?: [string, PublishedMember][];
+    }>(
       data,
       "a snapshot",
     );
     this.#state = freeze(s.state, true);
     this.#sessions.load(s.sessions);
     this.#lastTime = s.lastTime;
+    this.#members.clear();
+    for (const [id, m] of s.members ?? []) this.#members.set(id, m);
     this.state$.next(this.#state);
   }
 }
