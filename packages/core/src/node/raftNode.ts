@@ -598,7 +598,10 @@ export class RaftNode {
     const data = encodeRuntimeSnapshot({ addresses: Object.fromEntries(this.#addresses), app });
     // The stored commit must not lag behind the snapshot: commit-only hard states are written lazily.
     const hardState = { ...this.#persisted, commit: Math.max(this.#persisted.commit, index) };
-    await this.#storage.save({ snapshot: { meta: { index, term, confState: this.#membership }, data }, hardState });
+    await this.#storage.save({
+      snapshot: { meta: { index, term, confState: this.#membership }, data },
+      hardState,
+    });
     this.#persisted = hardState;
     this.#lastSnapshotIndex = index;
     const compactTo = index - this.#opts.snapshotCatchUpEntries;

@@ -2,6 +2,7 @@ import { applyChanges, configFromConfState } from "../confchange/changer.js";
 import type { ConfChange } from "../confchange/confChange.js";
 import { encodeConfChange, entersJoint, leavesJoint } from "../confchange/confChange.js";
 import { CompactedError, ProposalDroppedError } from "../errors.js";
+import { jointCommittedIndex } from "../quorum/joint.js";
 import type { VoteResult } from "../quorum/voteResult.js";
 import { ProgressTracker, type TrackerConfig, trackerConfigToConfState } from "../tracker/progressTracker.js";
 import { type RaftConfig, type ResolvedConfig, resolveConfig } from "./config.js";
@@ -72,6 +73,10 @@ export class Raft {
 
   electionElapsed = 0;
   heartbeatElapsed = 0;
+  /** Ticks since this node became leader; heartbeats carry it so acks date the lease. */
+  leaderTicks = 0;
+  /** Set once a leadership transfer sent timeout-now: the target may win at any moment, so the lease proves nothing. */
+  leaseRevoked = false;
   randomizedElectionTimeout = 0;
 
   readonly cfg: ResolvedConfig;
@@ -167,6 +172,8 @@ export class Raft {
     this.uncommittedSize = 0;
     this.readOnly.clear();
     this.pendingReadIndexMessages = [];
+    this.leaderTicks = 0;
+    this.leaseRevoked = false;
   }
 
   /** The last index known to be on this node's stable storage. */
@@ -254,6 +261,7 @@ export class Raft {
   }
 
   tickHeartbeat(): void {
+    this.leaderTicks++;
     this.heartbeatElapsed++;
     this.electionElapsed++;
     if (this.electionElapsed >= this.electionTimeout) {
@@ -524,7 +532,7 @@ export class Raft {
     // Only commit what the follower is known to hold: a heartbeat must never advance a
     // follower's commit past entries it may not have.
     const commit = Math.min(pr?.match ?? 0, this.raftLog.committed);
-    this.send(message({ type: "heartbeat", to, commit, context }));
+    this.send(message({ type: "heartbeat", to, commit, context, index: this.leaderTicks }));
   }
 
   bcastHeartbeat(context: Uint8Array | null = this.readOnly.lastPendingRequestCtx()): void {
@@ -586,7 +594,7 @@ export class Raft {
 
   handleHeartbeat(m: Message): void {
     this.raftLog.commitTo(m.commit);
-    this.send(message({ type: "heartbeatResponse", to: m.from, context: m.context }));
+    this.send(message({ type: "heartbeatResponse", to: m.from, context: m.context, index: m.index }));
   }
 
   handleSnapshot(m: Message): void {
@@ -642,7 +650,27 @@ export class Raft {
   // ---- leadership transfer (Raft thesis §3.10) ----
 
   sendTimeoutNow(to: NodeId): void {
+    this.leaseRevoked = true;
     this.send(message({ type: "timeoutNow", to }));
+  }
+
+  /**
+   * Whether this leader's lease still holds (Raft thesis §6.4.1): a quorum acknowledged a
+   * heartbeat sent less than an election timeout ago (one tick of margin for clock drift), so
+   * no quorum can have voted for another leader since. Followers only vote once they have not
+   * heard from a leader for an election timeout, which check-quorum guarantees to be honoured.
+   * NB: like etcd's, the lease assumes bounded clock drift, and a follower that restarts
+   * forgets it; use "safe" reads where that is not acceptable.
+   */
+  leaseValid(): boolean {
+    if (this.leaseRevoked || !this.cfg.checkQuorum) return false;
+    const now = this.leaderTicks;
+    const oldestValid = now - this.electionTimeout + 1;
+    const acked = jointCommittedIndex(this.trk.config.voters, (id) =>
+      id === this.id ? now : this.trk.progress.get(id)?.ackedBeatTick,
+    );
+    // A heartbeat sent at tick 0 of this term cannot have been acknowledged before it was sent.
+    return acked > 0 && acked >= oldestValid;
   }
 
   abortLeaderTransfer(): void {

@@ -201,6 +201,7 @@ export class RawNode {
       readStates: r.readStates,
       mustSync:
         entries.length > 0 ||
+        r.raftLog.nextUnstableSnapshot() !== null ||
         hard.term !== this.#prevHardState.term ||
         hard.vote !== this.#prevHardState.vote,
     };

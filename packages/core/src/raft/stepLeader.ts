@@ -73,6 +73,8 @@ export function stepLeader(r: Raft, m: Message): void {
     }
     case "heartbeatResponse": {
       pr.recentActive = true;
+      // The follower echoes the leader tick its heartbeat was sent at: the start of its lease.
+      pr.ackedBeatTick = Math.max(pr.ackedBeatTick, m.index);
       pr.msgAppFlowPaused = false;
       // Appends in flight may have been lost; free one slot so replication can resume.
       if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirst();
@@ -142,17 +144,14 @@ function propose(r: Raft, m: Message): void {
 }
 
 function readIndex(r: Raft, m: Message): void {
-  // A lone voter needs no confirmation.
-  if (r.trk.voterIds().length === 1) {
-    r.respondToReadIndex(m, r.raftLog.committed);
-    return;
-  }
-  // Until an entry of this term commits, the commit index may be behind the cluster's (thesis §6.4).
+  // Until an entry of this term commits, the commit index may be behind the cluster's, even on
+  // a lone voter whose stored commit lagged before a restart (thesis §6.4 step 1).
   if (!r.committedEntryInCurrentTerm()) {
     r.pendingReadIndexMessages.push(m);
     return;
   }
-  if (r.cfg.readOnly === "lease") {
+  // A lone voter needs no confirmation; a valid lease stands in for one (thesis §6.4.1).
+  if (r.trk.voterIds().length === 1 || (r.cfg.readOnly === "lease" && r.leaseValid())) {
     r.respondToReadIndex(m, r.raftLog.committed);
     return;
   }

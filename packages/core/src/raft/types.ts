@@ -132,7 +132,7 @@ export interface Ready {
   committedEntries: Entry[];
   messages: Message[];
   readStates: ReadState[];
-  /** Whether `hardState` and `entries` must reach stable storage before `messages` are sent. */
+  /** Whether `hardState`, `entries` and `snapshot` must reach stable storage before `messages` are sent. */
   mustSync: boolean;
 }
 

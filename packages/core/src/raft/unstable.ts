@@ -89,7 +89,9 @@ export class Unstable {
   /** Appends `ents`, first cutting off any held entries at or after the first of them. */
   truncateAndAppend(ents: readonly Entry[]): void {
     const from = ents[0]!.index;
-    if (from === this.offset + this.entries.length) {
+    const end = this.offset + this.entries.length;
+    if (from > end) throw new Error(`unstable: an append at ${from} would leave a gap after ${end - 1}`);
+    if (from === end) {
       for (const e of ents) this.entries.push(e);
     } else if (from <= this.offset) {
       // Replaces everything held here; the writes in flight are superseded.

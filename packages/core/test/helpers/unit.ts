@@ -217,3 +217,18 @@ export function brief(m: Message): string {
   const ents = m.entries.map((e) => `${e.index}@${e.term}`).join(",");
   return `${m.from}->${m.to} ${m.type} t${m.term} i${m.index} lt${m.logTerm} c${m.commit}${m.reject ? " reject" : ""}${ents ? ` [${ents}]` : ""}`;
 }
+
+/**
+ * `a` leading `voters` at term 1: its empty entry (index 1) is durable, acknowledged by every
+ * other voter (all in the replicate state) and committed. Messages are drained.
+ */
+export function steadyLeader(voters: NodeId[] = ["a", "b", "c"], spec: Partial<NodeSpec> = {}): UnitNode {
+  const n = new UnitNode("a", { voters, ...spec });
+  n.electAlone();
+  n.persist();
+  for (const v of voters) if (v !== "a") n.step({ type: "appendResponse", from: v, term: 1, index: 1 });
+  n.persist();
+  n.take();
+  if (n.r.raftLog.committed !== 1) throw new Error("steadyLeader: the empty entry did not commit");
+  return n;
+}

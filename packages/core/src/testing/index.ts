@@ -1,0 +1,2 @@
+export type { StorageConformanceFactory } from "./storageConformance.js";
+export { describeStorageConformance } from "./storageConformance.js";
