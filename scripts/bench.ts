@@ -1,6 +1,8 @@
 /** `pnpm bench <name>`: runs one benchmark and prints its figures and conditions. */
 const benches: Record<string, string> = {
   core: "../packages/core/bench/core.ts",
+  store: "../packages/store-fs/bench/store.ts",
+  transport: "../packages/transport-http/bench/codec.ts",
 };
 
 const name = process.argv[2];

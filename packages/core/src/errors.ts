@@ -18,7 +18,8 @@ export type RaftkitErrorCode =
   | "CORRUPT_SNAPSHOT"
   | "LOCKED"
   | "IDENTITY_MISMATCH"
-  | "DECODE";
+  | "DECODE"
+  | "TRANSPORT_NOT_RUNNING";
 
 /** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
 export class RaftkitError extends Error {

@@ -1,2 +1,16 @@
-// This package's public surface is built in a later issue (see shared/DESIGN.md); it exports nothing yet.
-export {};
+export { decodeMessages, encodedMessageSize, encodeMessages, WIRE_VERSION } from "./codec.js";
+export { MalformedMessageError, TransportNotRunningError } from "./errors.js";
+export type { HttpTransportOptions } from "./httpTransport.js";
+export { HttpTransport } from "./httpTransport.js";
+export { CLUSTER_HEADER, FROM_HEADER } from "./peerAuth.js";
+export type { PeerStats, TlsClientOptions } from "./peerClient.js";
+export type { PeerServer, PeerServerOptions, TlsServerOptions } from "./peerServer.js";
+export { startPeerServer } from "./peerServer.js";
+export type { PeerErrorCode, PeerMessageHandler, PeerRouterOptions } from "./router.js";
+export {
+  createPeerRouter,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_SNAPSHOT_BYTES,
+  MESSAGES_PATH,
+  SNAPSHOT_PATH,
+} from "./router.js";

@@ -1,0 +1,239 @@
+import {
+  ConfigError,
+  type Logger,
+  type Message,
+  type NodeId,
+  silentLogger,
+  type Transport,
+  type TransportHandler,
+} from "@raftkit/core";
+import type { Router } from "express";
+import { TransportNotRunningError } from "./errors.js";
+import { PeerClient, type PeerStats, type TlsClientOptions } from "./peerClient.js";
+import { createPeerRouter } from "./router.js";
+
+export interface HttpTransportOptions {
+  /** This node's id; incoming messages must be addressed to it. */
+  nodeId: NodeId;
+  /** Shared by every node of the cluster; requests for another cluster are refused. */
+  clusterId: string;
+  /** Shared by every node of the cluster; sent with every request and required on every request received. */
+  secret: string;
+  /**
+   * Where each peer's router is reachable: its base URL, e.g. `"https://10.0.0.2:7000"`, or
+   * `"http://host:3000/internal"` when it is mounted under `/internal`. An entry for `nodeId`
+   * itself is ignored, so every node can be given the same map.
+   */
+  peers: Record<NodeId, string>;
+  /** TLS settings for `https:` peers, e.g. `{ ca }` for a private certificate authority. */
+  tls?: TlsClientOptions;
+  /** Bound of each peer's queue in encoded bytes; past it new messages are dropped. Default 16 MiB. */
+  maxQueueBytes?: number;
+  /** Bound of each peer's queue in messages; past it new messages are dropped. Default 4096. */
+  maxQueueMessages?: number;
+  /** Requests in flight to one peer at once (snapshots aside). Default 2. */
+  maxInflightRequests?: number;
+  /** Largest batch sent in one request, in encoded bytes (a single larger message still goes alone). Default 4 MiB. */
+  maxBatchBytes?: number;
+  /** A request that makes no progress for this long fails. Default 5000. */
+  requestTimeoutMs?: number;
+  /** Snapshots are written in chunks of this size. Default 1 MiB. */
+  snapshotChunkBytes?: number;
+  /** Largest incoming batch, in bytes. Default 8 MiB; keep it above the peers' maxBatchBytes. */
+  maxBodyBytes?: number;
+  /** Largest incoming snapshot, in bytes. Default 512 MiB. */
+  maxSnapshotBytes?: number;
+  /** Default: silent. Unreachable peers and refused requests are reported at `warn`. */
+  logger?: Logger;
+}
+
+const MiB = 1024 * 1024;
+
+function positive(name: string, v: number | undefined, fallback: number): number {
+  const n = v ?? fallback;
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new ConfigError(`transport-http: ${name} must be a positive integer, got ${n}`);
+  return n;
+}
+
+function parseAddress(nodeId: NodeId, peer: NodeId, address: string): URL {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new ConfigError(
+      `node ${nodeId}: the address of peer ${peer}, ${JSON.stringify(address)}, is not a URL; give one like "http://10.0.0.2:7000"`,
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(
+      `node ${nodeId}: the address of peer ${peer}, "${address}", must start with http:// or https://`,
+    );
+  }
+  return url;
+}
+
+/**
+ * Raft's {@link Transport} over HTTP. Outgoing: one bounded queue per peer, everything queued
+ * for a peer sent coalesced in one request over keep-alive connections, at most
+ * `maxInflightRequests` at once; a full queue drops new messages and a failed request drops its
+ * batch, and both report the peer unreachable so Raft probes it again. Snapshot messages are
+ * streamed on their own route and their outcome reported with `reportSnapshot`.
+ *
+ * Incoming: {@link HttpTransport.router} is an express router the caller must mount in an
+ * express app (or pass to `startPeerServer`); it refuses requests until `start()`.
+ */
+export class HttpTransport implements Transport {
+  /** Receives peers' messages; mount it at the root of the path given as this node's address. */
+  readonly router: Router;
+  readonly #nodeId: NodeId;
+  readonly #options: HttpTransportOptions;
+  readonly #logger: Logger;
+  readonly #limits: {
+    maxQueueBytes: number;
+    maxQueueMessages: number;
+    maxInflightRequests: number;
+    maxBatchBytes: number;
+    requestTimeoutMs: number;
+    snapshotChunkBytes: number;
+  };
+  readonly #peers = new Map<NodeId, PeerClient>();
+  /** Peers already warned about having no address, so that each is logged once. */
+  readonly #unknownPeers = new Set<NodeId>();
+  #handler: TransportHandler | null = null;
+  #stopped = false;
+
+  /** Validates the options and peer addresses (throws `ConfigError`); nothing is sent or received before {@link start}. */
+  constructor(options: HttpTransportOptions) {
+    this.#options = options;
+    this.#nodeId = options.nodeId;
+    this.#logger = options.logger ?? silentLogger;
+    this.#limits = {
+      maxQueueBytes: positive("maxQueueBytes", options.maxQueueBytes, 16 * MiB),
+      maxQueueMessages: positive("maxQueueMessages", options.maxQueueMessages, 4096),
+      maxInflightRequests: positive("maxInflightRequests", options.maxInflightRequests, 2),
+      maxBatchBytes: positive("maxBatchBytes", options.maxBatchBytes, 4 * MiB),
+      requestTimeoutMs: positive("requestTimeoutMs", options.requestTimeoutMs, 5000),
+      snapshotChunkBytes: positive("snapshotChunkBytes", options.snapshotChunkBytes, MiB),
+    };
+    this.router = createPeerRouter({
+      nodeId: options.nodeId,
+      clusterId: options.clusterId,
+      secret: options.secret,
+      handler: { receive: (messages) => this.#receive(messages) },
+      logger: this.#logger,
+      ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+      ...(options.maxSnapshotBytes === undefined ? {} : { maxSnapshotBytes: options.maxSnapshotBytes }),
+    });
+    for (const [id, address] of Object.entries(options.peers)) this.addPeer(id, address);
+  }
+
+  /** Starts handing incoming messages to `handler` and sending; call once. */
+  async start(handler: TransportHandler): Promise<void> {
+    if (this.#handler !== null || this.#stopped) {
+      throw new ConfigError(`node ${this.#nodeId}: HttpTransport.start() may be called once, before stop()`);
+    }
+    this.#handler = handler;
+  }
+
+  /**
+   * Queues each message for its `to` peer and returns at once; the transport owns the messages
+   * from then on, so the caller must not change them. Messages for a peer with no address, or
+   * that do not fit its queue, are dropped and the peer reported unreachable, once per call and
+   * only after send() has returned.
+   */
+  send(messages: readonly Message[]): void {
+    if (this.#handler === null || this.#stopped) return;
+    const byPeer = new Map<NodeId, Message[]>();
+    const unreachable = new Set<NodeId>();
+    for (const m of messages) {
+      const peer = this.#peers.get(m.to);
+      if (peer === undefined) {
+        this.#warnNoAddress(m.to);
+        unreachable.add(m.to);
+      } else if (m.type === "snapshot") {
+        peer.sendSnapshot(m);
+      } else {
+        const list = byPeer.get(m.to);
+        if (list === undefined) byPeer.set(m.to, [m]);
+        else list.push(m);
+      }
+    }
+    for (const [id, list] of byPeer) {
+      if (this.#peers.get(id)!.enqueue(list) > 0) unreachable.add(id);
+    }
+    // Reported after send() returns: the handler must not be re-entered from inside its own send.
+    if (unreachable.size > 0) {
+      queueMicrotask(() => {
+        for (const id of unreachable) this.#handler?.reportUnreachable(id);
+      });
+    }
+  }
+
+  /**
+   * Sends to `id` at `address` (its router's base URL) from now on. Replacing an address drops
+   * what was queued for the old one. Throws a `ConfigError` for an address that is not an
+   * http(s) URL.
+   */
+  addPeer(id: NodeId, address: string): void {
+    if (id === this.#nodeId || this.#stopped) return;
+    const url = parseAddress(this.#nodeId, id, address);
+    this.#unknownPeers.delete(id);
+    const old = this.#peers.get(id);
+    if (old !== undefined) void old.close();
+    this.#peers.set(
+      id,
+      new PeerClient({
+        nodeId: this.#nodeId,
+        peerId: id,
+        address: url,
+        clusterId: this.#options.clusterId,
+        secret: this.#options.secret,
+        tls: this.#options.tls,
+        ...this.#limits,
+        logger: this.#logger,
+        events: {
+          unreachable: (peer) => this.#handler?.reportUnreachable(peer),
+          snapshot: (peer, ok) => this.#handler?.reportSnapshot(peer, ok),
+        },
+      }),
+    );
+  }
+
+  /** Stops sending to `id`: aborts its requests and drops its queue. */
+  removePeer(id: NodeId): void {
+    const peer = this.#peers.get(id);
+    if (peer === undefined) return;
+    this.#peers.delete(id);
+    void peer.close();
+  }
+
+  /** Aborts requests in flight, drops every queue, closes connections; incoming requests then get 503. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#handler = null;
+    const peers = [...this.#peers.values()];
+    this.#peers.clear();
+    await Promise.all(peers.map((p) => p.close()));
+  }
+
+  /** Each peer's queue and counters, for monitoring and tests. */
+  stats(): Record<NodeId, PeerStats> {
+    const out: Record<NodeId, PeerStats> = {};
+    for (const [id, peer] of this.#peers) out[id] = peer.stats();
+    return out;
+  }
+
+  #warnNoAddress(id: NodeId): void {
+    if (this.#unknownPeers.has(id)) return;
+    this.#unknownPeers.add(id);
+    this.#logger.warn(
+      `raftkit transport: node ${this.#nodeId} has no address for peer ${id}; its messages are dropped until it is given in peers or with addPeer`,
+    );
+  }
+
+  #receive(messages: Message[]): void {
+    if (this.#handler === null) throw new TransportNotRunningError(this.#nodeId);
+    this.#handler.receive(messages);
+  }
+}
