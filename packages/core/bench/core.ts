@@ -43,10 +43,17 @@ function run(nodes: number, batch: number): Result {
   for (const id of ids) {
     const st = c.get(id).node.status();
     // Bootstrap entries plus the leader's empty entry come before the proposals.
-    if (st.applied < ops + nodes + 1) throw new Error(`bench: ${id} applied ${st.applied} of ${ops} proposals`);
+    if (st.applied < ops + nodes + 1)
+      throw new Error(`bench: ${id} applied ${st.applied} of ${ops} proposals`);
   }
   latencies.sort((a, b) => a - b);
-  return { nodes, batch, opsPerSec: ops / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  return {
+    nodes,
+    batch,
+    opsPerSec: ops / elapsed,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+  };
 }
 
 console.log(

@@ -138,7 +138,9 @@ export class RawNode {
     try {
       r.step(m);
     } catch (e) {
-      if (e instanceof ProposalDroppedError && m.type === "propose" && m.from !== this.id) {
+      // A proposal from the network was forwarded by a follower (perhaps this node's own,
+      // bounced back after a leader change); its proposer times out and retries.
+      if (e instanceof ProposalDroppedError && m.type === "propose") {
         r.logger.info(`node ${this.id}: dropped a proposal forwarded by ${m.from}: ${e.reason}`);
         return;
       }

@@ -45,7 +45,14 @@ export class Clients {
   readonly count: number;
   readonly keys: readonly string[];
   readonly history: Operation[] = [];
-  readonly stats: ClientStats = { issued: 0, refused: 0, writesAcked: 0, readsServed: 0, casOk: 0, unknown: 0 };
+  readonly stats: ClientStats = {
+    issued: 0,
+    refused: 0,
+    writesAcked: 0,
+    readsServed: 0,
+    casOk: 0,
+    unknown: 0,
+  };
   readonly #rng: Rng;
   readonly #pending = new Map<number, PendingOp>();
   readonly #seqs: number[];

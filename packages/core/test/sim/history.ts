@@ -74,7 +74,9 @@ function parseOperation(line: string): Operation {
   } catch (error) {
     throw new Error(`invalid JSON (${(error as Error).message})`);
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("expected a JSON object");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new Error("expected a JSON object");
+  }
   const o = raw as Record<string, unknown>;
   const kind = o.op;
   if (kind !== "put" && kind !== "get" && kind !== "cas") {
@@ -84,33 +86,38 @@ function parseOperation(line: string): Operation {
   const extra = Object.keys(o).find((field) => !allowed.has(field));
   if (extra !== undefined) throw new Error(`unexpected field "${extra}" for a ${kind}`);
 
-  const client = o.client;
-  if (!Number.isInteger(client) || (client as number) < 0) throw new Error(`"client" must be a non-negative integer`);
-  if (typeof o.key !== "string") throw new Error(`"key" must be a string`);
+  const { client, key } = o;
+  if (typeof client !== "number" || !Number.isInteger(client) || client < 0) {
+    throw new Error(`"client" must be a non-negative integer`);
+  }
+  if (typeof key !== "string") throw new Error(`"key" must be a string`);
   const call = finite(o, "call");
-  const unknown = o.unknown !== undefined;
-  if (unknown && o.unknown !== true) throw new Error(`"unknown" may only be true`);
-  if (unknown) {
-    const outcome = ["return", "output", "ok"].find((field) => o[field] !== undefined);
-    if (outcome !== undefined) throw new Error(`an operation with "unknown": true cannot have "${outcome}"`);
-  } else {
-    if (o.return === undefined) throw new Error(`missing "return" (an operation with no outcome needs "unknown": true)`);
-    const ret = finite(o, "return");
-    if (ret < call) throw new Error(`"return" (${ret}) is before "call" (${call})`);
+  const unknown = o.unknown === true;
+  if (o.unknown !== undefined && !unknown) throw new Error(`"unknown" may only be true`);
+  const outcome = ["return", "output", "ok"].find((field) => o[field] !== undefined);
+  if (unknown && outcome !== undefined) {
+    throw new Error(`an operation with "unknown": true cannot have "${outcome}"`);
+  }
+  if (!unknown && o.return === undefined) {
+    throw new Error(`missing "return" (an operation with no outcome needs "unknown": true)`);
+  }
+  const end = unknown ? { unknown: true as const } : { return: finite(o, "return") };
+  if (end.return !== undefined && end.return < call) {
+    throw new Error(`"return" (${end.return}) is before "call" (${call})`);
   }
 
-  const base = { client: client as number, key: o.key, call };
-  const end = unknown ? { unknown: true as const } : { return: o.return as number };
   switch (kind) {
     case "put":
-      return { ...base, op: kind, value: finite(o, "value"), ...end };
+      return { client, op: kind, key, value: finite(o, "value"), call, ...end };
     case "get":
-      return unknown ? { ...base, op: kind, ...end } : { ...base, op: kind, output: nullable(o, "output"), ...end };
+      if (unknown) return { client, op: kind, key, call, unknown: true };
+      return { client, op: kind, key, output: nullable(o, "output"), call, ...end };
     case "cas": {
-      const cas = { ...base, op: kind, expected: nullable(o, "expected"), value: finite(o, "value") };
-      if (unknown) return { ...cas, ...end };
+      const expected = nullable(o, "expected");
+      const value = finite(o, "value");
+      if (unknown) return { client, op: kind, key, expected, value, call, unknown: true };
       if (typeof o.ok !== "boolean") throw new Error(`"ok" must be a boolean`);
-      return { ...cas, ok: o.ok, ...end };
+      return { client, op: kind, key, expected, value, ok: o.ok, call, ...end };
     }
   }
 }

@@ -74,6 +74,15 @@ export class InvariantChecker {
   readonly #stateAt = new Map<number, string>();
   /** Called once for each entry that joins the committed prefix. */
   onCommitted: ((entry: Entry) => void) | undefined;
+  readonly #checkVotes: boolean;
+
+  /**
+   * @param options.checkVotes check that a node votes at most once per term (default true). Off,
+   *   a node that forgets its vote is left for election safety to catch.
+   */
+  constructor(options: { checkVotes?: boolean } = {}) {
+    this.#checkVotes = options.checkVotes ?? true;
+  }
 
   /** How many entries are known committed. */
   get committedLength(): number {
@@ -104,7 +113,9 @@ export class InvariantChecker {
   #logFact(e: Entry, prevTerm: number, where: string): void {
     if (e.term >= TERM_SPAN) throw new InvariantViolation(`term ${e.term} is implausibly large (${where})`);
     if (e.term < prevTerm) {
-      throw new InvariantViolation(`log terms decrease: ${where} has ${e.index}@${e.term} after term ${prevTerm}`);
+      throw new InvariantViolation(
+        `log terms decrease: ${where} has ${e.index}@${e.term} after term ${prevTerm}`,
+      );
     }
     const key = e.index * TERM_SPAN + e.term;
     const fact = this.#log.get(key);
@@ -133,7 +144,9 @@ export class InvariantChecker {
     let prevIndex = -1;
     for (const e of entries) {
       if (prevIndex >= 0 && e.index !== prevIndex + 1) {
-        throw new InvariantViolation(`node ${node} was handed non-contiguous entries (${prevIndex} then ${e.index})`);
+        throw new InvariantViolation(
+          `node ${node} was handed non-contiguous entries (${prevIndex} then ${e.index})`,
+        );
       }
       prevIndex = e.index;
       if (e.index < first) continue; // already covered by the node's snapshot; storage skipped it
@@ -166,11 +179,13 @@ export class InvariantChecker {
         prevTerm = e.term;
         index = e.index;
       }
-    } else if (m.type === "voteResponse" && !m.reject) {
+    } else if (m.type === "voteResponse" && !m.reject && this.#checkVotes) {
       const k = `${m.from}/${m.term}`;
       const prev = this.#grants.get(k);
       if (prev !== undefined && prev !== m.to) {
-        throw new InvariantViolation(`node ${m.from} granted its vote in term ${m.term} to both ${prev} and ${m.to}`);
+        throw new InvariantViolation(
+          `node ${m.from} granted its vote in term ${m.term} to both ${prev} and ${m.to}`,
+        );
       }
       this.#grants.set(k, m.to);
     }
@@ -182,8 +197,10 @@ export class InvariantChecker {
     if (hs.term < f.term) {
       throw new InvariantViolation(`node ${node} lowered its term from ${f.term} to ${hs.term}`);
     }
-    if (hs.term === f.term && f.vote !== null && hs.vote !== f.vote) {
-      throw new InvariantViolation(`node ${node} changed its vote in term ${hs.term} from ${f.vote} to ${hs.vote}`);
+    if (this.#checkVotes && hs.term === f.term && f.vote !== null && hs.vote !== f.vote) {
+      throw new InvariantViolation(
+        `node ${node} changed its vote in term ${hs.term} from ${f.vote} to ${hs.vote}`,
+      );
     }
     if (hs.term > f.term || hs.vote !== null) {
       f.term = hs.term;
@@ -200,7 +217,9 @@ export class InvariantChecker {
   #verifyCommitted(node: string, f: NodeFacts, commit: number, term: number, log: LogView): void {
     if (commit <= f.verified) return;
     if (commit > log.lastIndex()) {
-      throw new InvariantViolation(`node ${node} has commit index ${commit} beyond its last entry ${log.lastIndex()}`);
+      throw new InvariantViolation(
+        `node ${node} has commit index ${commit} beyond its last entry ${log.lastIndex()}`,
+      );
     }
     let lo = f.verified + 1;
     const snap = log.firstIndex() - 1;
@@ -219,14 +238,20 @@ export class InvariantChecker {
         this.#cCommitTerm.push(term);
         this.onCommitted?.(e);
       } else if (e.index <= n) {
-        if (this.#cTerm[e.index] !== e.term || this.#cType[e.index] !== e.type || !sameBytes(this.#cData[e.index]!, e.data)) {
+        if (
+          this.#cTerm[e.index] !== e.term ||
+          this.#cType[e.index] !== e.type ||
+          !sameBytes(this.#cData[e.index]!, e.data)
+        ) {
           throw new InvariantViolation(
             `committed entry ${e.index} changed: node ${node} committed ${e.index}@${e.term} (${show(e.type, e.data)}) ` +
               `but ${e.index}@${this.#cTerm[e.index]} (${show(this.#cType[e.index]!, this.#cData[e.index]!)}) was committed before`,
           );
         }
       } else {
-        throw new InvariantViolation(`node ${node} committed entry ${e.index} past a gap (committed prefix ends at ${n})`);
+        throw new InvariantViolation(
+          `node ${node} committed entry ${e.index} past a gap (committed prefix ends at ${n})`,
+        );
       }
     }
     f.verified = commit;
@@ -279,7 +304,9 @@ export class InvariantChecker {
     const { index, term } = snap.meta;
     this.#checkOnPrefix(node, index, term, "installed snapshot");
     if (index <= f.applied) {
-      throw new InvariantViolation(`node ${node} was handed snapshot ${index}@${term} but had applied ${f.applied} already`);
+      throw new InvariantViolation(
+        `node ${node} was handed snapshot ${index}@${term} but had applied ${f.applied} already`,
+      );
     }
     this.#checkState(node, index, fingerprint, "installed snapshot");
     f.applied = index;
@@ -291,6 +318,11 @@ export class InvariantChecker {
   onSnapshotCreated(node: string, index: number, term: number, fingerprint: string): void {
     this.#checkOnPrefix(node, index, term, "snapshot");
     this.#checkState(node, index, fingerprint, "snapshot");
+  }
+
+  /** Whether the state after entry `index` is known already. */
+  hasState(index: number): boolean {
+    return this.#stateAt.has(index);
   }
 
   /** Remembers the state-machine state after entry `index` (the first node to get there sets it). */
@@ -314,13 +346,17 @@ export class InvariantChecker {
       throw new InvariantViolation(`node ${node} applied entry ${e.index} after ${f.applied}`);
     }
     if (e.index > f.commit) {
-      throw new InvariantViolation(`node ${node} applied entry ${e.index} beyond its commit index ${f.commit}`);
+      throw new InvariantViolation(
+        `node ${node} applied entry ${e.index} beyond its commit index ${f.commit}`,
+      );
     }
     const c = this.committedEntry(e.index);
     if (!c || c.term !== e.term || c.type !== e.type || !sameBytes(c.data, e.data)) {
       throw new InvariantViolation(
         `state-machine safety: node ${node} applied ${e.index}@${e.term} (${show(e.type, e.data)}), ` +
-          (c ? `but the committed entry there is ${c.index}@${c.term} (${show(c.type, c.data)})` : "which is not known committed"),
+          (c
+            ? `but the committed entry there is ${c.index}@${c.term} (${show(c.type, c.data)})`
+            : "which is not known committed"),
       );
     }
     f.applied = e.index;

@@ -98,7 +98,8 @@ export class KvMachine {
       data: Array<[string, number]>;
       seqs: Array<[number, number]>;
     };
-    if (s.applied !== index) throw new Error(`snapshot data is at index ${s.applied}, its metadata says ${index}`);
+    if (s.applied !== index)
+      throw new Error(`snapshot data is at index ${s.applied}, its metadata says ${index}`);
     for (const [k, v] of s.data) kv.#data.set(k, v);
     for (const [c, q] of s.seqs) kv.#lastSeq.set(c, q);
     return kv;

@@ -72,7 +72,8 @@ export class Network {
 
   /** Whether messages from `from` to `to` are currently cut off by a partition. */
   isCut(from: string, to: string): boolean {
-    return from !== to && (this.#cut.get(`${from}>${to}`) ?? 0) > 0;
+    if (this.#cut.size === 0 || from === to) return false;
+    return (this.#cut.get(`${from}>${to}`) ?? 0) > 0;
   }
 
   /** The active partitions by id. */

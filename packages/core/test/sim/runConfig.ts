@@ -10,6 +10,9 @@ export interface RunConfig {
   /** Small limits exercise batching and flow control; undefined keeps the core's default. */
   maxSizePerMsg: number | undefined;
   maxInflightMsgs: number | undefined;
+  maxInflightBytes: number | undefined;
+  maxUncommittedEntriesSize: number | undefined;
+  disableProposalForwarding: boolean;
   /** Snapshot and compact the log once this many entries were applied since the last snapshot; null: never. */
   compaction: { every: number; keep: number } | null;
   links: LinkFaults;
@@ -19,6 +22,9 @@ export interface RunConfig {
   /** Mean ms between node crashes (0: none); a crashed node restarts after `downtime` ms at most. */
   crashEvery: number;
   downtime: number;
+  /** Mean ms between process pauses (0: none): a paused node neither ticks nor handles messages for up to `pauseLength` ms. */
+  pauseEvery: number;
+  pauseLength: number;
   /** Mean ms between leadership transfer requests (0: none). */
   transferEvery: number;
   clients: number;
@@ -35,6 +41,12 @@ export function drawRunConfig(rng: Rng): RunConfig {
   const checkQuorum = rng.chance(0.5);
   const maxSizePerMsg = rng.chance(0.25) ? between(rng, 60, 400) : undefined;
   const maxInflightMsgs = rng.chance(0.25) ? between(rng, 1, 4) : undefined;
+  const maxInflightBytes =
+    maxSizePerMsg !== undefined && rng.chance(0.3)
+      ? between(rng, maxSizePerMsg, 3 * maxSizePerMsg)
+      : undefined;
+  const maxUncommittedEntriesSize = rng.chance(0.15) ? between(rng, 50, 600) : undefined;
+  const disableProposalForwarding = rng.chance(0.1);
   const compaction = rng.chance(0.4) ? { every: between(rng, 3, 40), keep: between(rng, 0, 5) } : null;
   const links: LinkFaults = {
     dropRate: rng.chance(0.7) ? rng.next() * 0.1 : 0,
@@ -51,12 +63,17 @@ export function drawRunConfig(rng: Rng): RunConfig {
     checkQuorum,
     maxSizePerMsg,
     maxInflightMsgs,
+    maxInflightBytes,
+    maxUncommittedEntriesSize,
+    disableProposalForwarding,
     compaction,
     links,
     partitionEvery: rng.chance(0.75) ? between(rng, 150, 1200) : 0,
     partitionLength: between(rng, 100, 1500),
     crashEvery: rng.chance(0.75) ? between(rng, 150, 1200) : 0,
     downtime: between(rng, 20, 1000),
+    pauseEvery: rng.chance(0.4) ? between(rng, 200, 1500) : 0,
+    pauseLength: between(rng, 30, 600),
     transferEvery: rng.chance(0.4) ? between(rng, 100, 1000) : 0,
     clients: between(rng, 3, 6),
     think: between(rng, 2, 40),
@@ -73,10 +90,16 @@ export function describeRunConfig(c: RunConfig): string {
     `checkQuorum=${c.checkQuorum}`,
     c.maxSizePerMsg === undefined ? "" : `maxSizePerMsg=${c.maxSizePerMsg}`,
     c.maxInflightMsgs === undefined ? "" : `maxInflightMsgs=${c.maxInflightMsgs}`,
+    c.maxInflightBytes === undefined ? "" : `maxInflightBytes=${c.maxInflightBytes}`,
+    c.maxUncommittedEntriesSize === undefined
+      ? ""
+      : `maxUncommittedEntriesSize=${c.maxUncommittedEntriesSize}`,
+    c.disableProposalForwarding ? "no proposal forwarding" : "",
     c.compaction ? `compact every ${c.compaction.every} keep ${c.compaction.keep}` : "",
     `drop=${pct(l.dropRate)} dup=${pct(l.duplicateRate)} long=${pct(l.longDelayRate)}(≤${l.longDelayMax}ms) delay≤${l.maxDelay}ms`,
     c.partitionEvery ? `partitions ~${c.partitionEvery}ms (≤${c.partitionLength}ms)` : "no partitions",
     c.crashEvery ? `crashes ~${c.crashEvery}ms (≤${c.downtime}ms down)` : "no crashes",
+    c.pauseEvery ? `pauses ~${c.pauseEvery}ms (≤${c.pauseLength}ms)` : "",
     c.transferEvery ? `transfers ~${c.transferEvery}ms` : "",
     `${c.clients} clients`,
   ];

@@ -1,0 +1,944 @@
+import {
+  type ConfState,
+  decodeConfChange,
+  type Entry,
+  type Logger,
+  MemoryStorage,
+  type Message,
+  ProposalDroppedError,
+  type RaftConfig,
+  RaftkitError,
+  RawNode,
+  type Ready,
+  type Role,
+  SeededRandom,
+} from "../../src/index.js";
+import { type ClientRequest, Clients, type PendingOp, parseReadContext, readContext } from "./clients.js";
+import { EventQueue } from "./eventQueue.js";
+import type { Operation } from "./history.js";
+import { InvariantChecker, InvariantViolation } from "./invariants.js";
+import { decodeCommand, encodeCommand, KvMachine } from "./kvMachine.js";
+import { checkLinearizable } from "./linearizability.js";
+import { Network, QUIET_LINKS } from "./network.js";
+import { between, deriveSeed } from "./rng.js";
+import { describeRunConfig, drawRunConfig, type RunConfig } from "./runConfig.js";
+import { Trace } from "./trace.js";
+
+/** Deliberate defects of the simulated disk, to prove the invariants catch broken persistence. */
+export interface SimBugs {
+  /** On every restart the node's hard state comes back without its vote. */
+  forgetVote?: boolean;
+  /** On every crash the disk loses the last 1–3 log entries written (and the commit index is clamped to what is left). */
+  loseTail?: boolean;
+  /** Gets are answered from the contacted node's state machine at once, skipping readIndex. */
+  staleReads?: boolean;
+}
+
+/** Knobs of {@link simulate}; every one has a default. */
+export interface SimOptions {
+  /** Simulated ms of client load and faults before everything heals. Default 3000. */
+  duration?: number;
+  /** After the heal, simulated ms within which a leader must commit a write applied on every node. Default 10000. */
+  livenessTimeout?: number;
+  bugs?: SimBugs;
+  /** Check that a node votes at most once per term (default true); see {@link InvariantChecker}. */
+  checkVotes?: boolean;
+  /** Replaces parts of the configuration the seed draws (e.g. more crashes for a bug hunt). */
+  overrides?: Partial<RunConfig>;
+  /** Receives every trace line as it happens (verbose mode). */
+  onTrace?: (line: string) => void;
+  /** Trace lines kept for a failure report. Default 400. */
+  traceCapacity?: number;
+  /** Also return the trace of a passing run. */
+  keepTrace?: boolean;
+}
+
+/** What a run did, so tests can tell that the simulation exercised something. */
+export interface SimStats {
+  simTime: number;
+  events: number;
+  /** Terms in which some node became leader. */
+  elections: number;
+  /** Entries in the committed prefix at the end. */
+  committed: number;
+  writesAcked: number;
+  readsServed: number;
+  unknownOps: number;
+  refusedOps: number;
+  crashes: number;
+  pauses: number;
+  partitions: number;
+  transfers: number;
+  messages: number;
+  messagesLost: number;
+  messagesCut: number;
+  messagesDuplicated: number;
+  snapshotsSent: number;
+  snapshotsInstalled: number;
+  compactions: number;
+  /** Ms from the final heal until a fresh write was applied everywhere. */
+  livenessMs: number;
+}
+
+/** The outcome of {@link simulate}: a failure carries the violation and the last trace lines. */
+export type SimResult =
+  | { ok: true; seed: number; config: RunConfig; stats: SimStats; history: Operation[]; trace?: string[] }
+  | {
+      ok: false;
+      seed: number;
+      config: RunConfig;
+      violation: string;
+      trace: string[];
+      history: Operation[];
+      stats: SimStats;
+    };
+
+type SimEvent =
+  | { type: "tick"; node: string; inc: number }
+  | { type: "deliver"; msg: Message; fromInc: number }
+  | { type: "report"; node: string; inc: number; peer: string; snapshot: boolean; ok: boolean }
+  | { type: "client"; client: number }
+  | { type: "clientSend"; client: number; seq: number }
+  | { type: "timeout"; client: number; seq: number }
+  | { type: "partition" }
+  | { type: "heal"; id: number }
+  | { type: "crash" }
+  | { type: "restart"; node: string }
+  | { type: "transfer" }
+  | { type: "pause" }
+  | { type: "settle" }
+  | { type: "liveness" };
+
+interface SimNode {
+  readonly id: string;
+  readonly index: number;
+  storage: MemoryStorage;
+  raw: RawNode | null;
+  /** Incremented on every restart; events meant for an earlier life are ignored. */
+  inc: number;
+  kv: KvMachine;
+  role: Role;
+  confState: ConfState | null;
+  readonly tickPeriod: number;
+  /** While now < pausedUntil the node's process is stalled (a long GC pause): its events wait. */
+  pausedUntil: number;
+}
+
+/** The client id of the final liveness write (not part of the recorded history). */
+const LIVENESS_CLIENT = 1_000_000;
+const KEYS = ["x", "y", "z"] as const;
+
+/**
+ * Runs one deterministic simulation of a Raft cluster: N {@link RawNode}s in one process over a
+ * simulated network, driven by an event queue and a PRNG seeded with `seed` — the same seed
+ * replays the same run. The seed draws the configuration ({@link drawRunConfig}), then faults
+ * and client operations happen for `duration` ms, with every Raft safety invariant checked
+ * after every step ({@link InvariantChecker}). Then all faults heal and a write must commit and
+ * be applied on every node within `livenessTimeout` ms; finally the clients' history must be
+ * linearizable.
+ */
+export function simulate(seed: number, options: SimOptions = {}): SimResult {
+  return new Simulation(seed, options).run();
+}
+
+class Simulation {
+  readonly seed: number;
+  readonly config: RunConfig;
+  readonly rng: SeededRandom;
+  readonly queue = new EventQueue<SimEvent>();
+  readonly trace: Trace;
+  readonly network: Network;
+  readonly checker: InvariantChecker;
+  readonly clients: Clients;
+  readonly nodes: SimNode[] = [];
+  readonly byId = new Map<string, SimNode>();
+  readonly duration: number;
+  readonly livenessTimeout: number;
+  readonly bugs: SimBugs;
+  readonly verbose: boolean;
+  readonly keepTrace: boolean;
+  phase: "load" | "settle" = "load";
+  settledAt = 0;
+  finished = false;
+  events = 0;
+  stats = { crashes: 0, pauses: 0, transfers: 0, snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0 };
+  /** Client commands whose proposal message the network duplicated: they may legitimately commit twice. */
+  readonly duplicatedProposals = new Set<string>();
+  /** Index at which each client command was first committed. */
+  readonly committedCommands = new Map<string, number>();
+  liveSeq = 0;
+  liveProposedAt = -Infinity;
+  /** Liveness write seq → nodes that applied it. */
+  readonly liveApplied = new Map<number, Set<string>>();
+  livenessMs = -1;
+
+  constructor(seed: number, options: SimOptions) {
+    this.seed = seed;
+    this.rng = new SeededRandom(seed);
+    this.config = { ...drawRunConfig(this.rng), ...options.overrides };
+    this.duration = options.duration ?? 3000;
+    this.livenessTimeout = options.livenessTimeout ?? 10_000;
+    this.bugs = options.bugs ?? {};
+    this.checker = new InvariantChecker({ checkVotes: options.checkVotes ?? true });
+    this.verbose = options.onTrace !== undefined;
+    this.trace = new Trace(options.traceCapacity ?? 400, options.onTrace);
+    const ids = Array.from({ length: this.config.nodes }, (_, i) => `n${i + 1}`);
+    this.network = new Network(ids, this.rng, this.config.links);
+    this.clients = new Clients(this.config.clients, KEYS, this.rng);
+    this.checker.onCommitted = (e) => this.#onCommitted(e);
+    this.keepTrace = options.keepTrace ?? false;
+  }
+
+  log(node: string, text: string | (() => string)): void {
+    this.trace.add(this.queue.now, node, text);
+  }
+
+  run(): SimResult {
+    let violation: string | null = null;
+    try {
+      this.#start();
+      while (!this.finished) {
+        const item = this.queue.pop();
+        if (!item) throw new InvariantViolation("the event queue ran dry");
+        this.events++;
+        this.#handle(item.event);
+      }
+    } catch (e) {
+      violation = describeError(e);
+    }
+    if (violation === null) {
+      for (const op of this.clients.allPending()) this.clients.giveUp(op);
+      const lin = checkLinearizable(this.clients.history);
+      if (lin.ok !== true) {
+        violation = `linearizability${lin.ok === "unknown" ? " (inconclusive)" : ""}: ${lin.reason}`;
+      }
+    }
+    const stats = this.#stats();
+    const history = this.clients.history;
+    if (violation !== null) {
+      this.log("sim", `VIOLATION: ${violation.split("\n")[0]}`);
+      return {
+        ok: false,
+        seed: this.seed,
+        config: this.config,
+        violation,
+        trace: this.trace.lines(),
+        history,
+        stats,
+      };
+    }
+    const result: SimResult = { ok: true, seed: this.seed, config: this.config, stats, history };
+    if (this.keepTrace) result.trace = this.trace.lines();
+    return result;
+  }
+
+  #stats(): SimStats {
+    const n = this.network.stats;
+    const c = this.clients.stats;
+    return {
+      simTime: this.queue.now,
+      events: this.events,
+      elections: this.checker.leaders.size,
+      committed: this.checker.committedLength,
+      writesAcked: c.writesAcked,
+      readsServed: c.readsServed,
+      unknownOps: c.unknown,
+      refusedOps: c.refused,
+      crashes: this.stats.crashes,
+      pauses: this.stats.pauses,
+      partitions: n.partitions,
+      transfers: this.stats.transfers,
+      messages: n.sent,
+      messagesLost: n.lost,
+      messagesCut: n.cut,
+      messagesDuplicated: n.duplicated,
+      snapshotsSent: this.stats.snapshotsSent,
+      snapshotsInstalled: this.stats.snapshotsInstalled,
+      compactions: this.stats.compactions,
+      livenessMs: this.livenessMs,
+    };
+  }
+
+  // ---- setup ----
+
+  #start(): void {
+    const cfg = this.config;
+    this.log("sim", `seed ${this.seed}: ${describeRunConfig(cfg)}`);
+    const ids = this.network.nodes;
+    for (const [index, id] of ids.entries()) {
+      const node: SimNode = {
+        id,
+        index,
+        storage: new MemoryStorage(),
+        raw: null,
+        inc: 0,
+        kv: new KvMachine(),
+        role: "follower",
+        confState: null,
+        tickPeriod: between(this.rng, 9, 11),
+        pausedUntil: 0,
+      };
+      this.nodes.push(node);
+      this.byId.set(id, node);
+    }
+    for (const node of this.nodes) {
+      node.raw = new RawNode(this.#raftConfig(node, 0));
+      node.raw.bootstrap([...ids]);
+      this.log(node.id, `bootstrap [${ids.join(",")}], tick every ${node.tickPeriod}ms`);
+      this.queue.at(this.rng.int(node.tickPeriod), { type: "tick", node: node.id, inc: node.inc });
+    }
+    for (const node of this.nodes) this.#processReady(node);
+    for (let c = 0; c < cfg.clients; c++)
+      this.queue.at(between(this.rng, 50, 300), { type: "client", client: c });
+    if (cfg.partitionEvery > 0) this.queue.at(this.#interval(cfg.partitionEvery), { type: "partition" });
+    if (cfg.crashEvery > 0) this.queue.at(this.#interval(cfg.crashEvery), { type: "crash" });
+    if (cfg.transferEvery > 0) this.queue.at(this.#interval(cfg.transferEvery), { type: "transfer" });
+    if (cfg.pauseEvery > 0) this.queue.at(this.#interval(cfg.pauseEvery), { type: "pause" });
+    this.queue.at(this.duration, { type: "settle" });
+  }
+
+  #interval(mean: number): number {
+    return between(this.rng, Math.ceil(mean / 2), Math.ceil((mean * 3) / 2));
+  }
+
+  #raftConfig(node: SimNode, applied: number): RaftConfig {
+    const cfg = this.config;
+    const rc: RaftConfig = {
+      id: node.id,
+      storage: node.storage,
+      electionTick: 10,
+      heartbeatTick: 1,
+      applied,
+      checkQuorum: cfg.checkQuorum,
+      preVote: cfg.preVote,
+      readOnly: "safe",
+      random: new SeededRandom(deriveSeed(this.seed, node.index, node.inc)),
+      logger: this.#logger(node.id),
+    };
+    if (cfg.maxSizePerMsg !== undefined) rc.maxSizePerMsg = cfg.maxSizePerMsg;
+    if (cfg.maxInflightMsgs !== undefined) rc.maxInflightMsgs = cfg.maxInflightMsgs;
+    if (cfg.maxInflightBytes !== undefined) rc.maxInflightBytes = cfg.maxInflightBytes;
+    if (cfg.maxUncommittedEntriesSize !== undefined)
+      rc.maxUncommittedEntriesSize = cfg.maxUncommittedEntriesSize;
+    if (cfg.disableProposalForwarding) rc.disableProposalForwarding = true;
+    return rc;
+  }
+
+  #logger(id: string): Logger {
+    const add = (level: string) => (message: string) => this.log(id, `[${level}] ${message}`);
+    return {
+      debug: this.verbose ? add("debug") : () => {},
+      info: add("info"),
+      warn: add("warn"),
+      error: add("error"),
+    };
+  }
+
+  // ---- events ----
+
+  /** If the event's node is paused, re-queues the event for when the pause ends. */
+  #deferred(node: SimNode, ev: SimEvent): boolean {
+    if (node.pausedUntil <= this.queue.now) return false;
+    this.queue.at(node.pausedUntil, ev);
+    return true;
+  }
+
+  #handle(ev: SimEvent): void {
+    switch (ev.type) {
+      case "tick": {
+        const node = this.byId.get(ev.node)!;
+        if (!node.raw || node.inc !== ev.inc || this.#deferred(node, ev)) return;
+        node.raw.tick();
+        this.#processReady(node);
+        const jitter = this.rng.chance(0.2) ? between(this.rng, -2, 2) : 0;
+        this.queue.after(Math.max(1, node.tickPeriod + jitter), ev);
+        return;
+      }
+      case "deliver": {
+        const to = this.byId.get(ev.msg.to);
+        if (to?.raw && this.#deferred(to, ev)) return;
+        this.#deliver(ev.msg, ev.fromInc);
+        return;
+      }
+      case "report": {
+        const node = this.byId.get(ev.node)!;
+        if (!node.raw || node.inc !== ev.inc || this.#deferred(node, ev)) return;
+        if (ev.snapshot) {
+          this.log(node.id, `reportSnapshot(${ev.peer}, ${ev.ok})`);
+          node.raw.reportSnapshot(ev.peer, ev.ok);
+        } else {
+          this.log(node.id, `reportUnreachable(${ev.peer})`);
+          node.raw.reportUnreachable(ev.peer);
+        }
+        this.#processReady(node);
+        return;
+      }
+      case "client":
+        this.#clientIssue(ev.client);
+        return;
+      case "clientSend": {
+        const op = this.clients.pending(ev.client);
+        if (!op || op.seq !== ev.seq) return;
+        const node = this.byId.get(op.node)!;
+        if (node.raw && this.#deferred(node, ev)) return;
+        this.#clientSend(op);
+        return;
+      }
+      case "timeout": {
+        const op = this.clients.pending(ev.client);
+        if (op && op.seq === ev.seq) this.#giveUp(op, "timed out");
+        return;
+      }
+      case "partition": {
+        if (this.phase !== "load") return;
+        if (this.network.partitions.size < 2) {
+          const p = this.network.randomPartition();
+          const id = this.network.partition(p);
+          const length = between(this.rng, 50, this.config.partitionLength);
+          this.log("net", `partition #${id} ${p.kind} ${p.description} for ${length}ms`);
+          this.queue.after(length, { type: "heal", id });
+        }
+        this.queue.after(this.#interval(this.config.partitionEvery), ev);
+        return;
+      }
+      case "heal":
+        if (this.network.partitions.has(ev.id)) {
+          this.network.heal(ev.id);
+          this.log("net", `heal partition #${ev.id}`);
+        }
+        return;
+      case "crash": {
+        if (this.phase !== "load") return;
+        const up = this.nodes.filter((n) => n.raw !== null);
+        if (up.length > 0) {
+          const node = this.rng.pick(up);
+          this.#crash(node);
+          this.queue.after(between(this.rng, 10, this.config.downtime), { type: "restart", node: node.id });
+        }
+        this.queue.after(this.#interval(this.config.crashEvery), ev);
+        return;
+      }
+      case "restart": {
+        const node = this.byId.get(ev.node)!;
+        if (!node.raw) this.#restart(node);
+        return;
+      }
+      case "transfer": {
+        if (this.phase !== "load") return;
+        this.#transfer();
+        this.queue.after(this.#interval(this.config.transferEvery), ev);
+        return;
+      }
+      case "pause": {
+        if (this.phase !== "load") return;
+        const up = this.nodes.filter((n) => n.raw !== null && n.pausedUntil <= this.queue.now);
+        if (up.length > 0) {
+          const node = this.rng.pick(up);
+          const length = between(this.rng, 10, this.config.pauseLength);
+          node.pausedUntil = this.queue.now + length;
+          this.stats.pauses++;
+          this.log(node.id, `PAUSE for ${length}ms [${node.role}]`);
+        }
+        this.queue.after(this.#interval(this.config.pauseEvery), ev);
+        return;
+      }
+      case "settle":
+        this.#settle();
+        return;
+      case "liveness":
+        this.#livenessCheck();
+        return;
+    }
+  }
+
+  #deliver(m: Message, fromInc: number): void {
+    const to = this.byId.get(m.to);
+    const isSnap = m.type === "snapshot";
+    const reportBack = (ok: boolean) => {
+      if (isSnap) {
+        this.queue.after(between(this.rng, 1, 10), {
+          type: "report",
+          node: m.from,
+          inc: fromInc,
+          peer: m.to,
+          snapshot: true,
+          ok,
+        });
+      }
+    };
+    if (!to?.raw) {
+      this.log("net", () => `lost ${fmtMsg(m)}: ${m.to} is down`);
+      reportBack(false);
+      return;
+    }
+    if (this.network.isCut(m.from, m.to)) {
+      this.log("net", () => `cut ${fmtMsg(m)} on arrival`);
+      reportBack(false);
+      return;
+    }
+    this.log(to.id, () => `recv ${fmtMsg(m)}`);
+    to.raw.step(m);
+    this.#processReady(to);
+    reportBack(true);
+  }
+
+  #send(from: SimNode, m: Message): void {
+    this.checker.onMessage(m);
+    if (m.type === "snapshot") this.stats.snapshotsSent++;
+    const fate = this.network.route(m.from, m.to);
+    if ("dropped" in fate) {
+      this.log(from.id, () => `send ${fmtMsg(m)} DROPPED (${fate.dropped})`);
+      if (m.type === "snapshot") {
+        this.queue.after(between(this.rng, 1, 50), {
+          type: "report",
+          node: from.id,
+          inc: from.inc,
+          peer: m.to,
+          snapshot: true,
+          ok: false,
+        });
+      } else if (fate.dropped === "partition" && this.rng.chance(0.3)) {
+        this.queue.after(1, {
+          type: "report",
+          node: from.id,
+          inc: from.inc,
+          peer: m.to,
+          snapshot: false,
+          ok: false,
+        });
+      }
+      return;
+    }
+    if (fate.delays.length > 1 && m.type === "propose") {
+      for (const e of m.entries) {
+        const key = commandKey(e);
+        if (key !== undefined) this.duplicatedProposals.add(key);
+      }
+    }
+    this.log(from.id, () => `send ${fmtMsg(m)} +${fate.delays.join("ms,+")}ms`);
+    for (const d of fate.delays)
+      this.queue.after(d, { type: "deliver", msg: copyMessage(m), fromInc: from.inc });
+  }
+
+  // ---- one node's Ready ----
+
+  #processReady(node: SimNode): void {
+    const raw = node.raw;
+    if (!raw) return;
+    let rounds = 0;
+    while (raw.hasReady()) {
+      if (++rounds > 10_000)
+        throw new InvariantViolation(`node ${node.id}: hasReady() stays true after 10000 Readies`);
+      const rd = raw.ready();
+      this.log(node.id, () => fmtReady(rd));
+      let becameLeader = false;
+      if (rd.softState) {
+        becameLeader = rd.softState.role === "leader" && node.role !== "leader";
+        node.role = rd.softState.role;
+      }
+      const storage = node.storage;
+      if (rd.snapshot && rd.snapshot.meta.index > 0) {
+        storage.applySnapshot(rd.snapshot);
+        const kv = KvMachine.restore(rd.snapshot.data, rd.snapshot.meta.index);
+        this.checker.onSnapshotInstalled(node.id, rd.snapshot, kv.fingerprint());
+        node.kv = kv;
+        node.confState = rd.snapshot.meta.confState;
+        this.stats.snapshotsInstalled++;
+      }
+      storage.append(rd.entries);
+      this.checker.onPersist(node.id, rd.entries, storage);
+      if (rd.hardState) {
+        storage.setHardState(rd.hardState);
+        this.checker.onHardState(node.id, rd.hardState, storage);
+      }
+      if (becameLeader) {
+        const term = raw.status().term;
+        this.log(node.id, `became leader of term ${term}`);
+        this.checker.onLeader(node.id, term, storage);
+      }
+      for (const m of rd.messages) this.#send(node, m);
+      for (const e of rd.committedEntries) this.#apply(node, e);
+      for (const rs of rd.readStates) {
+        this.checker.onReadState(node.id, rs.index);
+        const ctx = parseReadContext(rs.requestCtx);
+        const op = ctx ? this.clients.pending(ctx.client) : undefined;
+        if (op && ctx && op.seq === ctx.seq && op.node === node.id && op.incarnation === node.inc) {
+          op.readIndex = rs.index;
+        }
+      }
+      raw.advance(rd);
+      this.#serveReads(node);
+      this.#maybeCompact(node);
+    }
+  }
+
+  #apply(node: SimNode, e: Entry): void {
+    this.checker.onApply(node.id, e);
+    if (e.type === "confChange") {
+      node.confState = node.raw!.applyConfChange(decodeConfChange(e.data));
+      node.kv.skip(e.index);
+    } else if (e.data.byteLength === 0) {
+      node.kv.skip(e.index);
+    } else {
+      const cmd = decodeCommand(e.data);
+      const res = node.kv.apply(e.index, cmd);
+      if (!res.duplicate) {
+        if (cmd.client === LIVENESS_CLIENT) {
+          let set = this.liveApplied.get(cmd.seq);
+          if (!set) {
+            set = new Set();
+            this.liveApplied.set(cmd.seq, set);
+          }
+          set.add(node.id);
+        } else {
+          const op = this.clients.pendingWrite(cmd.client, cmd.seq, node.id, node.inc);
+          if (op) this.#complete(op, { ok: res.ok });
+        }
+      }
+    }
+    if (this.config.compaction && !this.checker.hasState(e.index)) {
+      this.checker.noteState(e.index, node.kv.fingerprint());
+    }
+  }
+
+  #serveReads(node: SimNode): void {
+    for (const op of this.clients.pendingReads(node.id, node.inc)) {
+      if (op.readIndex !== null && node.kv.applied >= op.readIndex) {
+        this.#complete(op, { output: node.kv.get(op.request.key) });
+      }
+    }
+  }
+
+  #maybeCompact(node: SimNode): void {
+    const c = this.config.compaction;
+    if (!c || !node.confState) return;
+    const storage = node.storage;
+    const applied = node.kv.applied;
+    if (applied - storage.snapshot().meta.index < c.every || applied > storage.lastIndex()) return;
+    const snap = storage.createSnapshot(applied, node.confState, node.kv.snapshot());
+    this.checker.onSnapshotCreated(node.id, applied, snap.meta.term, node.kv.fingerprint());
+    const to = applied - c.keep;
+    if (to >= storage.firstIndex()) storage.compact(to);
+    this.stats.compactions++;
+    this.log(node.id, `snapshot at ${applied}@${snap.meta.term}, log compacted to ${to}`);
+  }
+
+  #onCommitted(e: Entry): void {
+    const key = commandKey(e);
+    if (key === undefined) return;
+    const first = this.committedCommands.get(key);
+    if (first === undefined) {
+      this.committedCommands.set(key, e.index);
+    } else if (!this.duplicatedProposals.has(key)) {
+      throw new InvariantViolation(
+        `command ${key} (client/seq) was proposed once but committed twice, at ${first} and ${e.index}`,
+      );
+    }
+  }
+
+  // ---- faults ----
+
+  #crash(node: SimNode): void {
+    node.raw = null;
+    node.role = "follower";
+    node.pausedUntil = 0;
+    this.stats.crashes++;
+    for (const op of this.clients.pendingOn(node.id)) this.#giveUp(op, `${node.id} crashed`);
+    let lost = "";
+    if (this.bugs.loseTail) {
+      const s = node.storage;
+      const first = s.firstIndex();
+      const keepTo = Math.max(first - 1, s.lastIndex() - between(this.rng, 1, 3));
+      if (keepTo < s.lastIndex()) {
+        const fresh = new MemoryStorage();
+        const snap = s.snapshot();
+        if (snap.meta.index > 0) fresh.applySnapshot(snap);
+        fresh.append(keepTo >= first ? s.entries(first, keepTo + 1) : []);
+        const hs = s.initialState().hardState;
+        fresh.setHardState({ ...hs, commit: Math.min(hs.commit, keepTo) });
+        lost = ` (BUG: disk lost entries ${keepTo + 1}..${s.lastIndex()})`;
+        node.storage = fresh;
+      }
+    }
+    this.log(node.id, `CRASH${lost}`);
+  }
+
+  #restart(node: SimNode): void {
+    if (this.bugs.forgetVote) {
+      const hs = node.storage.initialState().hardState;
+      node.storage.setHardState({ ...hs, vote: null });
+    }
+    node.inc++;
+    const snap = node.storage.snapshot();
+    const hs = node.storage.initialState().hardState;
+    node.kv = KvMachine.restore(snap.data, snap.meta.index);
+    node.confState = snap.meta.index > 0 ? snap.meta.confState : null;
+    node.role = "follower";
+    this.checker.onRestart(node.id, hs, snap.meta.index);
+    this.log(
+      node.id,
+      `RESTART (term ${hs.term}, vote ${hs.vote}, commit ${hs.commit}, snapshot ${snap.meta.index}, last index ${node.storage.lastIndex()})`,
+    );
+    node.raw = new RawNode(this.#raftConfig(node, snap.meta.index));
+    this.queue.after(this.rng.int(node.tickPeriod), { type: "tick", node: node.id, inc: node.inc });
+    this.#processReady(node);
+  }
+
+  #transfer(): void {
+    const up = this.nodes.filter((n) => n.raw !== null && n.pausedUntil <= this.queue.now);
+    if (up.length === 0) return;
+    const leaders = up.filter((n) => n.role === "leader");
+    const from = leaders.length > 0 && this.rng.chance(0.8) ? this.rng.pick(leaders) : this.rng.pick(up);
+    const to = this.rng.pick(this.nodes.filter((n) => n !== from));
+    this.stats.transfers++;
+    this.log(from.id, `transferLeader(${to.id}) [${from.role}]`);
+    from.raw!.transferLeader(to.id);
+    this.#processReady(from);
+  }
+
+  #settle(): void {
+    this.phase = "settle";
+    this.settledAt = this.queue.now;
+    this.network.healAll();
+    this.network.faults = QUIET_LINKS;
+    this.log("sim", "SETTLE: partitions healed, faults off, crashed nodes restart, no new client operations");
+    for (const node of this.nodes) if (!node.raw) this.#restart(node);
+    this.queue.after(20, { type: "liveness" });
+  }
+
+  #livenessCheck(): void {
+    const now = this.queue.now;
+    if (this.livenessMs < 0) {
+      for (const [seq, set] of this.liveApplied) {
+        if (set.size === this.nodes.length) {
+          this.livenessMs = now - this.settledAt;
+          this.log(
+            "sim",
+            `liveness: write #${seq} applied on every node, ${this.livenessMs}ms after the heal`,
+          );
+        }
+      }
+    }
+    if (this.livenessMs < 0) {
+      if (now - this.settledAt > this.livenessTimeout) {
+        const roles = this.nodes.map((n) => `${n.id}:${n.raw ? `${n.role}@${n.raw.status().term}` : "down"}`);
+        throw new InvariantViolation(
+          `liveness: ${this.livenessTimeout}ms after the heal no write is applied on every node (${roles.join(" ")}; ` +
+            `${this.liveSeq} liveness writes proposed)`,
+        );
+      }
+      if (now - this.liveProposedAt >= 300) this.#proposeLiveness();
+    } else if (this.clients.allPending().length === 0) {
+      this.finished = true;
+      return;
+    }
+    this.queue.after(20, { type: "liveness" });
+  }
+
+  #proposeLiveness(): void {
+    let leader: SimNode | undefined;
+    let best = -1;
+    for (const n of this.nodes) {
+      if (n.raw && n.role === "leader") {
+        const t = n.raw.status().term;
+        if (t > best) {
+          best = t;
+          leader = n;
+        }
+      }
+    }
+    if (!leader) return;
+    const seq = ++this.liveSeq;
+    const data = encodeCommand({
+      client: LIVENESS_CLIENT,
+      seq,
+      op: "put",
+      key: "live",
+      value: seq,
+      expected: null,
+    });
+    try {
+      leader.raw!.propose(data);
+      this.liveProposedAt = this.queue.now;
+      this.log(leader.id, `propose liveness write #${seq}`);
+    } catch (e) {
+      if (!(e instanceof ProposalDroppedError)) throw e;
+      this.log(leader.id, `liveness write #${seq} dropped: ${e.reason}`);
+    }
+    this.#processReady(leader);
+  }
+
+  // ---- clients ----
+
+  #clientIssue(c: number): void {
+    if (this.phase !== "load" || this.clients.pending(c)) return;
+    const up = this.nodes.filter((n) => n.raw !== null);
+    if (up.length === 0) {
+      this.queue.after(20, { type: "client", client: c });
+      return;
+    }
+    const leaders = up.filter((n) => n.role === "leader");
+    const node = leaders.length > 0 && this.rng.chance(0.5) ? this.rng.pick(leaders) : this.rng.pick(up);
+    const request = this.clients.nextRequest(c);
+    const op = this.clients.begin(c, request, node.id, node.inc, this.queue.now);
+    this.queue.after(this.config.opTimeout, { type: "timeout", client: c, seq: op.seq });
+    if (node.pausedUntil > this.queue.now) {
+      // The request waits in the paused node's inbox, like its messages.
+      this.log("client", () => `c${c} #${op.seq} ${fmtRequest(request)} → ${node.id} (paused)`);
+      this.queue.at(node.pausedUntil, { type: "clientSend", client: c, seq: op.seq });
+      return;
+    }
+    this.log("client", () => `c${c} #${op.seq} ${fmtRequest(request)} → ${node.id}`);
+    this.#clientSend(op);
+  }
+
+  /** Hands a client's request to its node: propose for a write, readIndex for a get. */
+  #clientSend(op: PendingOp): void {
+    const node = this.byId.get(op.node)!;
+    if (!node.raw || node.inc !== op.incarnation) return;
+    const { client: c, request } = op;
+    if (request.kind === "get" && this.bugs.staleReads) {
+      this.#complete(op, { output: node.kv.get(request.key) });
+      return;
+    }
+    try {
+      if (request.kind === "get") {
+        node.raw.readIndex(readContext(c, op.seq));
+      } else {
+        node.raw.propose(
+          encodeCommand({
+            client: c,
+            seq: op.seq,
+            op: request.kind,
+            key: request.key,
+            value: request.value,
+            expected: request.kind === "cas" ? request.expected : null,
+          }),
+        );
+      }
+    } catch (e) {
+      if (!(e instanceof ProposalDroppedError)) throw e;
+      this.clients.refused(op);
+      this.log("client", `c${c} #${op.seq} refused by ${node.id}: ${e.reason}`);
+      this.#nextOp(c);
+      return;
+    }
+    this.#processReady(node);
+  }
+
+  #complete(op: PendingOp, answer: { ok: boolean } | { output: number | null }): void {
+    if (!this.clients.complete(op, this.queue.now, answer)) return;
+    this.log(
+      "client",
+      () => `c${op.client} #${op.seq} ${fmtRequest(op.request)} → ${JSON.stringify(answer)}`,
+    );
+    this.#nextOp(op.client);
+  }
+
+  #giveUp(op: PendingOp, why: string): void {
+    if (!this.clients.giveUp(op)) return;
+    this.log("client", `c${op.client} #${op.seq} ${fmtRequest(op.request)} unknown: ${why}`);
+    this.#nextOp(op.client);
+  }
+
+  #nextOp(c: number): void {
+    if (this.phase === "load")
+      this.queue.after(between(this.rng, 1, this.config.think), { type: "client", client: c });
+  }
+}
+
+function commandKey(e: Entry): string | undefined {
+  if (e.type !== "normal" || e.data.byteLength === 0) return undefined;
+  try {
+    const c = decodeCommand(e.data);
+    return `${c.client}/${c.seq}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function copyMessage(m: Message): Message {
+  return { ...m, entries: m.entries.length === 0 ? [] : m.entries.map((e) => ({ ...e })) };
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof InvariantViolation) return e.message;
+  if (e instanceof RaftkitError) return `unexpected ${e.name} (${e.code}): ${e.message}\n${stackOf(e)}`;
+  if (e instanceof Error) return `exception: ${e.message}\n${stackOf(e)}`;
+  return `exception: ${String(e)}`;
+}
+
+function stackOf(e: Error): string {
+  return (e.stack ?? "").split("\n").slice(1, 8).join("\n");
+}
+
+/** A one-line summary of a message for the trace. */
+export function fmtMsg(m: Message): string {
+  let s = `${m.type} ${m.from}->${m.to} t${m.term}`;
+  switch (m.type) {
+    case "append":
+      s += ` prev=${m.index}@${m.logTerm}`;
+      if (m.entries.length > 0) s += ` ents=${fmtEntries(m.entries)}`;
+      s += ` commit=${m.commit}`;
+      break;
+    case "appendResponse":
+      s += m.reject ? ` REJECT ${m.index} hint=${m.rejectHint}@${m.logTerm}` : ` ok ${m.index}`;
+      break;
+    case "vote":
+    case "preVote":
+      s += ` last=${m.index}@${m.logTerm}`;
+      break;
+    case "voteResponse":
+    case "preVoteResponse":
+      s += m.reject ? " REJECT" : " granted";
+      break;
+    case "heartbeat":
+      s += ` commit=${m.commit}`;
+      break;
+    case "snapshot":
+      s += ` snap=${m.snapshot?.meta.index}@${m.snapshot?.meta.term}`;
+      break;
+    case "propose":
+      s += ` n=${m.entries.length}`;
+      break;
+    case "readIndexResponse":
+      s += ` index=${m.index}`;
+      break;
+    default:
+      break;
+  }
+  if (m.context && m.context.byteLength > 0) s += ` ctx=${new TextDecoder().decode(m.context)}`;
+  return s;
+}
+
+function fmtEntries(es: readonly Entry[]): string {
+  const first = es[0]!;
+  const last = es[es.length - 1]!;
+  return first === last
+    ? `${first.index}@${first.term}`
+    : `${first.index}@${first.term}..${last.index}@${last.term}`;
+}
+
+function fmtReady(rd: Ready): string {
+  const parts = ["ready"];
+  if (rd.softState) parts.push(`role=${rd.softState.role} lead=${rd.softState.lead ?? "-"}`);
+  if (rd.hardState)
+    parts.push(`hs=t${rd.hardState.term}/v${rd.hardState.vote ?? "-"}/c${rd.hardState.commit}`);
+  if (rd.snapshot) parts.push(`snapshot=${rd.snapshot.meta.index}@${rd.snapshot.meta.term}`);
+  if (rd.entries.length > 0) parts.push(`persist=${fmtEntries(rd.entries)}`);
+  if (rd.committedEntries.length > 0) parts.push(`apply=${fmtEntries(rd.committedEntries)}`);
+  if (rd.messages.length > 0) parts.push(`msgs=${rd.messages.length}`);
+  if (rd.readStates.length > 0) parts.push(`reads=${rd.readStates.map((r) => r.index).join(",")}`);
+  return parts.join(" ");
+}
+
+function fmtRequest(r: ClientRequest): string {
+  switch (r.kind) {
+    case "get":
+      return `get ${r.key}`;
+    case "put":
+      return `put ${r.key}=${r.value}`;
+    case "cas":
+      return `cas ${r.key} ${r.expected}→${r.value}`;
+  }
+}
