@@ -160,11 +160,9 @@ export function createAppRouter<M extends AnyMachine>(
       else if (op === "remove") await node.cluster.remove(body.id);
       else if (op === "transfer") await node.transferLeadership(body.id);
       else {
-        res
-          .status(404)
-          .json({
-            error: { code: "BAD_REQUEST", message: `unknown cluster operation ${op}`, node: node.id },
-          });
+        res.status(404).json({
+          error: { code: "BAD_REQUEST", message: `unknown cluster operation ${op}`, node: node.id },
+        });
         return;
       }
       res.json({ ok: true, status: node.status() });

@@ -15,6 +15,8 @@ export { createAppRouter } from "./httpApi.js";
 export type { ClusterApi, MachineNode, MachineNodeOptions } from "./machineNode.js";
 export { createMachineNode } from "./machineNode.js";
 export { ReplicatedMachine } from "./replicatedMachine.js";
+export type { RaftkitNode, StartNodeOptions } from "./startNode.js";
+export { LostDataError, startNode } from "./startNode.js";
 export type {
   AnyCommand,
   AnyMachine,

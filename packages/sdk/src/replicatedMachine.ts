@@ -151,7 +151,8 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   /** raftkit's own commands: the record of which members have started (see startNode's data-loss check). */
   #runSystem(p: CommandPayload): StoredResult {
     const arg = p.arg as { id?: unknown; incarnation?: unknown } | undefined;
-    if (typeof arg?.id !== "string") return { ok: false, name: "TypeError", message: `${p.name} needs an id` };
+    if (typeof arg?.id !== "string")
+      return { ok: false, name: "TypeError", message: `${p.name} needs an id` };
     if (p.name === PUBLISH) {
       this.#members.set(arg.id, { incarnation: String(arg.incarnation ?? ""), since: this.#lastTime });
       return { ok: true, value: undefined };
@@ -193,7 +194,12 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
 
   snapshot(): Uint8Array {
     return encodeValue(
-      { state: this.#state, sessions: this.#sessions.toJSON(), lastTime: this.#lastTime, members: [...this.#members] },
+      {
+        state: this.#state,
+        sessions: this.#sessions.toJSON(),
+        lastTime: this.#lastTime,
+        members: [...this.#members],
+      },
       "the machine's state",
     );
   }
@@ -204,10 +210,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
       sessions: [string, SessionRecord][];
       lastTime: number;
       members?: [string, PublishedMember][];
-    }>(
-      data,
-      "a snapshot",
-    );
+    }>(data, "a snapshot");
     this.#state = freeze(s.state, true);
     this.#sessions.load(s.sessions);
     this.#lastTime = s.lastTime;

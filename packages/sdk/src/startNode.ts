@@ -43,7 +43,9 @@ export interface StartNodeOptions<M extends AnyMachine> {
   /** Disables fsync. Only for benchmarks and throwaway tests: acknowledged writes can be lost on a crash. */
   unsafeNoFsync?: boolean;
   /** Raft and runtime tuning (tickMs, electionTick, snapshotEntries, …). */
-  raft?: Partial<Omit<RaftNodeOptions, "id" | "storage" | "transport" | "stateMachine" | "peers" | "bootstrap">>;
+  raft?: Partial<
+    Omit<RaftNodeOptions, "id" | "storage" | "transport" | "stateMachine" | "peers" | "bootstrap">
+  >;
   /** Deadline of a command including retries through leader changes. Default 30 s. */
   commandTimeoutMs?: number;
   /** How long an idle session's deduplication record is kept, in log time. Default 24 h. */
@@ -80,7 +82,8 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
   const logger = o.logger ?? silentLogger;
   const url = o.peers[o.id];
   if (!url) throw new TypeError(`startNode: peers must include this node's own URL under "${o.id}"`);
-  if (!o.listen && !o.app) throw new TypeError("startNode: give `listen: { port }` or an express `app` to mount on");
+  if (!o.listen && !o.app)
+    throw new TypeError("startNode: give `listen: { port }` or an express `app` to mount on");
   const apiPath = o.apiPath ?? "/raftkit";
   const apiSecret = o.apiSecret === undefined ? o.secret : o.apiSecret;
 
@@ -129,7 +132,10 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     },
   });
   app.use(transport.router);
-  app.use(apiPath, createAppRouter(node, () => raft.addresses(), apiSecret === null ? {} : { secret: apiSecret }));
+  app.use(
+    apiPath,
+    createAppRouter(node, () => raft.addresses(), apiSecret === null ? {} : { secret: apiSecret }),
+  );
 
   if (o.listen) {
     const host = o.listen.host ?? "127.0.0.1";
