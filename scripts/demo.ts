@@ -1,176 +1,140 @@
 /**
- * The demo until the SDK lands: a five-node Raft cluster simulated in this process (the real
- * @raftkit/core, in-memory storage, a simulated network), with a scripted story — election,
- * writes, a leader crash, a partition, recovery — printed as a table of what happens.
+ * `pnpm demo`: a 3-node raftkit cluster as separate processes running the counter example.
+ * Shows a live table (node, role, term, commit, applied) while it adds values, SIGKILLs the
+ * leader, watches the new election, keeps adding, restarts the old leader and watches it
+ * catch up, then checks every node holds exactly the acknowledged total.
  */
-import {
-  decodeConfChange,
-  type Message,
-  MemoryStorage,
-  type NodeId,
-  ProposalDroppedError,
-  RawNode,
-  SeededRandom,
-} from "@raftkit/core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@raftkit/sdk";
+import type { Counter } from "../examples/counter/src/machine.js";
+import { NodeProcesses } from "../examples/counter/src/nodeProcesses.js";
 
-const TICK_MS = 100;
-const ids: NodeId[] = ["n1", "n2", "n3", "n4", "n5"];
-const random = new SeededRandom(Number(process.env.DEMO_SEED ?? 7));
-const realDelayMs = process.env.CI ? 0 : 15;
+const ids = ["n1", "n2", "n3"];
+const tty = process.stdout.isTTY === true;
+const dataDir = mkdtempSync(join(tmpdir(), "raftkit-demo-"));
 
-interface SimNode {
-  node: RawNode | null;
-  storage: MemoryStorage;
-  applied: string[];
-  lastRole: string;
-  lastCommit: number;
-}
+type Row = { id: string; role: string; term: string; commit: string; applied: string };
+let lastTable = "";
+let tableLines = 0;
 
-const nodes = new Map<NodeId, SimNode>();
-let now = 0;
-let inFlight: { at: number; m: Message }[] = [];
-let cut = new Set<NodeId>();
-
-function start(id: NodeId, fresh: boolean): void {
-  const sim = nodes.get(id) ?? { node: null, storage: new MemoryStorage(), applied: [], lastRole: "", lastCommit: 0 };
-  sim.node = new RawNode({
-    id,
-    storage: sim.storage,
-    electionTick: 10,
-    heartbeatTick: 1,
-    preVote: true,
-    checkQuorum: true,
-    random: new SeededRandom(random.int(2 ** 31)),
-  });
-  sim.applied = [];
-  sim.lastRole = "follower";
-  if (fresh) sim.node.bootstrap(ids);
-  nodes.set(id, sim);
-}
-
-const rows: string[][] = [];
-function row(event: string, node: string, detail: string): void {
-  const r = [`${(now / 1000).toFixed(1)}s`, event, node, detail];
-  rows.push(r);
-  console.log(`  ${r[0]!.padStart(6)}  ${r[1]!.padEnd(16)} ${r[2]!.padEnd(5)} ${r[3]}`);
-}
-
-function processReadies(): void {
-  for (const [id, sim] of nodes) {
-    const n = sim.node;
-    if (!n || !n.hasReady()) continue;
-    const rd = n.ready();
-    sim.storage.append(rd.entries);
-    if (rd.hardState) sim.storage.setHardState(rd.hardState);
-    for (const m of rd.messages) inFlight.push({ at: now + 1 + random.int(15), m });
-    for (const e of rd.committedEntries) {
-      if (e.type === "confChange") n.applyConfChange(decodeConfChange(e.data));
-      else if (e.data.length > 0) sim.applied.push(new TextDecoder().decode(e.data));
-    }
-    n.advance(rd);
-    const st = n.status();
-    if (rd.softState && st.role !== sim.lastRole) {
-      if (st.role === "leader") row("elected leader", id, `term ${st.term}`);
-      else if (st.role === "candidate") row("campaigns", id, `term ${st.term}`);
-      else if (sim.lastRole === "leader") row("steps down", id, `term ${st.term}`);
-      sim.lastRole = st.role;
-    }
-    if (st.role === "leader" && st.commit > sim.lastCommit) {
-      row("commit", id, `index ${st.commit}${rd.committedEntries.length ? ` (${describe(rd)})` : ""}`);
-    }
-    sim.lastCommit = st.commit;
-  }
-}
-
-function describe(rd: { committedEntries: { data: Uint8Array; type: string }[] }): string {
-  const items = rd.committedEntries
-    .filter((e) => e.type === "normal" && e.data.length > 0)
-    .map((e) => new TextDecoder().decode(e.data));
-  return items.length ? items.join(", ") : "no-op";
-}
-
-function deliver(): void {
-  const due = inFlight.filter((x) => x.at <= now);
-  inFlight = inFlight.filter((x) => x.at > now);
-  for (const { m } of due) {
-    if (cut.has(m.from) !== cut.has(m.to)) continue;
-    nodes.get(m.to)?.node?.step(m);
-  }
-}
-
-async function run(ms: number): Promise<void> {
-  const end = now + ms;
-  while (now < end) {
-    now += 1;
-    if (now % TICK_MS === 0) for (const sim of nodes.values()) sim.node?.tick();
-    deliver();
-    processReadies();
-    if (realDelayMs && now % TICK_MS === 0) await new Promise((r) => setTimeout(r, realDelayMs));
-  }
-}
-
-function leader(): NodeId | null {
-  let best: { id: NodeId; term: number } | null = null;
-  for (const [id, sim] of nodes) {
-    const st = sim.node?.status();
-    if (st?.role === "leader" && !cut.has(id) && (!best || st.term > best.term)) best = { id, term: st.term };
-  }
-  return best?.id ?? null;
-}
-
-async function write(value: string): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const l = leader();
-    if (l) {
-      try {
-        nodes.get(l)!.node!.propose(new TextEncoder().encode(value));
-        row("propose", l, value);
-        await run(200);
-        return;
-      } catch (e) {
-        if (!(e instanceof ProposalDroppedError)) throw e;
-      }
-    }
-    await run(200);
-  }
-  throw new Error(`no leader accepted ${value}`);
-}
-
-console.log(`raftkit demo: ${ids.length} simulated nodes, pre-vote and check-quorum on, tick ${TICK_MS} ms (simulated)\n`);
-console.log(`  ${"time".padStart(6)}  ${"event".padEnd(16)} ${"node".padEnd(5)} detail`);
-for (const id of ids) start(id, true);
-await run(3000);
-for (const v of ["set x=1", "set y=2", "set x=3"]) await write(v);
-
-const first = leader()!;
-row("crash", first, "SIGKILL-like: loses everything not persisted");
-nodes.get(first)!.node = null;
-await run(3000);
-for (const v of ["set z=4", "set y=5"]) await write(v);
-
-const second = leader()!;
-cut = new Set([second]);
-row("partition", second, "the leader is cut off from the other nodes");
-await run(3000);
-await write("set x=6");
-row("restart", first, "recovers from its storage");
-start(first, false);
-cut = new Set();
-row("heal", "all", "partition healed");
-await run(4000);
-await write("set done=1");
-await run(2000);
-
-console.log("\n  node  role        term  commit  applied");
-const expected = nodes.get(leader()!)!.applied;
-let ok = true;
-for (const [id, sim] of nodes) {
-  const st = sim.node!.status();
-  console.log(
-    `  ${id.padEnd(5)} ${st.role.padEnd(11)} ${String(st.term).padStart(4)}  ${String(st.commit).padStart(6)}  ${String(st.applied).padStart(7)}`,
+async function snapshotRows(cluster: NodeProcesses): Promise<Row[]> {
+  return Promise.all(
+    ids.map(async (id) => {
+      const s = await cluster.status(id);
+      return s
+        ? { id, role: s.role, term: String(s.term), commit: String(s.commit), applied: String(s.applied) }
+        : { id, role: "down", term: "-", commit: "-", applied: "-" };
+    }),
   );
-  if (sim.applied.join("|") !== expected.join("|")) ok = false;
 }
-console.log(`\n  every node applied the same ${expected.length} writes in the same order: ${ok ? "yes" : "NO"}`);
-console.log(`  ${expected.join(", ")}`);
+
+function render(rows: Row[]): string {
+  const head = "  node   role          term   commit   applied";
+  const body = rows.map(
+    (r) =>
+      `  ${r.id.padEnd(6)} ${(r.role === "leader" ? "LEADER" : r.role).padEnd(12)} ${r.term.padStart(5)} ${r.commit.padStart(8)} ${r.applied.padStart(9)}`,
+  );
+  return [head, ...body].join("\n");
+}
+
+/** Redraws the table in place on a terminal; elsewhere prints it when it changes. */
+async function showTable(cluster: NodeProcesses): Promise<Row[]> {
+  const rows = await snapshotRows(cluster);
+  const table = render(rows);
+  if (table === lastTable) return rows;
+  lastTable = table;
+  if (tty && tableLines > 0) process.stdout.write(`\x1b[${tableLines}A\x1b[J`);
+  process.stdout.write(`${table}\n`);
+  tableLines = tty ? table.split("\n").length : 0;
+  return rows;
+}
+
+function say(line: string): void {
+  tableLines = 0;
+  lastTable = "";
+  console.log(`\n▸ ${line}`);
+}
+
+/** Refreshes the table until `done(rows)` holds; fails after `ms`. */
+async function watch(
+  cluster: NodeProcesses,
+  what: string,
+  done: (rows: Row[]) => boolean,
+  ms = 30_000,
+): Promise<Row[]> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const rows = await showTable(cluster);
+    if (done(rows)) return rows;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`demo: ${what} did not happen within ${ms / 1000}s`);
+}
+
+const leaderOf = (rows: Row[]): string | undefined => rows.find((r) => r.role === "leader")?.id;
+
+let cluster: NodeProcesses | null = null;
+let ok = false;
+try {
+  console.log("raftkit demo: a replicated counter on 3 node processes (127.0.0.1), fsync on, tick 100 ms");
+  say("starting n1, n2, n3");
+  cluster = await NodeProcesses.start(ids, dataDir);
+  const c = cluster;
+  let rows = await watch(c, "an election", (r) => leaderOf(r) !== undefined);
+  const client = createClient<Counter>({ endpoints: c.apiUrls(), secret: c.secret });
+
+  let expected = 0;
+  const add = async (by: number): Promise<void> => {
+    const total = await client.commands.add(by);
+    expected += by;
+    await showTable(c);
+    if (total !== expected) throw new Error(`add(${by}) answered ${total}, expected ${expected}`);
+  };
+
+  say("adding 1..10 through a typed client");
+  for (let by = 1; by <= 10; by++) await add(by);
+  rows = await watch(c, "replication", (r) => r.every((x) => x.applied === r[0]!.applied));
+
+  const old = leaderOf(rows)!;
+  say(`SIGKILL the leader, ${old}`);
+  const killedAt = Date.now();
+  await c.kill(old);
+  rows = await watch(c, "a new election", (r) => {
+    const l = leaderOf(r);
+    return l !== undefined && l !== old;
+  });
+  say(`${leaderOf(rows)} was elected ${Date.now() - killedAt} ms after the kill; adding 11..20`);
+  for (let by = 11; by <= 20; by++) await add(by);
+
+  say(`restarting ${old} from its data directory`);
+  await c.startOne(old);
+  rows = await watch(c, `${old} catching up`, (r) => {
+    const lead = r.find((x) => x.role === "leader");
+    return lead !== undefined && r.every((x) => x.applied === lead.commit);
+  });
+
+  const linearizable = await client.query.value();
+  const perNode = await Promise.all(
+    ids.map((id) =>
+      createClient<Counter>({ endpoints: [c.apiUrl(id)], secret: c.secret }).query.value({
+        consistency: "stale",
+      }),
+    ),
+  );
+  ok = linearizable === expected && perNode.every((v) => v === expected);
+  say(
+    `final value ${linearizable} (linearizable read); per node ${perNode.join(", ")}; expected ${expected}: ${ok ? "exactly right" : "WRONG"}`,
+  );
+  console.log(
+    "\n  The React page (live counter, leader and commit index, buttons to add):\n" +
+      "    npx -y pnpm@9 --filter @raftkit/example-react-backend start   then open http://127.0.0.1:5180",
+  );
+} catch (e) {
+  console.error(`\ndemo failed: ${(e as Error).message}`);
+} finally {
+  await cluster?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
 process.exit(ok ? 0 : 1);
