@@ -1,11 +1,20 @@
 import { type NodeStatus, TimeoutError } from "@raftkit/core";
 import type { Immutable } from "immer";
 import { distinctUntilChanged, filter, map, Observable, share } from "rxjs";
+import { ApiConnection } from "./apiConnection.js";
 import { CommandError, DecodeError, QueryError, UnknownOperationError } from "./errors.js";
 import { operationProxy } from "./operationProxy.js";
 import { readSse } from "./sse.js";
 import type { AnyMachine, Commands, CommitEvent, Queries, StateOf } from "./types.js";
-import { type ApiErrorBody, decodeBody, encodeBody } from "./wire.js";
+import {
+  type ApiErrorBody,
+  type BatchOutcome,
+  type BatchRequest,
+  type CommandRequest,
+  decodeBody,
+  encodeBody,
+  type QueryRequest,
+} from "./wire.js";
 
 export interface ClientOptions {
   /** The app API of every node you know, e.g. `["http://10.0.0.1:7000/raftkit", …]`. */
@@ -45,6 +54,17 @@ export interface Client<M extends AnyMachine> {
 }
 
 const RETRYABLE = new Set(["TIMEOUT", "UNAVAILABLE", "STOPPED", "INTERNAL"]);
+/** Requests in flight at once; calls made meanwhile are sent together in the next request. */
+const MAX_IN_FLIGHT = 4;
+const MAX_BATCH = 512;
+
+function parseError(status: number, text: string): ApiErrorBody["error"] {
+  try {
+    return (JSON.parse(text) as ApiErrorBody).error;
+  } catch {
+    return { code: "INTERNAL", message: `HTTP ${status}: ${text.slice(0, 200)}` };
+  }
+}
 
 function randomId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join(
@@ -70,34 +90,26 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (o.secret !== undefined) headers.authorization = `Bearer ${o.secret}`;
 
+  const connections = new Map<string, ApiConnection>();
+  const connection = (endpoint: string): ApiConnection => {
+    let c = connections.get(endpoint);
+    if (!c) {
+      c = new ApiConnection(endpoint, headers);
+      connections.set(endpoint, c);
+    }
+    return c;
+  };
   const rotate = (): void => {
     rotation = (rotation + 1) % o.endpoints.length;
     preferred = o.endpoints[rotation]!;
   };
 
-  async function post(
-    path: string,
-    body: unknown,
-    budgetMs: number,
-  ): Promise<{ status: number; text: string }> {
-    const res = await fetch(`${preferred}${path}`, {
-      method: "POST",
-      headers,
-      body: encodeBody(body),
-      signal: AbortSignal.timeout(Math.min(budgetMs, requestTimeoutMs) + 1_000),
-    });
-    return { status: res.status, text: await res.text() };
-  }
-
   async function findLeader(): Promise<void> {
     for (let i = 0; i < o.endpoints.length; i++) {
       try {
-        const res = await fetch(`${preferred}/status`, {
-          headers,
-          signal: AbortSignal.timeout(requestTimeoutMs),
-        });
-        if (res.ok) {
-          const s = (await res.json()) as { leaderUrl: string | null };
+        const res = await connection(preferred).request("GET", "status", undefined, requestTimeoutMs);
+        if (res.status === 200) {
+          const s = JSON.parse(res.text) as { leaderUrl: string | null };
           if (s.leaderUrl) {
             preferred = s.leaderUrl;
             return;
@@ -110,54 +122,77 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
     }
   }
 
+  // Calls made while requests are in flight wait and go out together in the next one.
+  type Queued = {
+    call: BatchRequest["calls"][number];
+    resolve(o: BatchOutcome): void;
+    reject(e: unknown): void;
+  };
+  let queue: Queued[] = [];
+  let inFlight = 0;
+  const flush = (): void => {
+    while (inFlight < MAX_IN_FLIGHT && queue.length > 0) {
+      const batch = queue.slice(0, MAX_BATCH);
+      queue = queue.slice(MAX_BATCH);
+      inFlight++;
+      connection(preferred)
+        .request("POST", "batch", encodeBody({ calls: batch.map((q) => q.call) }), requestTimeoutMs + 1_000)
+        .then((res) => {
+          if (res.status !== 200) {
+            const error = parseError(res.status, res.text);
+            for (const q of batch) q.resolve({ ok: false, status: res.status, error });
+            return;
+          }
+          const { outcomes } = decodeBody<{ outcomes: BatchOutcome[] }>(res.text);
+          batch.forEach((q, i) => q.resolve(outcomes[i]!));
+        })
+        .catch((e: unknown) => {
+          for (const q of batch) q.reject(e);
+        })
+        .finally(() => {
+          inFlight--;
+          flush();
+        });
+    }
+  };
+  const dispatch = (call: Queued["call"]): Promise<BatchOutcome> =>
+    new Promise((resolve, reject) => {
+      queue.push({ call, resolve, reject });
+      flush();
+    });
+
   /** Sends one call until it succeeds, fails for good, or the deadline passes. */
   async function call(
-    kind: "commands" | "queries",
+    kind: "command" | "query",
     name: string,
-    body: (budget: number) => unknown,
+    body: (budget: number) => CommandRequest | QueryRequest,
   ): Promise<unknown> {
     const deadline = Date.now() + timeoutMs;
     let mayHaveBeenApplied = false;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - Date.now();
       if (remaining <= 0)
-        throw new TimeoutError(
-          `client ${session}`,
-          `${kind === "commands" ? "command" : "query"} "${name}"`,
-          timeoutMs,
-          mayHaveBeenApplied,
-        );
-      let status: number;
-      let text: string;
+        throw new TimeoutError(`client ${session}`, `${kind} "${name}"`, timeoutMs, mayHaveBeenApplied);
+      let outcome: BatchOutcome;
       try {
-        ({ status, text } = await post(`/${kind}/${encodeURIComponent(name)}`, body(remaining), remaining));
+        outcome = await dispatch({ kind, name, body: body(remaining) });
       } catch {
         // The request may have reached the node before it failed.
-        mayHaveBeenApplied = kind === "commands";
+        mayHaveBeenApplied = kind === "command";
         rotate();
         await findLeader();
         await new Promise((r) => setTimeout(r, Math.min(500, 25 * 2 ** Math.min(attempt, 4))));
         continue;
       }
-      if (status === 200) return decodeBody<{ result: unknown }>(text).result;
-      let err: ApiErrorBody["error"];
-      try {
-        err = (JSON.parse(text) as ApiErrorBody).error;
-      } catch {
-        err = { code: "INTERNAL", message: `HTTP ${status}: ${text.slice(0, 200)}` };
-      }
+      if (outcome.ok) return outcome.result;
+      const err = outcome.error;
       if (err.code === "COMMAND_FAILED") throw new CommandError(name, err.name ?? "Error", err.message);
       if (err.code === "QUERY_FAILED") throw new QueryError(name, err.name ?? "Error", err.message);
-      if (err.code === "UNKNOWN_COMMAND" || err.code === "UNKNOWN_QUERY") {
-        throw new UnknownOperationError(kind === "commands" ? "command" : "query", name, []);
-      }
-      if (err.code === "DECODE")
-        throw new DecodeError(
-          `the ${kind === "commands" ? "command" : "query"} "${name}"`,
-          new Error(err.message),
-        );
-      if (!RETRYABLE.has(err.code)) throw new ApiError(status, err);
-      if (err.mayHaveBeenApplied !== false) mayHaveBeenApplied = mayHaveBeenApplied || kind === "commands";
+      if (err.code === "UNKNOWN_COMMAND" || err.code === "UNKNOWN_QUERY")
+        throw new UnknownOperationError(kind, name, []);
+      if (err.code === "DECODE") throw new DecodeError(`the ${kind} "${name}"`, new Error(err.message));
+      if (!RETRYABLE.has(err.code)) throw new ApiError(outcome.status, err);
+      if (err.mayHaveBeenApplied !== false) mayHaveBeenApplied = mayHaveBeenApplied || kind === "command";
       rotate();
       await findLeader();
       await new Promise((r) => setTimeout(r, Math.min(500, 25 * 2 ** Math.min(attempt, 4))));
@@ -168,7 +203,7 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
     const mySeq = seq++;
     outstanding.add(mySeq);
     try {
-      return await call("commands", name, (budget) => ({
+      return await call("command", name, (budget) => ({
         arg,
         session,
         seq: mySeq,
@@ -182,7 +217,7 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
   const query = operationProxy(
     (name) =>
       (...args: unknown[]) =>
-        call("queries", name, () => ({ args })),
+        call("query", name, () => ({ args })),
   );
 
   const events$ = new Observable<{ event: string; data: unknown }>((subscriber) => {

@@ -14,6 +14,8 @@ import type { AnyMachine } from "./types.js";
 import {
   type ApiErrorBody,
   type ApiErrorCode,
+  type BatchOutcome,
+  type BatchRequest,
   type CommandRequest,
   decodeBody,
   encodeBody,
@@ -101,22 +103,18 @@ export function createAppRouter<M extends AnyMachine>(
     }
   };
 
+  const runCommand = (name: string, body: CommandRequest): Promise<unknown> => {
+    const opts = body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {};
+    return body.session !== undefined && body.seq !== undefined
+      ? node.runner.runSequenced(name, body.arg, body.session, body.seq, () => body.lowest ?? body.seq!, opts)
+      : node.runner.command(name, body.arg, opts);
+  };
+  const runQuery = (name: string, body: QueryRequest): Promise<unknown> =>
+    node.runner.query(name, body.args ?? []);
+
   router.post("/commands/:name", async (req, res) => {
     try {
-      const body = parse<CommandRequest>(req);
-      const name = String(req.params.name);
-      const opts = body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {};
-      const result =
-        body.session !== undefined && body.seq !== undefined
-          ? await node.runner.runSequenced(
-              name,
-              body.arg,
-              body.session,
-              body.seq,
-              () => body.lowest ?? body.seq!,
-              opts,
-            )
-          : await node.runner.command(name, body.arg, opts);
+      const result = await runCommand(String(req.params.name), parse<CommandRequest>(req));
       res.type("application/json").send(encodeBody({ result }));
     } catch (e) {
       fail(res, e);
@@ -125,9 +123,36 @@ export function createAppRouter<M extends AnyMachine>(
 
   router.post("/queries/:name", async (req, res) => {
     try {
-      const body = parse<QueryRequest>(req);
-      const result = await node.runner.query(String(req.params.name), body.args ?? []);
+      const result = await runQuery(String(req.params.name), parse<QueryRequest>(req));
       res.type("application/json").send(encodeBody({ result }));
+    } catch (e) {
+      fail(res, e);
+    }
+  });
+
+  // Many calls in one request (what createClient sends when calls are queued behind one in
+  // flight): each runs as if sent alone; the answer lists each one's outcome in order.
+  router.post("/batch", async (req, res) => {
+    try {
+      const { calls } = parse<BatchRequest>(req);
+      if (!Array.isArray(calls))
+        throw new DecodeError("the request body", new Error("calls must be an array"));
+      const outcomes = await Promise.all(
+        calls.map(async (c): Promise<BatchOutcome> => {
+          try {
+            const name = String(c.name);
+            const result =
+              c.kind === "query"
+                ? await runQuery(name, c.body as QueryRequest)
+                : await runCommand(name, c.body as CommandRequest);
+            return { ok: true, result };
+          } catch (e) {
+            const { status, body } = toApiError(e, node.id);
+            return { ok: false, status, error: body.error };
+          }
+        }),
+      );
+      res.type("application/json").send(encodeBody({ outcomes }));
     } catch (e) {
       fail(res, e);
     }

@@ -1,7 +1,8 @@
 import type { Entry, StateMachine } from "@raftkit/core";
-import { current, enableMapSet, freeze, isDraft, produce } from "immer";
+import { enableMapSet, freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
+import { runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
 import type { AnyMachine, CommandContext } from "./types.js";
 
@@ -88,64 +89,98 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   }
 
   apply(entries: readonly Entry[]): CommandOutcome[] {
-    const out = entries.map((e) => this.#applyOne(e));
+    const out: (CommandOutcome | null)[] = [];
+    // Commands to run, in log order, with where their outcome goes.
+    const steps: {
+      at: number;
+      p: CommandPayload;
+      e: Entry;
+      time: number;
+      run: (draft: unknown) => unknown;
+    }[] = [];
+    // A command repeated within this batch answers with the first one's result.
+    const inBatch = new Map<string, number>();
+    const repeats: { at: number; of: number }[] = [];
+    entries.forEach((e, at) => {
+      let p: CommandPayload;
+      try {
+        p = decodeValue<CommandPayload>(e.data, `the command at index ${e.index}`);
+      } catch (err) {
+        const unknown = { name: "?", arg: undefined, at: this.#lastTime } as CommandPayload;
+        out.push(this.#outcome(unknown, e, errorResult(err), false));
+        return;
+      }
+      this.#lastTime = Math.max(this.#lastTime, typeof p.at === "number" ? p.at : 0);
+      const key = `${p.session}\u0000${p.seq}`;
+      const earlier = inBatch.get(key);
+      if (earlier !== undefined) {
+        repeats.push({ at, of: earlier });
+        out.push(null);
+        return;
+      }
+      const dedup = this.#sessions.check(p.session, p.seq, p.lowest, this.#lastTime);
+      if (dedup.kind === "duplicate") {
+        out.push(this.#outcome(p, e, dedup.result, true));
+        return;
+      }
+      if (dedup.kind === "forgotten") {
+        const message = `command ${p.seq} of session ${p.session} was already acknowledged; its result is gone`;
+        out.push(this.#outcome(p, e, { ok: false, name: "SessionError", message }, true));
+        return;
+      }
+      inBatch.set(key, at);
+      if (p.name.startsWith(SYSTEM_PREFIX)) {
+        out.push(this.#record(p, e, this.#runSystem(p)));
+        return;
+      }
+      const fn = Object.hasOwn(this.machine.commands, p.name) ? this.machine.commands[p.name] : undefined;
+      if (typeof fn !== "function") {
+        const known = Object.keys(this.machine.commands).join(", ");
+        const message = `unknown command "${p.name}"; this machine has: ${known}`;
+        out.push(this.#record(p, e, { ok: false, name: "UnknownOperationError", message }));
+        return;
+      }
+      const arg = p.arg;
+      const time = this.#lastTime;
+      steps.push({
+        at,
+        p,
+        e,
+        time,
+        // A fresh random stream per run, so a re-run (see runBatch) draws the same numbers.
+        run: (draft) => {
+          const ctx: CommandContext = {
+            index: e.index,
+            term: e.term,
+            time: new Date(time),
+            random: entryRandom(e.index, e.term),
+          };
+          return fn(draft, arg, ctx);
+        },
+      });
+      out.push(null);
+    });
+    if (steps.length > 0) {
+      const { state, results } = runBatch(this.#state, steps);
+      this.#state = state;
+      steps.forEach((s, k) => {
+        out[s.at] = this.#record(s.p, s.e, results[k]!, s.time);
+      });
+    }
+    for (const r of repeats) {
+      const first = out[r.of]!;
+      out[r.at] = { ...first, index: entries[r.at]!.index, term: entries[r.at]!.term, duplicate: true };
+    }
     this.state$.next(this.#state);
-    return out;
+    return out as CommandOutcome[];
   }
 
-  #applyOne(e: Entry): CommandOutcome {
-    let p: CommandPayload;
-    try {
-      p = decodeValue<CommandPayload>(e.data, `the command at index ${e.index}`);
-    } catch (err) {
-      return this.#outcome(
-        { name: "?", arg: undefined, at: this.#lastTime } as CommandPayload,
-        e,
-        errorResult(err),
-        false,
-      );
-    }
-    this.#lastTime = Math.max(this.#lastTime, typeof p.at === "number" ? p.at : 0);
-    const dedup = this.#sessions.check(p.session, p.seq, p.lowest, this.#lastTime);
-    if (dedup.kind === "duplicate") return this.#outcome(p, e, dedup.result, true);
-    if (dedup.kind === "forgotten") {
-      const result: StoredResult = {
-        ok: false,
-        name: "SessionError",
-        message: `command ${p.seq} of session ${p.session} was already acknowledged; its result is gone`,
-      };
-      return this.#outcome(p, e, result, true);
-    }
-    const result = p.name.startsWith(SYSTEM_PREFIX) ? this.#runSystem(p) : this.#run(p, e);
+  /** Remembers a command's result for its session and reports it. */
+  #record(p: CommandPayload, e: Entry, result: StoredResult, time = this.#lastTime): CommandOutcome {
     this.#sessions.record(p.session, p.seq, result);
-    const o = this.#outcome(p, e, result, false);
+    const o = this.#outcome(p, e, result, false, time);
     this.onCommand?.(o);
     return o;
-  }
-
-  #run(p: CommandPayload, e: Entry): StoredResult {
-    const fn = Object.hasOwn(this.machine.commands, p.name) ? this.machine.commands[p.name] : undefined;
-    if (typeof fn !== "function") {
-      const known = Object.keys(this.machine.commands).join(", ");
-      return {
-        ok: false,
-        name: "UnknownOperationError",
-        message: `unknown command "${p.name}"; this machine has: ${known}`,
-      };
-    }
-    const random = entryRandom(e.index, e.term);
-    const ctx: CommandContext = { index: e.index, term: e.term, time: new Date(this.#lastTime), random };
-    let value: unknown;
-    try {
-      // The recipe returns nothing: a reducer's return value is its result, never a replacement state.
-      this.#state = produce(this.#state, (draft: unknown) => {
-        const r = fn(draft, p.arg, ctx);
-        value = isDraft(r) ? current(r) : r;
-      });
-    } catch (err) {
-      return errorResult(err);
-    }
-    return { ok: true, value };
   }
 
   /** raftkit's own commands: the record of which members have started (see startNode's data-loss check). */
@@ -169,14 +204,20 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     return Object.fromEntries(this.#members);
   }
 
-  #outcome(p: CommandPayload, e: Entry, result: StoredResult, duplicate: boolean): CommandOutcome {
+  #outcome(
+    p: CommandPayload,
+    e: Entry,
+    result: StoredResult,
+    duplicate: boolean,
+    time = this.#lastTime,
+  ): CommandOutcome {
     return {
       name: p.name,
       arg: p.arg,
       result,
       index: e.index,
       term: e.term,
-      time: new Date(this.#lastTime),
+      time: new Date(time),
       duplicate,
     };
   }

@@ -139,7 +139,9 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
 
   if (o.listen) {
     const host = o.listen.host ?? "127.0.0.1";
-    const s = o.listen.tls ? createHttpsServer(o.listen.tls, app) : createHttpServer(app);
+    const s = o.listen.tls
+      ? createHttpsServer({ noDelay: true, ...o.listen.tls }, app)
+      : createHttpServer({ noDelay: true }, app);
     server = s;
     await new Promise<void>((resolve, reject) => {
       s.once("error", reject);

@@ -15,6 +15,16 @@ export interface QueryRequest {
   args?: unknown[];
 }
 
+/** Several calls in one request (`POST /batch`). */
+export interface BatchRequest {
+  calls: { kind: "command" | "query"; name: string; body: CommandRequest | QueryRequest }[];
+}
+
+/** The outcome of one call of a batch, in the order of the request. */
+export type BatchOutcome =
+  | { ok: true; result: unknown }
+  | { ok: false; status: number; error: ApiErrorBody["error"] };
+
 /** Error codes the app API answers with, and the HTTP status of each. */
 export const errorStatus = {
   UNAUTHORIZED: 401,

@@ -36,7 +36,9 @@ export async function startPeerServer(options: PeerServerOptions): Promise<PeerS
   const app = express();
   app.disable("x-powered-by");
   app.use("transport" in options ? options.transport.router : options.router);
-  const server = options.tls ? https.createServer(options.tls, app) : http.createServer(app);
+  const server = options.tls
+    ? https.createServer({ noDelay: true, ...options.tls }, app)
+    : http.createServer({ noDelay: true }, app);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {

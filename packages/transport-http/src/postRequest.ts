@@ -42,6 +42,8 @@ export function postRequest(o: PostOptions): Promise<PeerResponse> {
     const request = o.url.protocol === "https:" ? https.request : http.request;
     const req = request(o.url, { method: "POST", agent: o.agent, headers: o.headers, signal: o.signal });
     let answered = false;
+    // Raft messages are small and latency-bound: never wait for Nagle's algorithm.
+    req.on("socket", (socket) => socket.setNoDelay(true));
     req.setTimeout(o.timeoutMs, () => {
       req.destroy(new Error(`no progress for ${o.timeoutMs} ms (requestTimeoutMs)`));
     });

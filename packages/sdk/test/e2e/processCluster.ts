@@ -145,9 +145,7 @@ export class ProcessCluster {
   }
 
   /** GET /raftkit/status of `id`, or undefined if it does not answer. */
-  async status(
-    id: string,
-  ): Promise<
+  async status(id: string): Promise<
     | {
         role: string;
         leader: string | null;

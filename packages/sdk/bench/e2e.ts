@@ -1,0 +1,113 @@
+/**
+ * `pnpm bench e2e`: 3 node processes (store-fs, fsync on, HTTP transport) and a separate load
+ * process using `createClient`: puts of 64-byte values under 10,000 random keys at
+ * concurrency 1, 16, 64, 256, then linearizable gets at 16 and 64 — the same workload and loop
+ * as the etcd anchor in ../shared/anchors/etcd. Env: BENCH_SECONDS (default 8),
+ * BENCH_TARGET=leader|all (default leader: the client sends to the leader, as etcd's --leader-only).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { PhaseResult } from "./loadgen.js";
+import { table } from "./loadgen.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const nodeArgs = ["--conditions=@raftkit/source", "--import", "tsx"];
+// BENCH_PROF=DIR writes a CPU profile of every node process into DIR.
+const profArgs = process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const target = process.env.BENCH_TARGET ?? "leader";
+const fsync = process.env.BENCH_FSYNC !== "0";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function firstLine(p: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    p.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("\n")) resolve(out.slice(0, out.indexOf("\n")));
+    });
+    p.once("exit", (code) => reject(new Error(`process exited with ${code}`)));
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), "raftkit-bench-"));
+const ids = ["b1", "b2", "b3"];
+const peers: Record<string, string> = {};
+for (const id of ids) peers[id] = `http://127.0.0.1:${await freePort()}`;
+const procs = ids.map((id) =>
+  spawn(
+    process.execPath,
+    [...nodeArgs, join(here, "benchNode.ts"), JSON.stringify({ id, peers, dataDir: join(dir, id), fsync })],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  ),
+);
+try {
+  await Promise.all(procs.map(firstLine));
+  let leader: string | undefined;
+  for (let i = 0; i < 200 && !leader; i++) {
+    for (const id of ids) {
+      const s = (await fetch(`${peers[id]}/raftkit/status`, { headers: { authorization: "Bearer bench" } })
+        .then((r) => r.json())
+        .catch(() => null)) as { role?: string } | null;
+      if (s?.role === "leader") leader = id;
+    }
+    if (!leader) await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!leader) throw new Error("no leader elected");
+  const endpoints = (target === "leader" ? [leader] : ids).map((id) => `${peers[id]}/raftkit`);
+  console.log(
+    `bench e2e: 3 node processes on 127.0.0.1, fsync ${fsync ? "on" : "OFF"}, HTTP transport, separate load process with createClient → ${target}; ` +
+      `put of a 64-byte value under 10,000 random keys; ${seconds}s per phase after 1s warm-up`,
+  );
+  const load = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      join(here, "e2eLoad.ts"),
+      JSON.stringify({
+        endpoints,
+        seconds,
+        putC: [1, 16, 64, 256],
+        getC: [16, 64],
+        serverPids: procs.map((p) => p.pid),
+        keys: 10_000,
+      }),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const rows: { label: string; r: PhaseResult }[] = [];
+  let buf = "";
+  load.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let nl = buf.indexOf("\n");
+    while (nl >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.startsWith("{")) {
+        const r = JSON.parse(line) as PhaseResult & { op: string; concurrency: number };
+        rows.push({ label: `${r.op === "put" ? "put" : "linearizable get"} C=${r.concurrency}`, r });
+        console.log(line);
+      }
+      nl = buf.indexOf("\n");
+    }
+  });
+  await new Promise((r) => load.once("exit", r));
+  console.log(`\n${table(rows)}`);
+} finally {
+  for (const p of procs) p.kill(process.env.BENCH_PROF ? "SIGTERM" : "SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+}

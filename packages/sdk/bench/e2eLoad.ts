@@ -1,0 +1,46 @@
+/**
+ * The e2e benchmark's load process: a typed `createClient` against the cluster, driven by the
+ * anchors' closed-loop harness. Prints one JSON line per phase.
+ */
+import { createClient } from "../src/createClient.js";
+import type { kv } from "./benchMachine.js";
+import { loadRunPhase } from "./loadgen.js";
+
+const o = JSON.parse(process.argv[2]!) as {
+  endpoints: string[];
+  seconds: number;
+  putC: number[];
+  getC: number[];
+  serverPids: number[];
+  keys: number;
+};
+const runPhase = await loadRunPhase();
+const client = createClient<typeof kv>({ endpoints: o.endpoints, secret: "bench", requestTimeoutMs: 10_000 });
+const value = "v".repeat(64);
+const key = (): string => `k${Math.floor(Math.random() * o.keys)}`;
+
+let next = 0;
+await Promise.all(
+  Array.from({ length: 64 }, async () => {
+    while (next < o.keys) await client.commands.put({ key: `k${next++}`, value });
+  }),
+);
+for (const c of o.putC) {
+  const r = await runPhase({
+    concurrency: c,
+    seconds: o.seconds,
+    op: () => client.commands.put({ key: key(), value }),
+    serverPids: o.serverPids,
+  });
+  console.log(JSON.stringify({ system: "raftkit", op: "put", ...r }));
+}
+for (const c of o.getC) {
+  const r = await runPhase({
+    concurrency: c,
+    seconds: o.seconds,
+    op: () => client.query.get(key()),
+    serverPids: o.serverPids,
+  });
+  console.log(JSON.stringify({ system: "raftkit", op: "get", ...r }));
+}
+process.exit(0);

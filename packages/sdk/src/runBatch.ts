@@ -1,0 +1,68 @@
+import { current, isDraft, produce } from "immer";
+import type { StoredResult } from "./session.js";
+
+/** One reducer call: `run(draft)` applies it and returns its result. */
+export interface BatchStep {
+  run(draft: unknown): unknown;
+}
+
+const ABORT = Symbol("abort batch");
+
+function errorResult(e: unknown): StoredResult {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { ok: false, name: err.name, message: err.message };
+}
+
+/**
+ * Applies reducer steps in order with the outcome of one `produce` per step — a step that
+ * throws changes nothing, later steps see the effects of earlier ones — but with as few
+ * `produce` calls as possible: immer's cost is proportional to the size of what a draft
+ * touched (a 10,000-entry Map costs ~1 ms to finalize), so all steps share one draft. When a
+ * step throws, that draft is discarded, the steps before it are re-run in one draft, the
+ * failing one gets its error, and the rest continue in a new draft. Reducers are
+ * deterministic, so a re-run gives the same state and results.
+ */
+export function runBatch(
+  state: unknown,
+  steps: readonly BatchStep[],
+): { state: unknown; results: StoredResult[] } {
+  const results: StoredResult[] = [];
+  let start = 0;
+  while (start < steps.length) {
+    let failedAt = -1;
+    let failure: unknown;
+    const attempt: StoredResult[] = [];
+    try {
+      // The recipe returns nothing: a reducer's return value is its result, never a replacement state.
+      state = produce(state, (draft: unknown) => {
+        for (let k = start; k < steps.length; k++) {
+          try {
+            const r = steps[k]!.run(draft);
+            attempt.push({ ok: true, value: isDraft(r) ? current(r) : r });
+          } catch (e) {
+            failedAt = k;
+            failure = e;
+            throw ABORT;
+          }
+        }
+      });
+      results.push(...attempt);
+      return { state, results };
+    } catch (e) {
+      if (e !== ABORT) throw e;
+    }
+    if (failedAt > start) {
+      const prefix: StoredResult[] = [];
+      state = produce(state, (draft: unknown) => {
+        for (let k = start; k < failedAt; k++) {
+          const r = steps[k]!.run(draft);
+          prefix.push({ ok: true, value: isDraft(r) ? current(r) : r });
+        }
+      });
+      results.push(...prefix);
+    }
+    results.push(errorResult(failure));
+    start = failedAt + 1;
+  }
+  return { state, results };
+}
