@@ -1,4 +1,5 @@
 import { defineMachine } from "@raftkit/sdk";
+import type { Immutable } from "immer";
 
 export interface Job {
   id: string;
@@ -63,7 +64,7 @@ export const queue = defineMachine({
 export type Queue = typeof queue;
 
 /** Pairs of claims on the same job whose holding intervals overlap (there must be none). */
-export function overlappingClaims(jobs: readonly Job[]): string[] {
+export function overlappingClaims(jobs: readonly Immutable<Job>[]): string[] {
   const problems: string[] = [];
   for (const job of jobs) {
     const claims = [...job.claims].sort((a, b) => a.from - b.from);
