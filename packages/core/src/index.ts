@@ -51,4 +51,4 @@ export type {
   SoftState,
   Status,
 } from "./raft/types.js";
-export { emptyConfState, isEmptySnapshot, isLocalMessage, message } from "./raft/types.js";
+export { emptyConfState, isEmptySnapshot, isLocalMessage, MESSAGE_TYPES, message } from "./raft/types.js";

@@ -7,10 +7,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./freePort.js";
 import type { PhaseResult } from "./loadgen.js";
 import { table } from "./loadgen.js";
 
@@ -21,15 +21,6 @@ const profArgs = process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${proce
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const target = process.env.BENCH_TARGET ?? "leader";
 const fsync = process.env.BENCH_FSYNC !== "0";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function firstLine(p: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {

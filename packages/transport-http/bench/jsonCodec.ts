@@ -2,30 +2,17 @@
  * The JSON wire format measured against the binary one in `codec.ts` (bench only): the same
  * fields, byte arrays as base64, and a decoder that checks as much as the binary decoder does.
  */
-import type { ConfState, Entry, Message, MessageType, Snapshot } from "@raftkit/core";
+import {
+  type ConfState,
+  type Entry,
+  MESSAGE_TYPES,
+  type Message,
+  type MessageType,
+  type Snapshot,
+} from "@raftkit/core";
 import { MalformedMessageError } from "../src/errors.js";
 
-const TYPES = new Set<MessageType>([
-  "hup",
-  "beat",
-  "propose",
-  "append",
-  "appendResponse",
-  "vote",
-  "voteResponse",
-  "preVote",
-  "preVoteResponse",
-  "snapshot",
-  "heartbeat",
-  "heartbeatResponse",
-  "unreachable",
-  "snapshotStatus",
-  "checkQuorum",
-  "transferLeader",
-  "timeoutNow",
-  "readIndex",
-  "readIndexResponse",
-]);
+const TYPES = new Set<MessageType>(MESSAGE_TYPES);
 
 const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
 

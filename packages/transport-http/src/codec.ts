@@ -13,7 +13,7 @@ import { ByteWriter, strSize, uintSize } from "./byteWriter.js";
  *   snapshot = index term voters learners votersOutgoing learnersNext autoLeave:u8 data:bytes
  *              (each list of node ids is a count followed by that many strings)
  *
- * flags: 1 = reject. Type codes are positions in MESSAGE_TYPES and must never be reordered.
+ * flags: 1 = reject. Type codes are positions in WIRE_TYPES and must never be reordered.
  */
 
 const MAGIC_0 = 0x52; // "R"
@@ -29,7 +29,8 @@ const KNOWN_FLAGS = FLAG_REJECT | FLAG_CONTEXT | FLAG_SNAPSHOT;
 /** Longest node id accepted, in UTF-8 bytes. */
 export const MAX_NODE_ID_BYTES = 1024;
 
-const MESSAGE_TYPES: readonly MessageType[] = [
+/** Wire codes are positions in this list: append new types at the end, never reorder. */
+const WIRE_TYPES: readonly MessageType[] = [
   "hup",
   "beat",
   "propose",
@@ -50,7 +51,7 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   "readIndex",
   "readIndexResponse",
 ];
-const TYPE_CODES = new Map<MessageType, number>(MESSAGE_TYPES.map((t, i) => [t, i]));
+const TYPE_CODES = new Map<MessageType, number>(WIRE_TYPES.map((t, i) => [t, i]));
 const ENTRY_TYPES: readonly EntryType[] = ["normal", "confChange"];
 
 function bytesSize(b: Uint8Array): number {
@@ -205,7 +206,7 @@ function readEntries(r: ByteReader): Entry[] {
 /** @internal Reads one message at the reader's position. */
 export function readMessage(r: ByteReader): Message {
   const t = r.u8("type");
-  const type = MESSAGE_TYPES[t];
+  const type = WIRE_TYPES[t];
   if (type === undefined) r.fail("type", `unknown message type ${t}`, r.pos - 1);
   const flags = r.u8("flags");
   if ((flags & ~KNOWN_FLAGS) !== 0) r.fail("flags", `unknown flag bits 0x${flags.toString(16)}`, r.pos - 1);

@@ -1,29 +1,9 @@
-import { type Message, type MessageType, message, SeededRandom } from "@raftkit/core";
+import { MESSAGE_TYPES, type Message, type MessageType, message, SeededRandom } from "@raftkit/core";
 import { describe, expect, it } from "vitest";
 import { decodeMessages, encodedMessageSize, encodeMessages } from "../src/codec.js";
 import { MalformedMessageError } from "../src/errors.js";
 
-const ALL_TYPES: MessageType[] = [
-  "hup",
-  "beat",
-  "propose",
-  "append",
-  "appendResponse",
-  "vote",
-  "voteResponse",
-  "preVote",
-  "preVoteResponse",
-  "snapshot",
-  "heartbeat",
-  "heartbeatResponse",
-  "unreachable",
-  "snapshotStatus",
-  "checkQuorum",
-  "transferLeader",
-  "timeoutNow",
-  "readIndex",
-  "readIndexResponse",
-];
+const ALL_TYPES: readonly MessageType[] = MESSAGE_TYPES;
 
 const bytes = (n: number, seed = 1): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
 

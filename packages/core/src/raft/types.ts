@@ -56,26 +56,29 @@ export interface Snapshot {
  * (also forwarded to the leader), `unreachable`, `snapshotStatus`, `checkQuorum`; `readIndex`
  * and `transferLeader` are local and may be forwarded to the leader.
  */
-export type MessageType =
-  | "hup"
-  | "beat"
-  | "propose"
-  | "append"
-  | "appendResponse"
-  | "vote"
-  | "voteResponse"
-  | "preVote"
-  | "preVoteResponse"
-  | "snapshot"
-  | "heartbeat"
-  | "heartbeatResponse"
-  | "unreachable"
-  | "snapshotStatus"
-  | "checkQuorum"
-  | "transferLeader"
-  | "timeoutNow"
-  | "readIndex"
-  | "readIndexResponse";
+export const MESSAGE_TYPES = [
+  "hup",
+  "beat",
+  "propose",
+  "append",
+  "appendResponse",
+  "vote",
+  "voteResponse",
+  "preVote",
+  "preVoteResponse",
+  "snapshot",
+  "heartbeat",
+  "heartbeatResponse",
+  "unreachable",
+  "snapshotStatus",
+  "checkQuorum",
+  "transferLeader",
+  "timeoutNow",
+  "readIndex",
+  "readIndexResponse",
+] as const;
+
+export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /**
  * The unit of communication between Raft nodes, and of local input to {@link RawNode.step}.
