@@ -143,3 +143,18 @@ describe("a machine on a cluster", () => {
     await c.stopAll();
   });
 });
+
+describe("cluster operations through the typed node", () => {
+  it("transfers leadership and removes a member", async () => {
+    const c = await started();
+    const leader = c.leader()!;
+    const target = [...c.nodes.values()].find((n) => n !== leader)!;
+    await c.settle(leader.transferLeadership(target.id));
+    expect(target.status().role).toBe("leader");
+    const victim = [...c.nodes.values()].find((n) => n !== target)!;
+    await c.settle(target.cluster.remove(victim.id));
+    expect(target.status().membership.voters).not.toContain(victim.id);
+    expect(await c.settle(target.commands.add(1))).toBe(1);
+    await c.stopAll();
+  });
+});
