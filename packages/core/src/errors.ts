@@ -19,7 +19,10 @@ export type RaftkitErrorCode =
   | "LOCKED"
   | "IDENTITY_MISMATCH"
   | "DECODE"
-  | "TRANSPORT_NOT_RUNNING";
+  | "TRANSPORT_NOT_RUNNING"
+  | "STORAGE_LOCKED"
+  | "STORAGE_FAILED"
+  | "STORAGE_CLOSED";
 
 /** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
 export class RaftkitError extends Error {

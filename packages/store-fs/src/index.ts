@@ -1,2 +1,8 @@
-// This package's public surface is built in a later issue (see shared/DESIGN.md); it exports nothing yet.
-export {};
+export type { StoreFsErrorCode } from "./errors.js";
+export { CorruptWalError, StorageClosedError, StorageFailedError, StorageLockedError } from "./errors.js";
+export type { FileStorageStats } from "./fileStorage.js";
+export { FileStorage } from "./fileStorage.js";
+export { openFileStorage } from "./openFileStorage.js";
+export type { FileStorageOptions } from "./options.js";
+export type { Vfs, VfsFile } from "./vfs.js";
+export { nodeVfs } from "./vfs.js";

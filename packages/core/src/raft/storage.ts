@@ -117,12 +117,30 @@ export class MemoryStorage implements WritableStorage {
 
   /** {@link save}, synchronously: memory needs no waiting. */
   saveSync(batch: StorageBatch): void {
+    this.#checkBatch(batch);
     if (batch.snapshot) this.installSnapshot(batch.snapshot);
     if (batch.entries) this.append(batch.entries);
     if (batch.hardState) this.setHardState(batch.hardState);
   }
 
   close(): void {}
+
+  /** Refuses a batch that could only be half applied: entries not consecutive, or a gap after the snapshot or log. */
+  #checkBatch(batch: StorageBatch): void {
+    const ents = batch.entries ?? [];
+    for (let i = 1; i < ents.length; i++) {
+      if (ents[i]!.index !== ents[i - 1]!.index + 1) {
+        throw new RangeError(
+          `entries of a batch must be consecutive: ${ents[i - 1]!.index} is followed by ${ents[i]!.index}`,
+        );
+      }
+    }
+    if (ents.length === 0) return;
+    const snapshotIndex = batch.snapshot?.meta.index;
+    const end =
+      snapshotIndex !== undefined && snapshotIndex > this.lastIndex() ? snapshotIndex : this.lastIndex();
+    if (ents[0]!.index > end + 1) throw new UnavailableError(ents[0]!.index, end);
+  }
 
   /**
    * Installs a snapshot: keeps the entries after it if the log holds the snapshot's last

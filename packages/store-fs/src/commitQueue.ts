@@ -1,0 +1,74 @@
+interface Waiter<T> {
+  item: T;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit: items wait in one queue; `flush` takes everything queued as one group, and while
+ * it runs (while its fsync runs) the next group collects. Concurrent callers thus share one
+ * fsync, and more of them means bigger groups rather than more fsyncs.
+ *
+ * The first failure of `flush` is final: that group, everything queued and everything pushed
+ * later are rejected with `fail(error)`, because after a failed write or fsync what the disk
+ * holds is unknown.
+ */
+export class CommitQueue<T> {
+  readonly #flush: (items: T[]) => Promise<void>;
+  readonly #fail: (err: unknown) => Error;
+  #queue: Waiter<T>[] = [];
+  #running = false;
+  #failure: Error | null = null;
+  #last: Promise<void> = Promise.resolve();
+
+  constructor(flush: (items: T[]) => Promise<void>, fail: (err: unknown) => Error) {
+    this.#flush = flush;
+    this.#fail = fail;
+  }
+
+  /** The error every push now gets, once a flush has failed. */
+  get failure(): Error | null {
+    return this.#failure;
+  }
+
+  /** Queues `item`; resolves once the group holding it has been flushed. */
+  push(item: T): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const p = new Promise<void>((resolve, reject) => this.#queue.push({ item, resolve, reject }));
+    this.#last = p;
+    p.catch(() => {});
+    if (!this.#running) {
+      this.#running = true;
+      // A microtask, so that items pushed in the same synchronous run form one group.
+      queueMicrotask(this.#run);
+    }
+    return p;
+  }
+
+  /** Settles as the most recent push does: once everything pushed so far is flushed. */
+  drained(): Promise<void> {
+    return this.#last;
+  }
+
+  readonly #run = async (): Promise<void> => {
+    const group = this.#queue;
+    this.#queue = [];
+    if (group.length === 0) {
+      this.#running = false;
+      return;
+    }
+    try {
+      await this.#flush(group.map((w) => w.item));
+    } catch (err) {
+      this.#failure = this.#fail(err);
+      for (const w of group) w.reject(this.#failure);
+      for (const w of this.#queue) w.reject(this.#failure);
+      this.#queue = [];
+      this.#running = false;
+      return;
+    }
+    for (const w of group) w.resolve();
+    // The callers just resolved queue their next items in microtasks; let them all in first.
+    setImmediate(this.#run);
+  };
+}
