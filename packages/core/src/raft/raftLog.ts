@@ -1,5 +1,5 @@
 import { CompactedError, UnavailableError } from "../errors.js";
-import { entriesSize, limitSize } from "./entries.js";
+import { limitSize } from "./entries.js";
 import type { Logger } from "./logger.js";
 import type { Storage } from "./storage.js";
 import type { Entry, Snapshot } from "./types.js";
@@ -260,10 +260,5 @@ export class RaftLog {
       ents = ents.length === 0 ? tail : ents.concat(tail);
     }
     return maxBytes === Number.POSITIVE_INFINITY ? ents : limitSize(ents, maxBytes);
-  }
-
-  /** Bytes of entries in [lo, hi), for sizing. */
-  sizeOf(lo: number, hi: number): number {
-    return entriesSize(this.slice(lo, hi));
   }
 }
