@@ -1,7 +1,7 @@
 import { RaftkitError } from "../errors.js";
 import type { ConfState, NodeId } from "../raft/types.js";
 import { isJoint, type TrackerConfig } from "../tracker/progressTracker.js";
-import type { ConfChangeSingle } from "./confChange.js";
+import { type ConfChange, type ConfChangeSingle, entersJoint, leavesJoint } from "./confChange.js";
 
 /** A configuration change that cannot be applied to the current membership. */
 export class ConfChangeError extends RaftkitError {
@@ -113,4 +113,11 @@ export function applyChanges(
   if (cfg.voters[0].size === 0) throw new ConfChangeError("the change would remove every voter");
   checkInvariants(cfg);
   return cfg;
+}
+
+/** The membership after applying one ConfChange (simple, entering or leaving a joint config). */
+export function nextConfig(current: TrackerConfig, cc: ConfChange): TrackerConfig {
+  if (leavesJoint(cc)) return applyChanges(current, [], "leaveJoint");
+  const { joint, autoLeave } = entersJoint(cc);
+  return applyChanges(current, cc.changes, joint ? (autoLeave ? "enterJointAuto" : "enterJoint") : "simple");
 }

@@ -31,8 +31,12 @@ export function encodeConfChange(cc: ConfChange): Uint8Array {
   return encoder.encode(JSON.stringify(cc));
 }
 
-/** Decodes the data of a "confChange" entry; throws if it is not one. */
+/**
+ * Decodes the data of a "confChange" entry; throws if it is not one. Empty data is the
+ * leave-joint change (as in etcd, so no size limit can ever refuse it).
+ */
 export function decodeConfChange(data: Uint8Array): ConfChange {
+  if (data.length === 0) return { transition: "auto", changes: [] };
   const v = JSON.parse(decoder.decode(data)) as ConfChange;
   if (typeof v !== "object" || v === null || !Array.isArray(v.changes)) {
     throw new Error("entry data is not an encoded ConfChange");

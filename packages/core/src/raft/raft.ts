@@ -1,6 +1,6 @@
-import { applyChanges, configFromConfState } from "../confchange/changer.js";
+import { configFromConfState, nextConfig } from "../confchange/changer.js";
 import type { ConfChange } from "../confchange/confChange.js";
-import { encodeConfChange, entersJoint, leavesJoint } from "../confchange/confChange.js";
+import { decodeConfChange } from "../confchange/confChange.js";
 import { CompactedError, ProposalDroppedError } from "../errors.js";
 import { jointCommittedIndex } from "../quorum/joint.js";
 import type { VoteResult } from "../quorum/voteResult.js";
@@ -29,8 +29,6 @@ import { message, voteResponseType } from "./types.js";
 
 /** Why a campaign starts: a pre-election, a real election, or a leadership transfer (which skips pre-vote and the lease check). */
 export type CampaignType = "preElection" | "election" | "transfer";
-
-const LEAVE_JOINT: ConfChange = { transition: "auto", changes: [] };
 
 const TRANSFER_CONTEXT = new TextEncoder().encode("transfer");
 
@@ -296,6 +294,12 @@ export class Raft {
       );
       return;
     }
+    if (this.removedByPendingConfChanges()) {
+      this.logger.warn(
+        `node ${this.id}: cannot campaign: a configuration change in its log removes its vote`,
+      );
+      return;
+    }
     this.campaign(t);
   }
 
@@ -385,9 +389,10 @@ export class Raft {
         else this.becomeFollower(m.term, null);
       }
     } else if (m.term < this.term) {
-      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === "heartbeat" || m.type === "append")) {
-        // A stale leader cut off by a partition: tell it the current term so it steps down.
-        // Without this a node with a higher term could never rejoin under check-quorum/pre-vote.
+      if (m.type === "heartbeat" || m.type === "append") {
+        // A stale leader: tell it the current term so it steps down (Raft paper §5.1). Without
+        // this a node with a higher term whose vote requests reach no current voter (a stale
+        // configuration, or pre-vote and check-quorum keeping it quiet) could never rejoin.
         this.send(message({ type: "appendResponse", to: m.from }));
       } else if (m.type === "preVote") {
         this.send(message({ type: "preVoteResponse", to: m.from, term: this.term, reject: true }));
@@ -541,7 +546,22 @@ export class Raft {
 
   /** Advances commit to what a quorum holds, if that entry is of this term. */
   maybeCommit(): boolean {
-    return this.raftLog.maybeCommit(this.trk.committed(), this.term);
+    let index = this.trk.committed();
+    const applied = this.raftLog.applied;
+    if (this.pendingConfIndex > applied && index > applied) {
+      // An entry after a configuration entry this leader has not applied yet also needs a
+      // quorum of the configuration that entry creates: otherwise a leader elected with a
+      // stale configuration could commit with a quorum the newer members never see.
+      for (const { index: at, config } of this.configsAfter(
+        applied,
+        Math.min(index, this.pendingConfIndex),
+      )) {
+        if (index <= at) break;
+        const acked = jointCommittedIndex(config.voters, (id) => this.trk.progress.get(id)?.match);
+        index = Math.max(at, Math.min(index, acked));
+      }
+    }
+    return this.raftLog.maybeCommit(index, this.term);
   }
 
   committedEntryInCurrentTerm(): boolean {
@@ -693,7 +713,7 @@ export class Raft {
         message({
           type: "propose",
           from: this.id,
-          entries: [{ term: 0, index: 0, type: "confChange", data: encodeConfChange(LEAVE_JOINT) }],
+          entries: [{ term: 0, index: 0, type: "confChange", data: new Uint8Array() }],
         }),
       );
       this.logger.info(`node ${this.id}: proposed leaving the joint configuration`);
@@ -708,17 +728,34 @@ export class Raft {
 
   /** Applies a committed configuration change and returns the resulting membership. */
   applyConfChange(cc: ConfChange): ConfState {
-    let cfg: TrackerConfig;
-    if (leavesJoint(cc)) cfg = applyChanges(this.trk.config, [], "leaveJoint");
-    else {
-      const { joint, autoLeave } = entersJoint(cc);
-      cfg = applyChanges(
-        this.trk.config,
-        cc.changes,
-        joint ? (autoLeave ? "enterJointAuto" : "enterJoint") : "simple",
-      );
+    return this.switchToConfig(nextConfig(this.trk.config, cc));
+  }
+
+  /**
+   * The configurations that the configuration entries in (`from`, `to`] of this node's log
+   * would produce when applied, in log order (entries that would be refused are skipped).
+   */
+  configsAfter(from: number, to: number): { index: number; config: TrackerConfig }[] {
+    const out: { index: number; config: TrackerConfig }[] = [];
+    const lo = Math.max(from + 1, this.raftLog.firstIndex());
+    if (lo > to) return out;
+    let cfg = this.trk.config;
+    for (const e of this.raftLog.slice(lo, to + 1)) {
+      if (e.type !== "confChange") continue;
+      try {
+        cfg = nextConfig(cfg, decodeConfChange(e.data));
+        out.push({ index: e.index, config: cfg });
+      } catch {
+        // refused when applied: the membership does not change
+      }
     }
-    return this.switchToConfig(cfg);
+    return out;
+  }
+
+  /** Whether configuration entries already in the log, once applied, leave this node without a vote. */
+  removedByPendingConfChanges(): boolean {
+    const latest = this.configsAfter(this.raftLog.applied, this.raftLog.lastIndex()).at(-1)?.config;
+    return latest !== undefined && !latest.voters[0].has(this.id) && !latest.voters[1].has(this.id);
   }
 
   /** Makes `cfg` the active membership, creating and dropping progress records to match. */
@@ -727,7 +764,8 @@ export class Raft {
     const next = this.raftLog.lastIndex() + 1;
     for (const id of [...this.trk.progress.keys()]) if (!members.has(id)) this.trk.progress.delete(id);
     for (const id of members) {
-      const learner = cfg.learners.has(id) || cfg.learnersNext.has(id);
+      // learnersNext members still vote in the outgoing half until the joint config is left.
+      const learner = cfg.learners.has(id);
       const pr = this.trk.progress.get(id);
       if (pr) pr.isLearner = learner;
       else {

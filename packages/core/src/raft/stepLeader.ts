@@ -171,6 +171,16 @@ function transferLeader(r: Raft, m: Message, isLearner: boolean): void {
     r.abortLeaderTransfer();
   }
   if (target === r.id) return;
+  if (
+    r
+      .configsAfter(r.raftLog.applied, r.raftLog.lastIndex())
+      .some(({ config }) => !config.voters[0].has(target) && !config.voters[1].has(target))
+  ) {
+    r.logger.info(
+      `node ${r.id}: ignored transfer of leadership to ${target}: a configuration change in the log removes it`,
+    );
+    return;
+  }
   r.logger.info(`node ${r.id}: transferring leadership at term ${r.term} to ${target}`);
   // The transfer must finish within one election timeout or it is aborted.
   r.electionElapsed = 0;

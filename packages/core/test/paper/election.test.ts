@@ -58,7 +58,9 @@ describe("Raft paper §5.1: terms", () => {
   });
 
   // Raft paper §5.1: "If a server receives a request with a stale term number, it rejects the request."
-  it("a follower ignores an append from a stale term: no entries, no answer, no change", () => {
+  // The stale sender learns the current term from the answer (§5.1: "If a server receives a
+  // request with a stale term number, it rejects the request"), and nothing else changes.
+  it("a follower rejects an append from a stale term: no entries, no change, an answer with its term", () => {
     const n = new UnitNode("a", { voters: ABC, terms: [1, 2], term: 3 });
     n.step({ type: "heartbeat", from: "b", term: 3 });
     n.take();
@@ -67,7 +69,7 @@ describe("Raft paper §5.1: terms", () => {
     expect(n.r.raftLog.committed).toBe(0);
     expect(n.r.term).toBe(3);
     expect(n.r.lead).toBe("b");
-    expect(n.take()).toEqual([]);
+    expect(n.take()).toMatchObject([{ type: "appendResponse", to: "c", term: 3, entries: [] }]);
   });
 
   it("a candidate does not count a vote granted in an earlier term", () => {

@@ -5,17 +5,39 @@
  *   pnpm sim --seed N [--verbose] [--history FILE]      one seed, replayed exactly
  *
  * Other flags: --duration MS (simulated ms of faults and load per seed, default 3000),
- * --bug forgetVote|loseTail|staleReads (break the harness on purpose, to see a failure).
+ * --profile NAME (vary the drawn configuration, see PROFILES: churn, calm, crashy, idle),
+ * --bug NAME (break the harness on purpose, to see a failure; see SimBugs), --skip-check
+ * votes|confModel|membership (leave a check out, to see another catch the bug alone).
  * Exits 1 on the first failing seed (with --keep-going: after all seeds, if any failed),
  * printing the violation, the last trace lines and the command that replays it.
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { historyToJsonLines } from "./history.js";
-import { describeRunConfig } from "./runConfig.js";
-import { type SimBugs, type SimOptions, type SimResult, type SimStats, simulate } from "./simulate.js";
+import { CONF_KINDS } from "./membership.js";
+import { describeRunConfig, PROFILES, type ProfileName } from "./runConfig.js";
+import {
+  confKindStat,
+  type SimBugs,
+  type SimOptions,
+  type SimResult,
+  type SimStats,
+  simulate,
+} from "./simulate.js";
 
-const BUGS = ["forgetVote", "loseTail", "staleReads"] as const;
+const BUGS = [
+  "forgetVote",
+  "loseTail",
+  "staleReads",
+  "divergentConfChange",
+  "wrongConfChange",
+  "learnerSelfPromotes",
+  "learnerCounted",
+  "removedStays",
+  "loseConfState",
+  "staleSnapshotConf",
+] as const;
+const CHECKS = ["votes", "confModel", "membership"] as const;
 
 function main(): number {
   const { values } = parseArgs({
@@ -27,6 +49,8 @@ function main(): number {
       history: { type: "string" },
       duration: { type: "string" },
       bug: { type: "string", multiple: true },
+      "skip-check": { type: "string", multiple: true },
+      profile: { type: "string" },
       "keep-going": { type: "boolean", default: false },
       "trace-lines": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -36,22 +60,37 @@ function main(): number {
   if (values.help) {
     console.log(
       "usage: pnpm sim --seeds N [--from K] [--keep-going] | --seed N [--verbose] [--history FILE]\n" +
-        `       [--duration MS] [--bug ${BUGS.join("|")}] [--trace-lines N]`,
+        `       [--duration MS] [--profile ${Object.keys(PROFILES).join("|")}] [--bug ${BUGS.join("|")}]\n` +
+        `       [--skip-check ${CHECKS.join("|")}] [--trace-lines N]`,
     );
     return 0;
   }
   const options: SimOptions = {};
   if (values.duration !== undefined) options.duration = int(values.duration, "--duration");
+  if (values.profile !== undefined) {
+    if (!Object.hasOwn(PROFILES, values.profile)) {
+      throw new Error(`--profile must be one of ${Object.keys(PROFILES).join(", ")}`);
+    }
+    options.overrides = PROFILES[values.profile as ProfileName];
+  }
   const bugs: SimBugs = {};
   for (const b of values.bug ?? []) {
     if (!(BUGS as readonly string[]).includes(b)) throw new Error(`--bug must be one of ${BUGS.join(", ")}`);
     bugs[b as (typeof BUGS)[number]] = true;
   }
   if (Object.keys(bugs).length > 0) options.bugs = bugs;
+  for (const c of values["skip-check"] ?? []) {
+    if (c === "votes") options.checkVotes = false;
+    else if (c === "confModel") options.checkConfModel = false;
+    else if (c === "membership") options.checkMembership = false;
+    else throw new Error(`--skip-check must be one of ${CHECKS.join(", ")}`);
+  }
   const traceLines = values["trace-lines"] === undefined ? 60 : int(values["trace-lines"], "--trace-lines");
   const extra = [
     values.duration === undefined ? "" : ` --duration ${values.duration}`,
+    values.profile === undefined ? "" : ` --profile ${values.profile}`,
     ...(values.bug ?? []).map((b) => ` --bug ${b}`),
+    ...(values["skip-check"] ?? []).map((c) => ` --skip-check ${c}`),
   ].join("");
 
   if (values.seed !== undefined) {
@@ -116,7 +155,9 @@ function report(r: Extract<SimResult, { ok: false }>, lines: number, extra: stri
 }
 
 function emptyTotals(): SimStats {
+  const kinds = Object.fromEntries(CONF_KINDS.map((k) => [confKindStat(k), 0]));
   return {
+    ...(kinds as Pick<SimStats, ReturnType<typeof confKindStat>>),
     simTime: 0,
     events: 0,
     elections: 0,
@@ -136,6 +177,17 @@ function emptyTotals(): SimStats {
     snapshotsSent: 0,
     snapshotsInstalled: 0,
     compactions: 0,
+    confProposed: 0,
+    confRefused: 0,
+    confCommitted: 0,
+    confInvalid: 0,
+    jointEntered: 0,
+    jointLeft: 0,
+    nodesAdded: 0,
+    nodesRemoved: 0,
+    nodesSpawned: 0,
+    confRestarts: 0,
+    confSnapshots: 0,
     livenessMs: 0,
   };
 }
@@ -151,7 +203,13 @@ function formatStats(s: SimStats): string {
     `  clients: ${s.writesAcked} writes acked, ${s.readsServed} reads served, ${s.unknownOps} unknown, ${s.refusedOps} refused`,
     `  faults: ${s.crashes} crashes, ${s.pauses} pauses, ${s.partitions} partitions, ${s.transfers} leadership transfers, ` +
       `${s.messagesLost} lost / ${s.messagesCut} cut / ${s.messagesDuplicated} duplicated of ${s.messages} messages`,
-    `  snapshots: ${s.compactions} taken, ${s.snapshotsSent} sent, ${s.snapshotsInstalled} installed`,
+    `  snapshots: ${s.compactions} taken, ${s.snapshotsSent} sent, ${s.snapshotsInstalled} installed ` +
+      `(${s.confSnapshots} with a changed membership)`,
+    `  membership: ${s.confProposed} changes proposed, ${s.confRefused} refused, ${s.confCommitted} committed` +
+      `${s.confInvalid > 0 ? ` (${s.confInvalid} INVALID)` : ""}; ${s.jointEntered} joint configs entered, ` +
+      `${s.jointLeft} left; ${s.nodesSpawned} nodes started, ${s.nodesAdded} added, ${s.nodesRemoved} removed; ` +
+      `${s.confRestarts} restarts after a change`,
+    `  committed by kind: ${CONF_KINDS.map((k) => `${k} ${s[confKindStat(k)]}`).join(", ")}`,
   ].join("\n");
 }
 

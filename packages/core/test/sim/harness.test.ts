@@ -1,9 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { SeededRandom } from "../../src/index.js";
+import { applyChanges, type ChangeMode, configFromConfState } from "../../src/confchange/changer.js";
+import { entersJoint, leavesJoint } from "../../src/confchange/confChange.js";
+import {
+  type ConfChange,
+  ConfChangeError,
+  type ConfState,
+  encodeConfChange,
+  SeededRandom,
+} from "../../src/index.js";
+import { trackerConfigToConfState } from "../../src/tracker/progressTracker.js";
 import { Clients, parseReadContext, readContext } from "./clients.js";
 import { EventQueue } from "./eventQueue.js";
 import { InvariantChecker, InvariantViolation } from "./invariants.js";
 import { decodeCommand, encodeCommand, KvMachine } from "./kvMachine.js";
+import { applyConfModel, confKey, ModelRefusal, quorumHolds } from "./membership.js";
 import { type LinkFaults, Network, QUIET_LINKS } from "./network.js";
 import { deriveSeed } from "./rng.js";
 import { Trace } from "./trace.js";
@@ -297,6 +307,190 @@ describe("InvariantChecker", () => {
     });
     c.onMessage(grant("n1"));
     expect(() => c.onMessage(grant("n2"))).toThrow(/granted its vote/);
+  });
+});
+
+describe("the membership model", () => {
+  const conf = (voters: string[], more: Partial<ConfState> = {}): ConfState => ({
+    voters,
+    learners: [],
+    votersOutgoing: [],
+    learnersNext: [],
+    autoLeave: false,
+    ...more,
+  });
+  const cc = (transition: ConfChange["transition"], ...changes: ConfChange["changes"]): ConfChange => ({
+    transition,
+    changes,
+  });
+
+  it("makes simple changes of one voter, and refuses two at once", () => {
+    const c = conf(["a", "b", "c"]);
+    expect(confKey(applyConfModel(c, cc("auto", { type: "addLearner", nodeId: "d" })))).toBe(
+      "{a,b,c} learners {d}",
+    );
+    expect(confKey(applyConfModel(c, cc("auto", { type: "addLearner", nodeId: "c" })))).toBe(
+      "{a,b} learners {c}",
+    );
+    expect(
+      () =>
+        applyConfModel(c, {
+          transition: "auto",
+          changes: [
+            { type: "addVoter", nodeId: "d" },
+            { type: "removeNode", nodeId: "a" },
+          ],
+        }).voters.length,
+    ).not.toThrow(); // two changes with "auto" enter a joint config
+    expect(() => applyConfModel(c, cc("explicit"))).toThrow(ModelRefusal); // nothing to leave
+  });
+
+  it("enters joint configs (demoting through learnersNext) and leaves them", () => {
+    const c = conf(["a", "b", "c"]);
+    const joint = applyConfModel(
+      c,
+      cc("explicit", { type: "addVoter", nodeId: "d" }, { type: "addLearner", nodeId: "a" }),
+    );
+    expect(confKey(joint)).toBe("{b,c,d}&{a,b,c} next {a}");
+    expect(() => applyConfModel(joint, cc("auto", { type: "addVoter", nodeId: "e" }))).toThrow(ModelRefusal);
+    expect(confKey(applyConfModel(joint, cc("auto")))).toBe("{b,c,d} learners {a}");
+    expect(applyConfModel(c, cc("implicit", { type: "removeNode", nodeId: "a" })).autoLeave).toBe(true);
+  });
+
+  it("agrees with the core's changer on random changes", () => {
+    const rng = new SeededRandom(11);
+    const ids = ["a", "b", "c", "d", "e", "f"];
+    const types = ["addVoter", "addLearner", "removeNode"] as const;
+    const transitions = ["auto", "implicit", "explicit"] as const;
+    let cs = conf(["a", "b", "c"]);
+    let refused = 0;
+    let joint = 0;
+    for (let i = 0; i < 3000; i++) {
+      const n = rng.chance(0.2) ? 0 : 1 + rng.int(3);
+      const change: ConfChange = {
+        transition: rng.pick(transitions),
+        changes: Array.from({ length: n }, () => ({ type: rng.pick(types), nodeId: rng.pick(ids) })),
+      };
+      let model: ConfState | null = null;
+      try {
+        model = applyConfModel(cs, change);
+      } catch (e) {
+        if (!(e instanceof ModelRefusal)) throw e;
+      }
+      const { joint: enter, autoLeave } = entersJoint(change);
+      const mode: ChangeMode = leavesJoint(change)
+        ? "leaveJoint"
+        : enter
+          ? autoLeave
+            ? "enterJointAuto"
+            : "enterJoint"
+          : "simple";
+      let core: ConfState | null = null;
+      try {
+        core = trackerConfigToConfState(applyChanges(configFromConfState(cs), change.changes, mode));
+      } catch (e) {
+        if (!(e instanceof ConfChangeError)) throw e;
+      }
+      const what = `${confKey(cs)} + ${JSON.stringify(change)}`;
+      expect(model === null ? "refused" : confKey(model), what).toBe(
+        core === null ? "refused" : confKey(core),
+      );
+      if (model === null) refused++;
+      else {
+        if (model.votersOutgoing.length > 0) joint++;
+        cs = model;
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
+    expect(joint).toBeGreaterThan(100);
+  });
+
+  it("counts a quorum in each half of a joint config, never learners", () => {
+    const j = conf(["a", "b", "d"], { votersOutgoing: ["a", "b", "c"], learners: ["x"] });
+    expect(quorumHolds(j, (id) => ["a", "b"].includes(id))).toBe(true);
+    expect(quorumHolds(j, (id) => ["a", "d"].includes(id))).toBe(false); // 1 of 3 outgoing
+    expect(quorumHolds(j, (id) => ["c", "d", "x"].includes(id))).toBe(false);
+    expect(quorumHolds(conf(["a", "b", "c", "d"]), (id) => ["a", "b"].includes(id))).toBe(false);
+  });
+});
+
+describe("InvariantChecker: membership", () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const confEntry = (index: number, term: number, change: ConfChange) => ({
+    index,
+    term,
+    type: "confChange" as const,
+    data: encodeConfChange(change),
+  });
+  const add = (type: "addVoter" | "addLearner" | "removeNode", nodeId: string): ConfChange => ({
+    transition: "auto",
+    changes: [{ type, nodeId }],
+  });
+  const log = [
+    confEntry(1, 1, add("addVoter", "n1")),
+    confEntry(2, 1, add("addVoter", "n2")),
+    confEntry(3, 1, add("addVoter", "n3")),
+    { index: 4, term: 2, type: "normal" as const, data: enc("x") },
+    confEntry(5, 2, add("addLearner", "n4")),
+    confEntry(6, 2, add("removeNode", "n3")),
+  ];
+  const logOf = (entries: typeof log) => ({
+    firstIndex: () => 1,
+    lastIndex: () => entries.length,
+    term: (i: number) => (i === 0 ? 0 : entries[i - 1]!.term),
+    entries: (lo: number, hi: number) => entries.slice(lo - 1, hi - 1),
+  });
+  const committed = () => {
+    const c = new InvariantChecker();
+    c.onHardState("n1", { term: 2, vote: "n1", commit: 6 }, logOf(log));
+    return c;
+  };
+
+  it("derives the configuration at every committed index", () => {
+    const c = committed();
+    expect(c.configAt(0).key).toBe("{}");
+    expect(c.configAt(2).key).toBe("{n1,n2}");
+    expect(c.configAt(4).key).toBe("{n1,n2,n3}");
+    expect(c.configAt(5).key).toBe("{n1,n2,n3} learners {n4}");
+    expect(c.latestConfig).toMatchObject({ index: 6, key: "{n1,n2} learners {n4}" });
+  });
+
+  it("catches nodes that compute different configurations, or not the model's", () => {
+    const c = new InvariantChecker({ checkConfModel: false });
+    c.onHardState("n1", { term: 2, vote: "n1", commit: 6 }, logOf(log));
+    const learner = c.configAt(5).state;
+    c.onConfApplied("n1", 5, learner);
+    expect(() =>
+      c.onConfApplied("n2", 5, { ...learner, voters: ["n1", "n2", "n3", "n4"], learners: [] }),
+    ).toThrow(/^configuration agreement: at index 5 node n2 computed \{n1,n2,n3,n4\}, but node n1 computed/);
+    expect(() => committed().onConfApplied("n1", 5, c.configAt(4).state)).toThrow(/^configuration model/);
+    // A bootstrapped node holds the full initial membership from the first bootstrap entry on.
+    committed().onConfApplied("n1", 1, c.configAt(3).state, 3);
+  });
+
+  it("catches a node whose membership is not the configuration at its applied index", () => {
+    const c = committed();
+    c.checkMembership("n2", "{n1,n2,n3}", 4, "after a step");
+    expect(() => c.checkMembership("n2", "{n1,n2,n3}", 6, "restarted")).toThrow(
+      /^membership: node n2 restarted has membership \{n1,n2,n3\}, but the configuration at its applied index 6/,
+    );
+  });
+
+  it("catches a non-voter or a removed node becoming leader", () => {
+    const c = committed();
+    expect(() => c.onLeader("n4", 3, logOf(log), c.configAt(6).state)).toThrow(/^non-voter leads: n4/);
+    // n3's removal was known committed by term 2: it must not lead term 3.
+    expect(() => c.onLeader("n3", 4, logOf(log), c.configAt(5).state)).toThrow(/^removed node leads: n3/);
+    c.onLeader("n1", 5, logOf(log), c.configAt(6).state);
+  });
+
+  it("catches a leader that commits without a quorum of voters (learners do not count)", () => {
+    const c = committed();
+    const conf = c.configAt(6).state; // voters n1, n2; learner n4
+    c.onLeaderCommit("n1", 3, 7, 3, conf, (id) => ["n1", "n2"].includes(id));
+    expect(() => c.onLeaderCommit("n1", 3, 7, 3, conf, (id) => ["n1", "n4"].includes(id))).toThrow(
+      /^commit quorum: leader n1 of term 3 committed 7@3, but only voters \[n1\] \(and learners \[n4\]\)/,
+    );
   });
 });
 

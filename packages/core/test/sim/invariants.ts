@@ -1,4 +1,23 @@
-import type { Entry, HardState, Message, Snapshot } from "../../src/index.js";
+import {
+  type ConfChange,
+  type ConfState,
+  decodeConfChange,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  type Snapshot,
+} from "../../src/index.js";
+import {
+  applyConfModel,
+  confKey,
+  emptyConf,
+  fmtConfChange,
+  isVoterIn,
+  ModelRefusal,
+  membersOf,
+  quorumHolds,
+} from "./membership.js";
 
 /** A broken Raft safety property; the message says which and where. */
 export class InvariantViolation extends Error {
@@ -39,6 +58,24 @@ interface NodeFacts {
   vote: string | null;
 }
 
+/** The configuration in force from a committed index on (the model's, see {@link applyConfModel}). */
+export interface ConfPoint {
+  /** The index of the configuration entry (0 for the empty configuration before any). */
+  index: number;
+  state: ConfState;
+  key: string;
+}
+
+/** A configuration entry joined the committed prefix. */
+export interface ConfCommit {
+  index: number;
+  cc: ConfChange;
+  before: ConfState;
+  after: ConfState;
+  /** Why the model refuses the change (then `after` is `before`), or null. */
+  refused: string | null;
+}
+
 /** Terms stay below this; (index, term) pairs are packed into one number. */
 const TERM_SPAN = 1_000_000;
 
@@ -59,6 +96,18 @@ const TERM_SPAN = 1_000_000;
  *   past its own commit index; installed snapshots lie on the committed prefix.
  * - A node never lowers its persisted term, and votes at most once per term (in its hard
  *   state and in the votes it grants).
+ *
+ * Membership (the configuration in force at each committed index is derived from the committed
+ * configuration entries with the simulation's own model, {@link applyConfModel}):
+ *
+ * - Configuration agreement: every node that applies the configuration entry at an index
+ *   computes the same ConfState there, and (unless `checkConfModel` is off) the model's.
+ * - Membership views: a node's membership is the configuration at its applied index — after
+ *   every step, on restart, and in every snapshot made or installed ({@link checkMembership}).
+ * - Only voters lead: a new leader is a voter of its own configuration, and a node whose
+ *   removal from the cluster was known committed before term T never leads term T.
+ * - Only voters commit: when a leader advances its commit index, a majority of each half of its
+ *   configuration's voters hold the entry durably ({@link onLeaderCommit}); learners never count.
  */
 export class InvariantChecker {
   readonly #log = new Map<number, LogFact>();
@@ -72,16 +121,46 @@ export class InvariantChecker {
   readonly #grants = new Map<string, string>();
   readonly #nodes = new Map<string, NodeFacts>();
   readonly #stateAt = new Map<number, string>();
+  /** The configuration timeline: one point per committed configuration entry, in index order. */
+  readonly #confs: ConfPoint[] = [{ index: 0, state: emptyConf(), key: confKey(emptyConf()) }];
+  /** Per configuration entry index: the first node that applied it, and what it computed. */
+  readonly #confApplied = new Map<number, { node: string; key: string }>();
+  /** Nodes removed from the cluster: the removing entry and the term it was known committed by. */
+  readonly #removedAt = new Map<NodeId, { index: number; term: number }>();
   /** Called once for each entry that joins the committed prefix. */
   onCommitted: ((entry: Entry) => void) | undefined;
+  /** Called once for each configuration entry that joins the committed prefix. */
+  onConfCommitted: ((c: ConfCommit) => void) | undefined;
   readonly #checkVotes: boolean;
+  readonly #checkConfModel: boolean;
 
   /**
    * @param options.checkVotes check that a node votes at most once per term (default true). Off,
    *   a node that forgets its vote is left for election safety to catch.
+   * @param options.checkConfModel check each node's configuration against the model (default
+   *   true). Off, nodes are only compared with each other (configuration agreement).
    */
-  constructor(options: { checkVotes?: boolean } = {}) {
+  constructor(options: { checkVotes?: boolean; checkConfModel?: boolean } = {}) {
     this.#checkVotes = options.checkVotes ?? true;
+    this.#checkConfModel = options.checkConfModel ?? true;
+  }
+
+  /** The configuration in force at committed index `index` (after the last configuration entry at or before it). */
+  configAt(index: number): ConfPoint {
+    const cs = this.#confs;
+    let lo = 0;
+    let hi = cs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (cs[mid]!.index <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return cs[lo]!;
+  }
+
+  /** The newest committed configuration. */
+  get latestConfig(): ConfPoint {
+    return this.#confs[this.#confs.length - 1]!;
   }
 
   /** How many entries are known committed. */
@@ -236,6 +315,7 @@ export class InvariantChecker {
         this.#cType.push(e.type);
         this.#cData.push(e.data);
         this.#cCommitTerm.push(term);
+        if (e.type === "confChange") this.#commitConf(e, term);
         this.onCommitted?.(e);
       } else if (e.index <= n) {
         if (
@@ -271,13 +351,28 @@ export class InvariantChecker {
     }
   }
 
-  /** A node became leader of `term`; its log (entries of this Ready included) is `log`. */
-  onLeader(node: string, term: number, log: LogView): void {
+  /**
+   * A node became leader of `term`; its log (entries of this Ready included) is `log`, its
+   * configuration (as of its applied index) `conf`, if the caller tracks it.
+   */
+  onLeader(node: string, term: number, log: LogView, conf?: ConfState): void {
     const prev = this.#leaders.get(term);
     if (prev !== undefined && prev !== node) {
       throw new InvariantViolation(`election safety: both ${prev} and ${node} became leader of term ${term}`);
     }
     this.#leaders.set(term, node);
+    const removed = this.#removedAt.get(node);
+    if (removed !== undefined && removed.term < term) {
+      throw new InvariantViolation(
+        `removed node leads: ${node} became leader of term ${term}, but its removal (configuration entry ` +
+          `${removed.index}, ${this.configAt(removed.index).key}) was known committed by term ${removed.term}`,
+      );
+    }
+    if (conf !== undefined && !isVoterIn(conf, node)) {
+      throw new InvariantViolation(
+        `non-voter leads: ${node} became leader of term ${term}, but it is not a voter of its configuration ${confKey(conf)}`,
+      );
+    }
     // The newest entry known committed in an earlier term; log matching covers the entries before it.
     let j = this.committedLength;
     while (j > 0 && this.#cCommitTerm[j]! >= term) j--;
@@ -303,6 +398,7 @@ export class InvariantChecker {
     const f = this.#node(node);
     const { index, term } = snap.meta;
     this.#checkOnPrefix(node, index, term, "installed snapshot");
+    this.#checkSnapshotConf(node, index, snap.meta.confState, "installed snapshot");
     if (index <= f.applied) {
       throw new InvariantViolation(
         `node ${node} was handed snapshot ${index}@${term} but had applied ${f.applied} already`,
@@ -314,10 +410,119 @@ export class InvariantChecker {
     f.commit = Math.max(f.commit, index);
   }
 
-  /** A node made a snapshot of its own state at `index`. */
-  onSnapshotCreated(node: string, index: number, term: number, fingerprint: string): void {
+  /** A node made a snapshot of its own state at `index` (recording membership `confState`, if given). */
+  onSnapshotCreated(
+    node: string,
+    index: number,
+    term: number,
+    fingerprint: string,
+    confState?: ConfState,
+  ): void {
     this.#checkOnPrefix(node, index, term, "snapshot");
     this.#checkState(node, index, fingerprint, "snapshot");
+    if (confState !== undefined) this.#checkSnapshotConf(node, index, confState, "snapshot");
+  }
+
+  #checkSnapshotConf(node: string, index: number, cs: ConfState, what: string): void {
+    const p = this.configAt(index);
+    const key = confKey(cs);
+    if (key !== p.key) {
+      throw new InvariantViolation(
+        `membership: node ${node}'s ${what} at ${index} carries membership ${key}, but the configuration there is ${p.key} (from entry ${p.index})`,
+      );
+    }
+  }
+
+  // ---- membership ----
+
+  /** A configuration entry joined the committed prefix: extend the timeline with the model's result. */
+  #commitConf(e: Entry, term: number): void {
+    let cc: ConfChange;
+    try {
+      cc = decodeConfChange(e.data);
+    } catch {
+      throw new InvariantViolation(`committed configuration entry ${e.index}@${e.term} does not decode`);
+    }
+    const before = this.latestConfig.state;
+    let after = before;
+    let refused: string | null = null;
+    try {
+      after = applyConfModel(before, cc);
+    } catch (err) {
+      if (!(err instanceof ModelRefusal)) throw err;
+      refused = err.message;
+    }
+    this.#confs.push({ index: e.index, state: after, key: confKey(after) });
+    const now = membersOf(after);
+    for (const id of membersOf(before)) if (!now.has(id)) this.#removedAt.set(id, { index: e.index, term });
+    for (const id of now) this.#removedAt.delete(id);
+    this.onConfCommitted?.({ index: e.index, cc, before, after, refused });
+  }
+
+  /**
+   * A node applied the configuration entry at `index` and now has membership `cs`. All nodes
+   * must compute the same there (configuration agreement), and the model's. A node bootstrapped
+   * with all voters at once applies its bootstrap entries a second time: pass `bootstrapIndex`
+   * (the last bootstrap entry), whose configuration it must hold throughout.
+   */
+  onConfApplied(node: string, index: number, cs: ConfState, bootstrapIndex?: number): void {
+    const key = confKey(cs);
+    const at = bootstrapIndex ?? index;
+    const p = this.configAt(at);
+    if (p.index !== at) {
+      throw new InvariantViolation(`node ${node} applied configuration entry ${index}, unknown as committed`);
+    }
+    if (this.#checkConfModel && key !== p.key) {
+      const e = this.committedEntry(index)!;
+      throw new InvariantViolation(
+        `configuration model: node ${node} applied ${fmtConfChange(decodeConfChange(e.data))} at ${index} ` +
+          `and got ${key}, but the model gives ${p.key} (from ${confKey(this.configAt(index - 1).state)})`,
+      );
+    }
+    if (bootstrapIndex !== undefined) return;
+    const first = this.#confApplied.get(index);
+    if (first === undefined) this.#confApplied.set(index, { node, key });
+    else if (first.key !== key) {
+      throw new InvariantViolation(
+        `configuration agreement: at index ${index} node ${node} computed ${key}, but node ${first.node} computed ${first.key}`,
+      );
+    }
+  }
+
+  /**
+   * A node's membership (`key`: its core's or the harness's view, `what` says which and when)
+   * must be the configuration in force at the node's applied index.
+   */
+  checkMembership(node: string, key: string, applied: number, what: string): void {
+    const p = this.configAt(applied);
+    if (key !== p.key) {
+      throw new InvariantViolation(
+        `membership: node ${node} ${what} has membership ${key}, but the configuration at its applied index ${applied} is ${p.key} (from entry ${p.index})`,
+      );
+    }
+  }
+
+  /**
+   * Leader `node` of `term` advanced its commit index to `commit` (its entry there has term
+   * `entryTerm`) while its configuration was `conf`: a majority of each half of that
+   * configuration's voters must hold the entry durably (`holds`). Learners never count.
+   */
+  onLeaderCommit(
+    node: string,
+    term: number,
+    commit: number,
+    entryTerm: number,
+    conf: ConfState,
+    holds: (id: NodeId) => boolean,
+  ): void {
+    if (quorumHolds(conf, holds)) return;
+    const have = [...new Set([...conf.voters, ...conf.votersOutgoing])].filter(holds);
+    const learners = [...conf.learners, ...conf.learnersNext].filter(holds);
+    throw new InvariantViolation(
+      `commit quorum: leader ${node} of term ${term} committed ${commit}@${entryTerm}, but only voters ` +
+        `[${have.join(",")}]${learners.length > 0 ? ` (and learners [${learners.join(",")}])` : ""} hold it durably; ` +
+        `no quorum of its configuration ${confKey(conf)}`,
+    );
   }
 
   /** Whether the state after entry `index` is known already. */

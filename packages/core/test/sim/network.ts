@@ -55,7 +55,7 @@ export interface NetworkStats {
  * schedules a delivery per returned delay and asks {@link isCut} again on delivery.
  */
 export class Network {
-  readonly nodes: readonly string[];
+  readonly #nodes: string[];
   faults: LinkFaults;
   readonly stats: NetworkStats = { sent: 0, lost: 0, cut: 0, duplicated: 0, longDelays: 0, partitions: 0 };
   readonly #rng: Rng;
@@ -65,9 +65,19 @@ export class Network {
   #nextId = 1;
 
   constructor(nodes: readonly string[], rng: Rng, faults: LinkFaults) {
-    this.nodes = nodes;
+    this.#nodes = [...nodes];
     this.#rng = rng;
     this.faults = faults;
+  }
+
+  /** Every node on the network, in the order they joined. */
+  get nodes(): readonly string[] {
+    return this.#nodes;
+  }
+
+  /** A node joins the network (a brand-new node started during the run). */
+  addNode(id: string): void {
+    if (!this.#nodes.includes(id)) this.#nodes.push(id);
   }
 
   /** Whether messages from `from` to `to` are currently cut off by a partition. */

@@ -1,4 +1,4 @@
-import type { LinkFaults } from "./network.js";
+import { type LinkFaults, QUIET_LINKS } from "./network.js";
 import type { Rng } from "./rng.js";
 import { between } from "./rng.js";
 
@@ -27,6 +27,12 @@ export interface RunConfig {
   pauseLength: number;
   /** Mean ms between leadership transfer requests (0: none). */
   transferEvery: number;
+  /**
+   * Mean ms between membership changes (0: none): learners added and promoted, voters added,
+   * removed (the leader too) and demoted, nodes replaced and the cluster grown or shrunk through
+   * joint consensus.
+   */
+  confChangeEvery: number;
   clients: number;
   /** Most ms a client waits between its operations. */
   think: number;
@@ -78,8 +84,34 @@ export function drawRunConfig(rng: Rng): RunConfig {
     clients: between(rng, 3, 6),
     think: between(rng, 2, 40),
     opTimeout: 500,
+    confChangeEvery: rng.chance(0.8) ? between(rng, 100, 700) : 0,
   };
 }
+
+/**
+ * Named variations of the configuration a seed draws, for bug hunts (`pnpm sim --profile NAME`):
+ * each replaces some of the drawn fields.
+ */
+export const PROFILES = {
+  /** As drawn. */
+  default: {},
+  /** Membership changes all the time. */
+  churn: { confChangeEvery: 60 },
+  /** Membership changes on a quiet network without crashes, pauses, partitions or transfers. */
+  calm: {
+    links: QUIET_LINKS,
+    partitionEvery: 0,
+    crashEvery: 0,
+    pauseEvery: 0,
+    transferEvery: 0,
+    confChangeEvery: 80,
+  },
+  /** Frequent crashes and snapshots during membership changes: restarts from snapshots with changed memberships. */
+  crashy: { crashEvery: 150, downtime: 300, compaction: { every: 5, keep: 1 }, confChangeEvery: 100 },
+  /** Few client writes, so logs often tie (a node that missed its removal can look up to date). */
+  idle: { clients: 1, think: 300, confChangeEvery: 100, transferEvery: 150 },
+} satisfies Record<string, Partial<RunConfig>>;
+export type ProfileName = keyof typeof PROFILES;
 
 /** A one-line summary for traces and failure reports. */
 export function describeRunConfig(c: RunConfig): string {
@@ -101,6 +133,7 @@ export function describeRunConfig(c: RunConfig): string {
     c.crashEvery ? `crashes ~${c.crashEvery}ms (≤${c.downtime}ms down)` : "no crashes",
     c.pauseEvery ? `pauses ~${c.pauseEvery}ms (≤${c.pauseLength}ms)` : "",
     c.transferEvery ? `transfers ~${c.transferEvery}ms` : "",
+    c.confChangeEvery ? `membership changes ~${c.confChangeEvery}ms` : "no membership changes",
     `${c.clients} clients`,
   ];
   return parts.filter((p) => p !== "").join(", ");

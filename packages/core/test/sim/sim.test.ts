@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { CONF_KINDS } from "./membership.js";
 import { QUIET_LINKS } from "./network.js";
-import { type SimOptions, type SimResult, type SimStats, simulate } from "./simulate.js";
+import { confKindStat, type SimOptions, type SimResult, type SimStats, simulate } from "./simulate.js";
 
 /** How many seeds the main test runs (SIM_SEEDS), starting at SIM_FROM. */
 const SEEDS = Number(process.env.SIM_SEEDS ?? 500);
@@ -33,6 +34,23 @@ function firstFailure(from: number, count: number, options: SimOptions): Failure
   return undefined;
 }
 
+/** The first seed in [from, from + count) whose run fails with a violation matching `re`, or undefined. */
+function firstFailureMatching(
+  from: number,
+  count: number,
+  options: SimOptions,
+  re: RegExp,
+): Failure | undefined {
+  for (let seed = from; seed < from + count; seed++) {
+    const r = simulate(seed, options);
+    if (!r.ok && re.test(r.violation)) return r;
+  }
+  return undefined;
+}
+
+/** Membership changes every ~80 ms (a broken conf change shows up quickly). */
+const CHURN: SimOptions = { duration: 2000, overrides: { confChangeEvery: 80 } };
+
 describe("cluster simulation", () => {
   it(`keeps every invariant, stays live and linearizable for ${SEEDS} seeds from ${FROM}`, () => {
     const failures: Failure[] = [];
@@ -60,6 +78,26 @@ describe("cluster simulation", () => {
     expect(total.messagesDuplicated).toBeGreaterThan(0);
     expect(total.compactions).toBeGreaterThan(0);
     if (SEEDS >= 100) expect(total.snapshotsInstalled).toBeGreaterThan(0);
+    // Membership changed: proposed (some refused while another was pending), committed, through
+    // joint consensus too, with nodes joining and leaving; never an invalid change.
+    expect(total.confProposed).toBeGreaterThan(SEEDS * 2);
+    expect(total.confRefused).toBeGreaterThan(0);
+    expect(total.confCommitted).toBeGreaterThan(SEEDS * 2);
+    expect(total.confInvalid).toBe(0);
+    expect(total.jointEntered).toBeGreaterThan(SEEDS / 2);
+    expect(total.jointLeft).toBeGreaterThan(SEEDS / 2);
+    expect(total.nodesSpawned).toBeGreaterThan(SEEDS);
+    expect(total.nodesAdded).toBeGreaterThan(SEEDS);
+    expect(total.nodesRemoved).toBeGreaterThan(SEEDS / 2);
+    if (SEEDS >= 100) {
+      // Every kind of change was committed: learners added and promoted, voters added, removed
+      // (the leader too) and demoted, replacements, 3→5 and 5→3 through joint configs, joint
+      // configs left explicitly and automatically. Nodes restarted, and installed snapshots,
+      // with a changed membership.
+      for (const kind of CONF_KINDS) expect(total[confKindStat(kind)], kind).toBeGreaterThan(0);
+      expect(total.confRestarts).toBeGreaterThan(0);
+      expect(total.confSnapshots).toBeGreaterThan(0);
+    }
   }, 600_000);
 
   it("replays a seed exactly: same trace, history and statistics", () => {
@@ -128,5 +166,63 @@ describe("the checks catch a broken harness", () => {
   it("catches reads served from a node's local state (not linearizable)", () => {
     const f = firstFailure(1, 50, { duration: 2000, bugs: { staleReads: true } });
     expect(f?.violation).toMatch(/^linearizability/);
+  });
+});
+
+describe("the membership checks catch a broken harness", () => {
+  // Each bug breaks one thing. Where another check would notice it first, that check is left out
+  // (as checkVotes is above), so the check under test must catch the bug on its own.
+
+  /** Some seed's run fails with a violation matching `re`. */
+  function expectCaught(options: SimOptions, re: RegExp, seeds = 100): void {
+    const f = firstFailureMatching(1, seeds, { ...CHURN, ...options }, re);
+    expect(f?.violation, `no seed in 1..${seeds} failed with ${re}`).toMatch(re);
+  }
+
+  it("catches a node that applies a configuration change differently (configuration agreement)", () => {
+    expectCaught(
+      { bugs: { divergentConfChange: true }, checkConfModel: false, checkMembership: false },
+      /^configuration agreement: at index \d+ node n\d+ computed/,
+    );
+  });
+
+  it("catches nodes that all apply a change the same wrong way (the configuration model)", () => {
+    expectCaught({ bugs: { wrongConfChange: true } }, /^configuration model: node n\d+ applied .*addLearner/);
+  });
+
+  it("catches a node restarting from a snapshot that lost its ConfState (membership views)", () => {
+    expectCaught(
+      { bugs: { loseConfState: true } },
+      /^membership: node n\d+ restarted from snapshot \d+ \(its core\) has membership \{\}/,
+    );
+  });
+
+  it("catches a snapshot that records a stale membership", () => {
+    expectCaught(
+      { bugs: { staleSnapshotConf: true } },
+      /^membership: node n\d+'s snapshot at \d+ carries membership/,
+    );
+  });
+
+  it("catches a learner that believes it votes becoming leader (only voters lead)", () => {
+    expectCaught(
+      { bugs: { learnerSelfPromotes: true }, checkMembership: false },
+      /^non-voter leads: n\d+ became leader of term \d+, but it is not a voter/,
+    );
+  });
+
+  it("catches leaders that count learners toward commit (only voters commit)", () => {
+    expectCaught(
+      { bugs: { learnerCounted: true }, checkMembership: false },
+      /^commit quorum: leader n\d+ of term \d+ committed .* \(and learners \[/,
+    );
+  });
+
+  it("catches a removed node that ignores its removal winning an election", () => {
+    expectCaught(
+      { bugs: { removedStays: true }, checkMembership: false },
+      /^removed node leads: n\d+ became leader of term \d+, but its removal/,
+      200,
+    );
   });
 });

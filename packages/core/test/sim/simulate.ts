@@ -1,4 +1,6 @@
 import {
+  type ConfChange,
+  ConfChangeError,
   type ConfState,
   decodeConfChange,
   type Entry,
@@ -16,9 +18,22 @@ import {
 import { type ClientRequest, Clients, type PendingOp, parseReadContext, readContext } from "./clients.js";
 import { EventQueue } from "./eventQueue.js";
 import type { Operation } from "./history.js";
-import { InvariantChecker, InvariantViolation } from "./invariants.js";
+import { type ConfCommit, InvariantChecker, InvariantViolation } from "./invariants.js";
 import { decodeCommand, encodeCommand, KvMachine } from "./kvMachine.js";
 import { checkLinearizable } from "./linearizability.js";
+import {
+  applyConfModel,
+  CONF_KINDS,
+  type ConfKind,
+  confKey,
+  confKindOf,
+  emptyConf,
+  fmtConfChange,
+  isJointConf,
+  isVoterIn,
+  ModelRefusal,
+  membersOf,
+} from "./membership.js";
 import { Network, QUIET_LINKS } from "./network.js";
 import { between, deriveSeed } from "./rng.js";
 import { describeRunConfig, drawRunConfig, type RunConfig } from "./runConfig.js";
@@ -32,6 +47,20 @@ export interface SimBugs {
   loseTail?: boolean;
   /** Gets are answered from the contacted node's state machine at once, skipping readIndex. */
   staleReads?: boolean;
+  /** Node n2 applies every addLearner as addVoter (and keeps what its core computed): nodes disagree. */
+  divergentConfChange?: boolean;
+  /** Every node applies every addLearner as addVoter (and keeps what its core computed): all agree, wrongly. */
+  wrongConfChange?: boolean;
+  /** A node made a learner applies that change to itself as addVoter; the harness records the learner config. */
+  learnerSelfPromotes?: boolean;
+  /** Every node but the learner applies addLearner as addVoter (leaders count learners); the harness records the learner config. */
+  learnerCounted?: boolean;
+  /** A removed node ignores its own removal (its core keeps it a voter); the harness records the removal. */
+  removedStays?: boolean;
+  /** On every crash the disk's snapshot loses its ConfState (it comes back empty). */
+  loseConfState?: boolean;
+  /** Snapshots record the initial membership instead of the one at their index. */
+  staleSnapshotConf?: boolean;
 }
 
 /** Knobs of {@link simulate}; every one has a default. */
@@ -43,6 +72,13 @@ export interface SimOptions {
   bugs?: SimBugs;
   /** Check that a node votes at most once per term (default true); see {@link InvariantChecker}. */
   checkVotes?: boolean;
+  /** Check each applied configuration against the simulation's model (default true); agreement between nodes is always checked. */
+  checkConfModel?: boolean;
+  /**
+   * Check after every step, on restart and in snapshots that a node's membership (its core's and
+   * the harness's view) is the configuration at its applied index (default true).
+   */
+  checkMembership?: boolean;
   /** Replaces parts of the configuration the seed draws (e.g. more crashes for a bug hunt). */
   overrides?: Partial<RunConfig>;
   /** Receives every trace line as it happens (verbose mode). */
@@ -54,7 +90,7 @@ export interface SimOptions {
 }
 
 /** What a run did, so tests can tell that the simulation exercised something. */
-export interface SimStats {
+export interface SimStats extends ConfKindStats {
   simTime: number;
   events: number;
   /** Terms in which some node became leader. */
@@ -76,8 +112,33 @@ export interface SimStats {
   snapshotsSent: number;
   snapshotsInstalled: number;
   compactions: number;
+  /** Membership changes the harness proposed that the leader accepted, and that it refused (ProposalDroppedError). */
+  confProposed: number;
+  confRefused: number;
+  /** Configuration entries committed (bootstrap excluded); of these, refused when applied (invalid). */
+  confCommitted: number;
+  confInvalid: number;
+  jointEntered: number;
+  jointLeft: number;
+  /** Nodes that joined, and that left, the committed configuration (bootstrap excluded). */
+  nodesAdded: number;
+  nodesRemoved: number;
+  /** Brand-new nodes started (empty storage, no bootstrap). */
+  nodesSpawned: number;
+  /** Restarts of a node whose committed log or snapshot held a membership change. */
+  confRestarts: number;
+  /** Snapshots installed whose configuration came from a membership change. */
+  confSnapshots: number;
   /** Ms from the final heal until a fresh write was applied everywhere. */
   livenessMs: number;
+}
+
+/** Committed membership changes of each kind, in {@link SimStats} (e.g. `ccAddLearner`). */
+export type ConfKindStats = { [K in ConfKind as `cc${Capitalize<K>}`]: number };
+
+/** The stats field counting committed changes of `kind`. */
+export function confKindStat(kind: ConfKind): keyof ConfKindStats {
+  return `cc${kind[0]!.toUpperCase()}${kind.slice(1)}` as keyof ConfKindStats;
 }
 
 /** The outcome of {@link simulate}: a failure carries the violation and the last trace lines. */
@@ -106,6 +167,7 @@ type SimEvent =
   | { type: "restart"; node: string }
   | { type: "transfer" }
   | { type: "pause" }
+  | { type: "membership" }
   | { type: "settle" }
   | { type: "liveness" };
 
@@ -118,7 +180,16 @@ interface SimNode {
   inc: number;
   kv: KvMachine;
   role: Role;
-  confState: ConfState | null;
+  /** The membership as of the node's applied index, as the harness tracks it (and records in snapshots). */
+  confState: ConfState;
+  confKey: string;
+  /** The core's configuration object last seen, and its key (recomputed when the object changes). */
+  coreConf: unknown;
+  coreConfKey: string;
+  /** The highest commit index persisted (or checked for a quorum on a leader) in this life. */
+  commit: number;
+  /** Started with bootstrap() (the initial members) rather than empty, waiting to be contacted. */
+  readonly bootstrapped: boolean;
   readonly tickPeriod: number;
   /** While now < pausedUntil the node's process is stalled (a long GC pause): its events wait. */
   pausedUntil: number;
@@ -127,15 +198,31 @@ interface SimNode {
 /** The client id of the final liveness write (not part of the recorded history). */
 const LIVENESS_CLIENT = 1_000_000;
 const KEYS = ["x", "y", "z"] as const;
+/** At most this many brand-new nodes are started in one run. */
+const MAX_SPAWNED = 6;
+/** Voters of the (incoming) configuration stay within these bounds; members (voters and learners) below MAX_MEMBERS. */
+const MIN_VOTERS = 3;
+const MAX_VOTERS = 5;
+const MAX_MEMBERS = 7;
 
 /**
  * Runs one deterministic simulation of a Raft cluster: N {@link RawNode}s in one process over a
  * simulated network, driven by an event queue and a PRNG seeded with `seed` — the same seed
- * replays the same run. The seed draws the configuration ({@link drawRunConfig}), then faults
- * and client operations happen for `duration` ms, with every Raft safety invariant checked
- * after every step ({@link InvariantChecker}). Then all faults heal and a write must commit and
- * be applied on every node within `livenessTimeout` ms; finally the clients' history must be
- * linearizable.
+ * replays the same run. The seed draws the configuration ({@link drawRunConfig}), then faults,
+ * membership changes and client operations happen for `duration` ms, with every Raft safety
+ * invariant checked after every step ({@link InvariantChecker}). Then all faults heal and a
+ * write must commit and be applied on every member of the configuration it was committed in,
+ * and any joint configuration must be left, within `livenessTimeout` ms; finally the clients'
+ * history must be linearizable.
+ *
+ * Membership changes go through the core's API: the harness draws a change valid for the
+ * leader's configuration (a brand-new node — empty storage, no bootstrap — added as a learner
+ * and promoted once caught up, or added as a voter; a follower, a learner or the leader itself
+ * removed; a voter demoted; a node replaced, or the cluster grown from 3 to 5 voters or shrunk
+ * back, through a joint configuration left automatically or, with the "explicit" transition,
+ * by the harness) and proposes it with `proposeConfChange` on the leader. Committed entries are
+ * applied with `applyConfChange`; the harness keeps each node's ConfState and records it in the
+ * snapshots it takes. Removed nodes keep running.
  */
 export function simulate(seed: number, options: SimOptions = {}): SimResult {
   return new Simulation(seed, options).run();
@@ -161,15 +248,42 @@ class Simulation {
   settledAt = 0;
   finished = false;
   events = 0;
-  stats = { crashes: 0, pauses: 0, transfers: 0, snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0 };
+  stats = {
+    crashes: 0,
+    pauses: 0,
+    transfers: 0,
+    snapshotsSent: 0,
+    snapshotsInstalled: 0,
+    compactions: 0,
+    confProposed: 0,
+    confRefused: 0,
+    confCommitted: 0,
+    confInvalid: 0,
+    jointEntered: 0,
+    jointLeft: 0,
+    nodesAdded: 0,
+    nodesRemoved: 0,
+    nodesSpawned: 0,
+    confRestarts: 0,
+    confSnapshots: 0,
+  };
+  readonly confKinds = Object.fromEntries(CONF_KINDS.map((k) => [k, 0])) as Record<ConfKind, number>;
+  readonly checkMembership: boolean;
+  /** How many configuration entries bootstrap() writes (one per initial voter). */
+  readonly bootstrapEntries: number;
+  /** Every node that was ever a member of a committed configuration: never added again once removed. */
+  readonly everMember = new Set<string>();
+  /** Counter for the contexts of proposed membership changes. */
+  confSeq = 0;
   /** Client commands whose proposal message the network duplicated: they may legitimately commit twice. */
   readonly duplicatedProposals = new Set<string>();
   /** Index at which each client command was first committed. */
   readonly committedCommands = new Map<string, number>();
   liveSeq = 0;
   liveProposedAt = -Infinity;
-  /** Liveness write seq → nodes that applied it. */
+  /** Liveness write seq → nodes that applied it, and the index it was committed at. */
   readonly liveApplied = new Map<number, Set<string>>();
+  readonly liveIndex = new Map<number, number>();
   livenessMs = -1;
 
   constructor(seed: number, options: SimOptions) {
@@ -179,13 +293,19 @@ class Simulation {
     this.duration = options.duration ?? 3000;
     this.livenessTimeout = options.livenessTimeout ?? 10_000;
     this.bugs = options.bugs ?? {};
-    this.checker = new InvariantChecker({ checkVotes: options.checkVotes ?? true });
+    this.checker = new InvariantChecker({
+      checkVotes: options.checkVotes ?? true,
+      checkConfModel: options.checkConfModel ?? true,
+    });
+    this.checkMembership = options.checkMembership ?? true;
+    this.bootstrapEntries = this.config.nodes;
     this.verbose = options.onTrace !== undefined;
     this.trace = new Trace(options.traceCapacity ?? 400, options.onTrace);
     const ids = Array.from({ length: this.config.nodes }, (_, i) => `n${i + 1}`);
     this.network = new Network(ids, this.rng, this.config.links);
     this.clients = new Clients(this.config.clients, KEYS, this.rng);
     this.checker.onCommitted = (e) => this.#onCommitted(e);
+    this.checker.onConfCommitted = (c) => this.#onConfCommitted(c);
     this.keepTrace = options.keepTrace ?? false;
   }
 
@@ -255,6 +375,18 @@ class Simulation {
       snapshotsSent: this.stats.snapshotsSent,
       snapshotsInstalled: this.stats.snapshotsInstalled,
       compactions: this.stats.compactions,
+      confProposed: this.stats.confProposed,
+      confRefused: this.stats.confRefused,
+      confCommitted: this.stats.confCommitted,
+      confInvalid: this.stats.confInvalid,
+      jointEntered: this.stats.jointEntered,
+      jointLeft: this.stats.jointLeft,
+      nodesAdded: this.stats.nodesAdded,
+      nodesRemoved: this.stats.nodesRemoved,
+      nodesSpawned: this.stats.nodesSpawned,
+      confRestarts: this.stats.confRestarts,
+      confSnapshots: this.stats.confSnapshots,
+      ...(Object.fromEntries(CONF_KINDS.map((k) => [confKindStat(k), this.confKinds[k]])) as ConfKindStats),
       livenessMs: this.livenessMs,
     };
   }
@@ -264,23 +396,8 @@ class Simulation {
   #start(): void {
     const cfg = this.config;
     this.log("sim", `seed ${this.seed}: ${describeRunConfig(cfg)}`);
-    const ids = this.network.nodes;
-    for (const [index, id] of ids.entries()) {
-      const node: SimNode = {
-        id,
-        index,
-        storage: new MemoryStorage(),
-        raw: null,
-        inc: 0,
-        kv: new KvMachine(),
-        role: "follower",
-        confState: null,
-        tickPeriod: between(this.rng, 9, 11),
-        pausedUntil: 0,
-      };
-      this.nodes.push(node);
-      this.byId.set(id, node);
-    }
+    const ids = [...this.network.nodes];
+    for (const id of ids) this.#newNode(id, true);
     for (const node of this.nodes) {
       node.raw = new RawNode(this.#raftConfig(node, 0));
       node.raw.bootstrap([...ids]);
@@ -294,7 +411,32 @@ class Simulation {
     if (cfg.crashEvery > 0) this.queue.at(this.#interval(cfg.crashEvery), { type: "crash" });
     if (cfg.transferEvery > 0) this.queue.at(this.#interval(cfg.transferEvery), { type: "transfer" });
     if (cfg.pauseEvery > 0) this.queue.at(this.#interval(cfg.pauseEvery), { type: "pause" });
+    if (cfg.confChangeEvery > 0) this.queue.at(this.#interval(cfg.confChangeEvery), { type: "membership" });
     this.queue.at(this.duration, { type: "settle" });
+  }
+
+  #newNode(id: string, bootstrapped: boolean): SimNode {
+    const empty = emptyConf();
+    const node: SimNode = {
+      id,
+      index: this.nodes.length,
+      storage: new MemoryStorage(),
+      raw: null,
+      inc: 0,
+      kv: new KvMachine(),
+      role: "follower",
+      confState: empty,
+      confKey: confKey(empty),
+      coreConf: null,
+      coreConfKey: "",
+      commit: 0,
+      bootstrapped,
+      tickPeriod: between(this.rng, 9, 11),
+      pausedUntil: 0,
+    };
+    this.nodes.push(node);
+    this.byId.set(id, node);
+    return node;
   }
 
   #interval(mean: number): number {
@@ -409,7 +551,7 @@ class Simulation {
         return;
       case "crash": {
         if (this.phase !== "load") return;
-        const up = this.nodes.filter((n) => n.raw !== null);
+        const up = this.#preferMembers(this.nodes.filter((n) => n.raw !== null));
         if (up.length > 0) {
           const node = this.rng.pick(up);
           this.#crash(node);
@@ -431,7 +573,9 @@ class Simulation {
       }
       case "pause": {
         if (this.phase !== "load") return;
-        const up = this.nodes.filter((n) => n.raw !== null && n.pausedUntil <= this.queue.now);
+        const up = this.#preferMembers(
+          this.nodes.filter((n) => n.raw !== null && n.pausedUntil <= this.queue.now),
+        );
         if (up.length > 0) {
           const node = this.rng.pick(up);
           const length = between(this.rng, 10, this.config.pauseLength);
@@ -440,6 +584,12 @@ class Simulation {
           this.log(node.id, `PAUSE for ${length}ms [${node.role}]`);
         }
         this.queue.after(this.#interval(this.config.pauseEvery), ev);
+        return;
+      }
+      case "membership": {
+        if (this.phase !== "load") return;
+        this.#membershipChange();
+        this.queue.after(this.#interval(this.config.confChangeEvery), ev);
         return;
       }
       case "settle":
@@ -532,6 +682,7 @@ class Simulation {
       const rd = raw.ready();
       this.log(node.id, () => fmtReady(rd));
       let becameLeader = false;
+      const wasLeader = node.role === "leader";
       if (rd.softState) {
         becameLeader = rd.softState.role === "leader" && node.role !== "leader";
         node.role = rd.softState.role;
@@ -542,19 +693,25 @@ class Simulation {
         const kv = KvMachine.restore(rd.snapshot.data, rd.snapshot.meta.index);
         this.checker.onSnapshotInstalled(node.id, rd.snapshot, kv.fingerprint());
         node.kv = kv;
-        node.confState = rd.snapshot.meta.confState;
+        this.#setConf(node, rd.snapshot.meta.confState);
         this.stats.snapshotsInstalled++;
+        if (this.checker.configAt(rd.snapshot.meta.index).index > this.bootstrapEntries)
+          this.stats.confSnapshots++;
       }
       storage.append(rd.entries);
       this.checker.onPersist(node.id, rd.entries, storage);
       if (rd.hardState) {
         storage.setHardState(rd.hardState);
         this.checker.onHardState(node.id, rd.hardState, storage);
+        if (wasLeader && node.role === "leader" && rd.hardState.commit > node.commit) {
+          this.#checkCommitQuorum(node, rd.hardState.term, rd.hardState.commit);
+        }
+        node.commit = Math.max(node.commit, rd.hardState.commit);
       }
       if (becameLeader) {
         const term = raw.status().term;
-        this.log(node.id, `became leader of term ${term}`);
-        this.checker.onLeader(node.id, term, storage);
+        this.log(node.id, `became leader of term ${term} [config ${node.confKey}]`);
+        this.checker.onLeader(node.id, term, storage, node.confState);
       }
       for (const m of rd.messages) this.#send(node, m);
       for (const e of rd.committedEntries) this.#apply(node, e);
@@ -570,12 +727,57 @@ class Simulation {
       this.#serveReads(node);
       this.#maybeCompact(node);
     }
+    this.#checkMembershipView(node, "after a step");
+  }
+
+  /** The node's membership, in its core and as the harness tracks it, is the configuration at its applied index. */
+  #checkMembershipView(node: SimNode, when: string): void {
+    if (!this.checkMembership || !node.raw) return;
+    const applied = node.kv.applied;
+    this.checker.checkMembership(node.id, this.#coreConfKey(node), applied, `${when} (its core)`);
+    this.checker.checkMembership(node.id, node.confKey, applied, `${when} (the harness's view)`);
+  }
+
+  /** The key of the membership the node's core currently uses (cached while its config object is unchanged). */
+  #coreConfKey(node: SimNode): string {
+    const cfg = node.raw!.raft.trk.config;
+    if (cfg !== node.coreConf) {
+      node.coreConf = cfg;
+      node.coreConfKey = confKey({
+        voters: [...cfg.voters[0]],
+        votersOutgoing: [...cfg.voters[1]],
+        learners: [...cfg.learners],
+        learnersNext: [...cfg.learnersNext],
+        autoLeave: cfg.autoLeave,
+      });
+    }
+    return node.coreConfKey;
+  }
+
+  #setConf(node: SimNode, cs: ConfState): void {
+    node.confState = cs;
+    node.confKey = confKey(cs);
+  }
+
+  /**
+   * A leader advanced its commit index: a quorum of the voters of its configuration (both halves
+   * of a joint one) must hold the entry in their durable logs — learners never count.
+   */
+  #checkCommitQuorum(leader: SimNode, term: number, commit: number): void {
+    const t = leader.storage.term(commit);
+    this.checker.onLeaderCommit(leader.id, term, commit, t, leader.confState, (id) => {
+      const n = this.byId.get(id);
+      if (!n) return false;
+      const s = n.storage;
+      if (commit <= s.firstIndex() - 1) return true; // in its snapshot, which lies on the committed prefix
+      return commit <= s.lastIndex() && s.term(commit) === t;
+    });
   }
 
   #apply(node: SimNode, e: Entry): void {
     this.checker.onApply(node.id, e);
     if (e.type === "confChange") {
-      node.confState = node.raw!.applyConfChange(decodeConfChange(e.data));
+      this.#applyConfChange(node, e);
       node.kv.skip(e.index);
     } else if (e.data.byteLength === 0) {
       node.kv.skip(e.index);
@@ -588,6 +790,7 @@ class Simulation {
           if (!set) {
             set = new Set();
             this.liveApplied.set(cmd.seq, set);
+            this.liveIndex.set(cmd.seq, e.index);
           }
           set.add(node.id);
         } else {
@@ -601,6 +804,86 @@ class Simulation {
     }
   }
 
+  /**
+   * Applies a committed configuration entry through the core, as an application does, and
+   * records the resulting membership (a change the core refuses leaves it as it was).
+   */
+  #applyConfChange(node: SimNode, e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    let intended = node.confState;
+    try {
+      intended = applyConfModel(node.confState, cc);
+    } catch (err) {
+      if (!(err instanceof ModelRefusal)) throw err;
+    }
+    // A bootstrapped node applies its bootstrap entries twice (bootstrap() did already): it holds the full membership throughout.
+    const doubled = node.bootstrapped && node.inc === 0 && e.index <= this.bootstrapEntries;
+    const bug = doubled ? { cc, recordIntended: false } : this.#confChangeBug(node, cc);
+    let cs = node.confState;
+    try {
+      if (bug.cc) cs = node.raw!.applyConfChange(bug.cc);
+    } catch (err) {
+      if (!(err instanceof ConfChangeError)) throw err;
+      this.log(node.id, `configuration entry ${e.index} refused: ${err.message}`);
+    }
+    if (bug.cc !== cc) {
+      this.log(
+        node.id,
+        `BUG: applied ${bug.cc ? fmtConfChange(bug.cc) : "nothing"} instead of ${fmtConfChange(cc)}`,
+      );
+    }
+    this.#setConf(node, bug.recordIntended ? intended : cs);
+    this.log(node.id, () => `applied ${fmtConfChange(cc)} at ${e.index}: ${node.confKey}`);
+    // A leader recounts its commit index with the new configuration at once: check it under that one.
+    const status = node.raw!.status();
+    if (status.role === "leader" && status.commit > node.commit) {
+      this.#checkCommitQuorum(node, status.term, status.commit);
+      node.commit = status.commit;
+    }
+    this.checker.onConfApplied(node.id, e.index, node.confState, doubled ? this.bootstrapEntries : undefined);
+  }
+
+  /**
+   * The change a deliberately broken harness hands the core instead of `cc` (see {@link SimBugs}),
+   * and whether the harness then records the configuration it intended rather than the core's.
+   */
+  #confChangeBug(node: SimNode, cc: ConfChange): { cc: ConfChange | null; recordIntended: boolean } {
+    const b = this.bugs;
+    const asVoter = (which: (id: string) => boolean): ConfChange => {
+      if (!cc.changes.some((c) => c.type === "addLearner" && which(c.nodeId))) return cc;
+      return {
+        ...cc,
+        changes: cc.changes.map((c) =>
+          c.type === "addLearner" && which(c.nodeId) ? { type: "addVoter", nodeId: c.nodeId } : c,
+        ),
+      };
+    };
+    if (b.divergentConfChange && node.id === "n2") return { cc: asVoter(() => true), recordIntended: false };
+    if (b.wrongConfChange) return { cc: asVoter(() => true), recordIntended: false };
+    if (b.learnerSelfPromotes) return { cc: asVoter((id) => id === node.id), recordIntended: true };
+    if (b.learnerCounted) return { cc: asVoter((id) => id !== node.id), recordIntended: true };
+    if (b.removedStays) {
+      // Its own removal is applied as "stay what you are" (a leave-joint keeps it in the outgoing half).
+      const core = node.raw!.raft.trk.config;
+      const own = cc.changes.some((c) => c.type === "removeNode" && c.nodeId === node.id);
+      const leaving = cc.changes.length === 0 && core.voters[1].has(node.id) && !core.voters[0].has(node.id);
+      if (leaving) return { cc: null, recordIntended: true };
+      if (own) {
+        const kept: ConfChange = {
+          ...cc,
+          changes: cc.changes.map((c) =>
+            c.type === "removeNode" && c.nodeId === node.id
+              ? { type: core.voters[0].has(node.id) ? "addVoter" : "addLearner", nodeId: node.id }
+              : c,
+          ),
+        };
+        return { cc: kept, recordIntended: true };
+      }
+      return { cc, recordIntended: true };
+    }
+    return { cc, recordIntended: false };
+  }
+
   #serveReads(node: SimNode): void {
     for (const op of this.clients.pendingReads(node.id, node.inc)) {
       if (op.readIndex !== null && node.kv.applied >= op.readIndex) {
@@ -611,12 +894,24 @@ class Simulation {
 
   #maybeCompact(node: SimNode): void {
     const c = this.config.compaction;
-    if (!c || !node.confState) return;
+    if (!c) return;
     const storage = node.storage;
     const applied = node.kv.applied;
     if (applied - storage.snapshot().meta.index < c.every || applied > storage.lastIndex()) return;
-    const snap = storage.createSnapshot(applied, node.confState, node.kv.snapshot());
-    this.checker.onSnapshotCreated(node.id, applied, snap.meta.term, node.kv.fingerprint());
+    // Within the bootstrap entries a bootstrapped node holds the full initial membership already
+    // (bootstrap() applied them all at once), not the configuration at that index: no snapshot there.
+    if (applied < this.bootstrapEntries) return;
+    const cs = this.bugs.staleSnapshotConf
+      ? this.checker.configAt(this.bootstrapEntries).state
+      : node.confState;
+    const snap = storage.createSnapshot(applied, cs, node.kv.snapshot());
+    this.checker.onSnapshotCreated(
+      node.id,
+      applied,
+      snap.meta.term,
+      node.kv.fingerprint(),
+      snap.meta.confState,
+    );
     const to = applied - c.keep;
     if (to >= storage.firstIndex()) storage.compact(to);
     this.stats.compactions++;
@@ -634,6 +929,24 @@ class Simulation {
         `command ${key} (client/seq) was proposed once but committed twice, at ${first} and ${e.index}`,
       );
     }
+  }
+
+  /** A configuration entry was committed: count what it did. */
+  #onConfCommitted(c: ConfCommit): void {
+    const before = membersOf(c.before);
+    const after = membersOf(c.after);
+    if (c.index > this.bootstrapEntries) {
+      this.stats.confCommitted++;
+      if (c.refused !== null) this.stats.confInvalid++;
+      const kind = confKindOf(c.cc);
+      if (kind) this.confKinds[kind]++;
+      if (!isJointConf(c.before) && isJointConf(c.after)) this.stats.jointEntered++;
+      if (isJointConf(c.before) && !isJointConf(c.after)) this.stats.jointLeft++;
+      for (const id of after) if (!before.has(id)) this.stats.nodesAdded++;
+      for (const id of before) if (!after.has(id)) this.stats.nodesRemoved++;
+    }
+    for (const id of after) this.everMember.add(id);
+    this.log("sim", () => `committed configuration ${c.index}: ${fmtConfChange(c.cc)} → ${confKey(c.after)}`);
   }
 
   // ---- faults ----
@@ -660,6 +973,13 @@ class Simulation {
         node.storage = fresh;
       }
     }
+    if (this.bugs.loseConfState) {
+      const snap = node.storage.snapshot();
+      if (snap.meta.index > 0) {
+        node.storage.installSnapshot({ ...snap, meta: { ...snap.meta, confState: emptyConf() } });
+        lost += ` (BUG: disk lost the ConfState of snapshot ${snap.meta.index})`;
+      }
+    }
     this.log(node.id, `CRASH${lost}`);
   }
 
@@ -672,14 +992,18 @@ class Simulation {
     const snap = node.storage.snapshot();
     const hs = node.storage.initialState().hardState;
     node.kv = KvMachine.restore(snap.data, snap.meta.index);
-    node.confState = snap.meta.index > 0 ? snap.meta.confState : null;
+    this.#setConf(node, snap.meta.index > 0 ? snap.meta.confState : emptyConf());
     node.role = "follower";
+    node.commit = hs.commit;
     this.checker.onRestart(node.id, hs, snap.meta.index);
+    if (this.checker.configAt(hs.commit).index > this.bootstrapEntries) this.stats.confRestarts++;
     this.log(
       node.id,
       `RESTART (term ${hs.term}, vote ${hs.vote}, commit ${hs.commit}, snapshot ${snap.meta.index}, last index ${node.storage.lastIndex()})`,
     );
     node.raw = new RawNode(this.#raftConfig(node, snap.meta.index));
+    // It resumes with the membership of its snapshot; the committed entries after it are applied again.
+    this.#checkMembershipView(node, `restarted from snapshot ${snap.meta.index}`);
     this.queue.after(this.rng.int(node.tickPeriod), { type: "tick", node: node.id, inc: node.inc });
     this.#processReady(node);
   }
@@ -689,7 +1013,11 @@ class Simulation {
     if (up.length === 0) return;
     const leaders = up.filter((n) => n.role === "leader");
     const from = leaders.length > 0 && this.rng.chance(0.8) ? this.rng.pick(leaders) : this.rng.pick(up);
-    const to = this.rng.pick(this.nodes.filter((n) => n !== from));
+    const latest = this.checker.latestConfig.state;
+    let targets = this.nodes.filter((n) => n !== from && isVoterIn(latest, n.id));
+    if (targets.length === 0 || this.rng.chance(0.1)) targets = this.nodes.filter((n) => n !== from);
+    if (targets.length === 0) return;
+    const to = this.rng.pick(targets);
     this.stats.transfers++;
     this.log(from.id, `transferLeader(${to.id}) [${from.role}]`);
     from.raw!.transferLeader(to.id);
@@ -706,25 +1034,36 @@ class Simulation {
     this.queue.after(20, { type: "liveness" });
   }
 
+  /**
+   * After the heal a write must be applied on every member of the configuration it was committed
+   * in (a removed node need not apply later entries; an added one must), and the cluster must
+   * have left any joint configuration.
+   */
   #livenessCheck(): void {
     const now = this.queue.now;
-    if (this.livenessMs < 0) {
+    const latest = this.checker.latestConfig;
+    if (this.livenessMs < 0 && !isJointConf(latest.state)) {
       for (const [seq, set] of this.liveApplied) {
-        if (set.size === this.nodes.length) {
+        const members = membersOf(this.checker.configAt(this.liveIndex.get(seq)!).state);
+        if ([...members].every((id) => set.has(id))) {
           this.livenessMs = now - this.settledAt;
           this.log(
             "sim",
-            `liveness: write #${seq} applied on every node, ${this.livenessMs}ms after the heal`,
+            `liveness: write #${seq} applied on every member of ${latest.key}, ${this.livenessMs}ms after the heal`,
           );
+          break;
         }
       }
     }
     if (this.livenessMs < 0) {
       if (now - this.settledAt > this.livenessTimeout) {
-        const roles = this.nodes.map((n) => `${n.id}:${n.raw ? `${n.role}@${n.raw.status().term}` : "down"}`);
+        const roles = this.nodes.map(
+          (n) =>
+            `${n.id}:${n.raw ? `${n.role}@${n.raw.status().term}` : "down"}/applied ${n.kv.applied}/${n.confKey}`,
+        );
         throw new InvariantViolation(
-          `liveness: ${this.livenessTimeout}ms after the heal no write is applied on every node (${roles.join(" ")}; ` +
-            `${this.liveSeq} liveness writes proposed)`,
+          `liveness: ${this.livenessTimeout}ms after the heal no write is applied on every member of ${latest.key} ` +
+            `or the configuration is still joint (${roles.join("; ")}; ${this.liveSeq} liveness writes proposed)`,
         );
       }
       if (now - this.liveProposedAt >= 300) this.#proposeLiveness();
@@ -736,18 +1075,12 @@ class Simulation {
   }
 
   #proposeLiveness(): void {
-    let leader: SimNode | undefined;
-    let best = -1;
-    for (const n of this.nodes) {
-      if (n.raw && n.role === "leader") {
-        const t = n.raw.status().term;
-        if (t > best) {
-          best = t;
-          leader = n;
-        }
-      }
-    }
+    const leader = this.#leader();
     if (!leader) return;
+    // A joint configuration entered with the "explicit" transition is only left when asked to.
+    if (isJointConf(leader.confState) && !leader.confState.autoLeave) {
+      this.#proposeConfChange(leader, { transition: "auto", changes: [], context: this.#context("leave") });
+    }
     const seq = ++this.liveSeq;
     const data = encodeCommand({
       client: LIVENESS_CLIENT,
@@ -768,11 +1101,219 @@ class Simulation {
     this.#processReady(leader);
   }
 
+  /**
+   * Mostly the members of the newest committed configuration among `nodes` (removed and
+   * never-added nodes still run, and now and then get a client or a fault too).
+   */
+  #preferMembers(nodes: SimNode[]): SimNode[] {
+    if (this.rng.chance(0.15)) return nodes;
+    const members = membersOf(this.checker.latestConfig.state);
+    const out = nodes.filter((n) => members.has(n.id));
+    return out.length > 0 ? out : nodes;
+  }
+
+  // ---- membership changes ----
+
+  #context(kind: ConfKind): string {
+    return `${kind}#${++this.confSeq}`;
+  }
+
+  /** The leader of the highest term among the running, unpaused nodes. */
+  #leader(): SimNode | undefined {
+    let leader: SimNode | undefined;
+    let best = -1;
+    for (const n of this.nodes) {
+      if (n.raw && n.role === "leader" && n.pausedUntil <= this.queue.now) {
+        const t = n.raw.status().term;
+        if (t > best) {
+          best = t;
+          leader = n;
+        }
+      }
+    }
+    return leader;
+  }
+
+  /**
+   * Draws a membership change valid for the leader's configuration and proposes it there. A
+   * joint configuration entered with the "explicit" transition is left first.
+   */
+  #membershipChange(): void {
+    const leader = this.#leader();
+    if (!leader) return;
+    const conf = leader.confState;
+    if (isJointConf(conf)) {
+      if (!conf.autoLeave) {
+        this.#proposeConfChange(leader, { transition: "auto", changes: [], context: this.#context("leave") });
+      }
+      return;
+    }
+    const cc = this.#drawConfChange(leader, conf);
+    if (cc) this.#proposeConfChange(leader, cc);
+  }
+
+  #drawConfChange(leader: SimNode, conf: ConfState): ConfChange | null {
+    const rng = this.rng;
+    const voters = conf.voters;
+    const others = voters.filter((v) => v !== leader.id);
+    const members = membersOf(conf).size;
+    const canAdd = members < MAX_MEMBERS && this.#spares(conf).length > 0;
+    const status = leader.raw!.status();
+    const caughtUp = conf.learners.filter((id) => {
+      const pr = status.progress[id];
+      return pr !== undefined && pr.match + 3 >= status.commit;
+    });
+    const kinds: ConfKind[] = [];
+    const add = (k: ConfKind, weight: number) => {
+      for (let i = 0; i < weight; i++) kinds.push(k);
+    };
+    if (canAdd) add("addLearner", 4);
+    if (caughtUp.length > 0 && voters.length < MAX_VOTERS) add("promote", 4);
+    if (canAdd && voters.length < MAX_VOTERS) add("addVoter", 1);
+    if (voters.length > MIN_VOTERS) {
+      add("removeVoter", 2);
+      add("removeLeader", 1);
+      add("demote", 2);
+    }
+    if (conf.learners.length > 0) add("removeLearner", 1);
+    if (canAdd || caughtUp.length > 0) add("replace", 3);
+    if (voters.length <= MAX_VOTERS - 2 && this.#spares(conf).length + caughtUp.length >= 2) add("grow", 2);
+    if (voters.length >= MIN_VOTERS + 2) add("shrink", 2);
+    if (kinds.length === 0) return null;
+    const kind = rng.pick(kinds);
+    /** A voter to add: a caught-up learner, or a brand-new node. */
+    const newVoter = (exclude: string[] = []): string => {
+      const ready = caughtUp.filter((id) => !exclude.includes(id));
+      if (ready.length > 0 && (rng.chance(0.5) || !this.#canSpawnFor(conf, exclude))) return rng.pick(ready);
+      return this.#spare(conf, exclude);
+    };
+    const jointTransition = (): ConfChange["transition"] => {
+      const r = rng.next();
+      return r < 0.6 ? "auto" : r < 0.75 ? "implicit" : "explicit";
+    };
+    /** Mostly a simple change; sometimes a joint one with a single change. */
+    const single = (type: "addVoter" | "addLearner" | "removeNode", nodeId: string): ConfChange => {
+      const r = rng.next();
+      const transition = r < 0.8 ? "auto" : r < 0.9 ? "implicit" : "explicit";
+      return { transition, changes: [{ type, nodeId }], context: this.#context(kind) };
+    };
+    const outgoing = (n: number): string[] => {
+      const pool = [...others];
+      const out: string[] = [];
+      if (rng.chance(0.3)) out.push(leader.id);
+      while (out.length < n) {
+        const i = rng.int(pool.length);
+        out.push(pool.splice(i, 1)[0]!);
+      }
+      return out;
+    };
+    switch (kind) {
+      case "addLearner":
+        return single("addLearner", this.#spare(conf));
+      case "promote":
+        return single("addVoter", rng.pick(caughtUp));
+      case "addVoter":
+        return single("addVoter", this.#spare(conf));
+      case "removeVoter":
+        return single("removeNode", rng.pick(others));
+      case "removeLearner":
+        return single("removeNode", rng.pick(conf.learners));
+      case "removeLeader":
+        return single("removeNode", leader.id);
+      case "demote":
+        return single("addLearner", rng.chance(0.25) ? leader.id : rng.pick(others));
+      case "replace": {
+        const [out] = outgoing(1);
+        const changes: ConfChange["changes"] = [
+          { type: "addVoter", nodeId: newVoter() },
+          { type: rng.chance(0.3) ? "addLearner" : "removeNode", nodeId: out! },
+        ];
+        if (rng.chance(0.5)) changes.reverse();
+        return { transition: jointTransition(), changes, context: this.#context(kind) };
+      }
+      case "grow": {
+        const a = newVoter();
+        const b = newVoter([a]);
+        return {
+          transition: jointTransition(),
+          changes: [
+            { type: "addVoter", nodeId: a },
+            { type: "addVoter", nodeId: b },
+          ],
+          context: this.#context(kind),
+        };
+      }
+      case "shrink": {
+        const outs = outgoing(2);
+        return {
+          transition: jointTransition(),
+          changes: outs.map((id) => ({ type: rng.chance(0.2) ? "addLearner" : "removeNode", nodeId: id })),
+          context: this.#context(kind),
+        };
+      }
+      default:
+        return null;
+    }
+  }
+
+  /**
+   * Nodes that may join `conf`: started during the run, never a member of a committed
+   * configuration (a removed node is never added back) and not in `conf` — a node whose addition
+   * was proposed but never committed is reused — plus an empty string for each brand-new node
+   * that may still be started.
+   */
+  #spares(conf: ConfState): string[] {
+    const inConf = membersOf(conf);
+    const out = this.nodes
+      .filter((n) => !n.bootstrapped && !this.everMember.has(n.id) && !inConf.has(n.id))
+      .map((n) => n.id);
+    const room = MAX_SPAWNED - this.stats.nodesSpawned;
+    for (let i = 0; i < room; i++) out.push("");
+    return out;
+  }
+
+  #canSpawnFor(conf: ConfState, exclude: string[]): boolean {
+    return this.#spares(conf).filter((id) => !exclude.includes(id)).length > 0;
+  }
+
+  /** A node to add: an idle spare if there is one, else a brand-new node, started now. */
+  #spare(conf: ConfState, exclude: string[] = []): string {
+    const idle = this.#spares(conf).filter((id) => id !== "" && !exclude.includes(id));
+    if (idle.length > 0) return this.rng.pick(idle);
+    const node = this.#newNode(`n${this.nodes.length + 1}`, false);
+    this.stats.nodesSpawned++;
+    this.network.addNode(node.id);
+    node.raw = new RawNode(this.#raftConfig(node, 0));
+    this.log(node.id, `SPAWN: empty storage, no bootstrap, tick every ${node.tickPeriod}ms`);
+    this.queue.after(this.rng.int(node.tickPeriod), { type: "tick", node: node.id, inc: node.inc });
+    return node.id;
+  }
+
+  /** Proposes `cc` on `leader`, which must be valid for its configuration; a refusal is expected now and then. */
+  #proposeConfChange(leader: SimNode, cc: ConfChange): void {
+    try {
+      applyConfModel(leader.confState, cc);
+    } catch (err) {
+      if (!(err instanceof ModelRefusal)) throw err;
+      throw new Error(`harness: drew ${fmtConfChange(cc)}, invalid for ${leader.confKey}: ${err.message}`);
+    }
+    try {
+      leader.raw!.proposeConfChange(cc);
+      this.stats.confProposed++;
+      this.log(leader.id, `proposeConfChange ${fmtConfChange(cc)} [config ${leader.confKey}]`);
+    } catch (e) {
+      if (!(e instanceof ProposalDroppedError)) throw e;
+      this.stats.confRefused++;
+      this.log(leader.id, `conf change ${fmtConfChange(cc)} refused: ${e.reason}`);
+    }
+    this.#processReady(leader);
+  }
+
   // ---- clients ----
 
   #clientIssue(c: number): void {
     if (this.phase !== "load" || this.clients.pending(c)) return;
-    const up = this.nodes.filter((n) => n.raw !== null);
+    const up = this.#preferMembers(this.nodes.filter((n) => n.raw !== null));
     if (up.length === 0) {
       this.queue.after(20, { type: "client", client: c });
       return;
