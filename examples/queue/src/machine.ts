@@ -44,7 +44,7 @@ export const queue = defineMachine({
     /** Completes a job; refused (false) when the claim expired or belongs to someone else. */
     ack(s, arg: { id: string; worker: string }, ctx) {
       const job = s.jobs.get(arg.id);
-      if (!job || job.status !== "claimed" || job.claimedBy !== arg.worker) return false;
+      if (job?.status !== "claimed" || job.claimedBy !== arg.worker) return false;
       if (job.claimedUntil <= ctx.time.getTime()) return false;
       job.status = "done";
       s.order = s.order.filter((id) => id !== arg.id);

@@ -20,7 +20,5 @@ const node = await startNode({
 });
 process.stdout.write(`${JSON.stringify({ ready: true, id: node.id })}\n`);
 process.on("SIGTERM", () => {
-  // Profiling: exit at once so the CPU profile is written.
-  if (process.env.BENCH_PROF) process.exit(0);
   void node.stop().then(() => process.exit(0));
 });

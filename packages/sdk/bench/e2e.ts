@@ -16,8 +16,6 @@ import { table } from "./loadgen.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const nodeArgs = ["--conditions=@raftkit/source", "--import", "tsx"];
-// BENCH_PROF=DIR writes a CPU profile of every node process into DIR.
-const profArgs = process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const target = process.env.BENCH_TARGET ?? "leader";
 const fsync = process.env.BENCH_FSYNC !== "0";
@@ -99,6 +97,6 @@ try {
   await new Promise((r) => load.once("exit", r));
   console.log(`\n${table(rows)}`);
 } finally {
-  for (const p of procs) p.kill(process.env.BENCH_PROF ? "SIGTERM" : "SIGKILL");
+  for (const p of procs) p.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 }

@@ -144,7 +144,9 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
             return;
           }
           const { outcomes } = decodeBody<{ outcomes: BatchOutcome[] }>(res.text);
-          batch.forEach((q, i) => q.resolve(outcomes[i]!));
+          batch.forEach((q, i) => {
+            q.resolve(outcomes[i]!);
+          });
         })
         .catch((e: unknown) => {
           for (const q of batch) q.reject(e);

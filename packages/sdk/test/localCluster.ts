@@ -1,6 +1,6 @@
 import { MemoryNetwork, MemoryStorage, RaftNode } from "@raftkit/core";
 import { vi } from "vitest";
-import { createMachineNode, type MachineNode, type MachineNodeOptions } from "../src/machineNode.js";
+import { createMachineNode, type MachineNodeOptions } from "../src/machineNode.js";
 import { ReplicatedMachine } from "../src/replicatedMachine.js";
 import type { AnyMachine } from "../src/types.js";
 

@@ -1,12 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import {
-  isLocalMessage,
-  type Logger,
-  type Message,
-  type MessageType,
-  type NodeId,
-  silentLogger,
-} from "@raftkit/core";
+import { isLocalMessage, type Logger, type Message, type NodeId, silentLogger } from "@raftkit/core";
 import express, { type Router } from "express";
 import { decodeMessages } from "./codec.js";
 import { MalformedMessageError, TransportNotRunningError } from "./errors.js";
