@@ -394,8 +394,10 @@ export class Raft {
         // this a node with a higher term whose vote requests reach no current voter (a stale
         // configuration, or pre-vote and check-quorum keeping it quiet) could never rejoin.
         this.send(message({ type: "appendResponse", to: m.from }));
-      } else if (m.type === "preVote") {
-        this.send(message({ type: "preVoteResponse", to: m.from, term: this.term, reject: true }));
+      } else if (m.type === "preVote" || m.type === "vote") {
+        // Reject with the current term so a candidate that fell behind catches up (§5.1):
+        // otherwise one whose requests reach only nodes ahead of it could stay behind forever.
+        this.send(message({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true }));
       }
       return;
     }
