@@ -19,6 +19,8 @@ const node = await startNode({
   raft: { snapshotEntries: 50_000, snapshotCatchUpEntries: 10_000 },
 });
 process.stdout.write(`${JSON.stringify({ ready: true, id: node.id })}\n`);
+// SIGINT exits at once (e.g. to write a --cpu-prof profile).
+process.on("SIGINT", () => process.exit(0));
 process.on("SIGTERM", () => {
   void node.stop().then(() => process.exit(0));
 });
