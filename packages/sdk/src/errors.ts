@@ -1,15 +1,22 @@
 import { RaftkitError } from "@raftkit/core";
 
-/** A command's reducer threw: the state is unchanged on every node; `message` is the reducer's. */
-export class CommandError extends Error {
-  /** The name of the error the reducer threw (e.g. "RangeError"). */
+/** The user's own code threw while raftkit ran it; `message` is that error's. */
+abstract class UserCodeError extends Error {
+  /** The name of the error the user's code threw (e.g. "RangeError"). */
   readonly errorName: string;
+  constructor(errorName: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.errorName = errorName;
+  }
+}
+
+/** A command's reducer threw: the state is unchanged on every node. */
+export class CommandError extends UserCodeError {
   readonly command: string;
   constructor(command: string, errorName: string, message: string) {
-    super(message);
-    this.name = "CommandError";
+    super(errorName, message);
     this.command = command;
-    this.errorName = errorName;
   }
 }
 
@@ -31,14 +38,11 @@ export class DecodeError extends RaftkitError {
   }
 }
 
-/** A query function threw; `message` is the query's. */
-export class QueryError extends Error {
-  readonly errorName: string;
+/** A query function threw. */
+export class QueryError extends UserCodeError {
   readonly query: string;
   constructor(query: string, errorName: string, message: string) {
-    super(message);
-    this.name = "QueryError";
+    super(errorName, message);
     this.query = query;
-    this.errorName = errorName;
   }
 }

@@ -112,23 +112,22 @@ export function createAppRouter<M extends AnyMachine>(
   const runQuery = (name: string, body: QueryRequest): Promise<unknown> =>
     node.runner.query(name, body.args ?? []);
 
-  router.post("/commands/:name", async (req, res) => {
+  /** Answers with the call's result, or with the API error it failed with. */
+  const answer = async (res: Response, call: () => Promise<unknown>): Promise<void> => {
     try {
-      const result = await runCommand(String(req.params.name), parse<CommandRequest>(req));
-      res.type("application/json").send(encodeBody({ result }));
+      res.type("application/json").send(encodeBody({ result: await call() }));
     } catch (e) {
       fail(res, e);
     }
-  });
+  };
 
-  router.post("/queries/:name", async (req, res) => {
-    try {
-      const result = await runQuery(String(req.params.name), parse<QueryRequest>(req));
-      res.type("application/json").send(encodeBody({ result }));
-    } catch (e) {
-      fail(res, e);
-    }
-  });
+  router.post("/commands/:name", (req, res) =>
+    answer(res, () => runCommand(String(req.params.name), parse<CommandRequest>(req))),
+  );
+
+  router.post("/queries/:name", (req, res) =>
+    answer(res, () => runQuery(String(req.params.name), parse<QueryRequest>(req))),
+  );
 
   // Many calls in one request (what createClient sends when calls are queued behind one in
   // flight): each runs as if sent alone; the answer lists each one's outcome in order.

@@ -1,5 +1,5 @@
 import { MemoryNetwork, MemoryStorage, RaftNode } from "@raftkit/core";
-import { vi } from "vitest";
+import { advanceUntil, settleInSimulatedTime } from "@raftkit/core/testing";
 import { createMachineNode, type MachineNodeOptions } from "../src/machineNode.js";
 import { ReplicatedMachine } from "../src/replicatedMachine.js";
 import type { AnyMachine } from "../src/types.js";
@@ -50,32 +50,13 @@ export class LocalCluster<M extends AnyMachine> {
     return [...this.nodes.values()].find((n) => n.status().role === "leader");
   }
 
-  async until(cond: () => boolean, maxMs = 5_000): Promise<void> {
-    for (let t = 0; t <= maxMs; t += 5) {
-      if (cond()) return;
-      await vi.advanceTimersByTimeAsync(5);
-    }
-    throw new Error(`condition did not hold within ${maxMs} ms of simulated time`);
+  until(cond: () => boolean, maxMs = 5_000): Promise<void> {
+    return advanceUntil(cond, maxMs);
   }
 
   /** Settles `p` while simulated time runs; returns its value or throws its error. */
-  async settle<T>(p: Promise<T>, maxMs = 40_000): Promise<T> {
-    let done = false;
-    let value: T | undefined;
-    let error: unknown;
-    p.then(
-      (v) => {
-        done = true;
-        value = v;
-      },
-      (e) => {
-        done = true;
-        error = e ?? new Error("rejected");
-      },
-    );
-    await this.until(() => done, maxMs);
-    if (error !== undefined) throw error;
-    return value as T;
+  settle<T>(p: Promise<T>, maxMs = 40_000): Promise<T> {
+    return settleInSimulatedTime(p, maxMs);
   }
 
   async stopAll(): Promise<void> {
@@ -83,16 +64,4 @@ export class LocalCluster<M extends AnyMachine> {
   }
 }
 
-export function useFakeTime(): void {
-  vi.useFakeTimers({
-    toFake: [
-      "setTimeout",
-      "clearTimeout",
-      "setInterval",
-      "clearInterval",
-      "setImmediate",
-      "clearImmediate",
-      "Date",
-    ],
-  });
-}
+export { useSimulatedTime as useFakeTime } from "@raftkit/core/testing";

@@ -1,4 +1,12 @@
-import type { ConfState, Entry, EntryType, Message, MessageType, Snapshot } from "@raftkit/core";
+import {
+  type ConfState,
+  type Entry,
+  type EntryType,
+  MESSAGE_TYPES,
+  type Message,
+  type MessageType,
+  type Snapshot,
+} from "@raftkit/core";
 import { ByteReader } from "./byteReader.js";
 import { ByteWriter, strSize, uintSize } from "./byteWriter.js";
 
@@ -13,7 +21,7 @@ import { ByteWriter, strSize, uintSize } from "./byteWriter.js";
  *   snapshot = index term voters learners votersOutgoing learnersNext autoLeave:u8 data:bytes
  *              (each list of node ids is a count followed by that many strings)
  *
- * flags: 1 = reject. Type codes are positions in WIRE_TYPES and must never be reordered.
+ * flags: 1 = reject. Type codes are positions in core's MESSAGE_TYPES, which must never be reordered.
  */
 
 const MAGIC_0 = 0x52; // "R"
@@ -29,28 +37,8 @@ const KNOWN_FLAGS = FLAG_REJECT | FLAG_CONTEXT | FLAG_SNAPSHOT;
 /** Longest node id accepted, in UTF-8 bytes. */
 export const MAX_NODE_ID_BYTES = 1024;
 
-/** Wire codes are positions in this list: append new types at the end, never reorder. */
-const WIRE_TYPES: readonly MessageType[] = [
-  "hup",
-  "beat",
-  "propose",
-  "append",
-  "appendResponse",
-  "vote",
-  "voteResponse",
-  "preVote",
-  "preVoteResponse",
-  "snapshot",
-  "heartbeat",
-  "heartbeatResponse",
-  "unreachable",
-  "snapshotStatus",
-  "checkQuorum",
-  "transferLeader",
-  "timeoutNow",
-  "readIndex",
-  "readIndexResponse",
-];
+/** A type's wire code is its position in core's MESSAGE_TYPES (which only ever grows at the end; a test pins the order). */
+const WIRE_TYPES: readonly MessageType[] = MESSAGE_TYPES;
 const TYPE_CODES = new Map<MessageType, number>(WIRE_TYPES.map((t, i) => [t, i]));
 const ENTRY_TYPES: readonly EntryType[] = ["normal", "confChange"];
 

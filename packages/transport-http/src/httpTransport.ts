@@ -9,7 +9,7 @@ import {
 } from "@raftkit/core";
 import type { Router } from "express";
 import { TransportNotRunningError } from "./errors.js";
-import { PeerClient, type PeerStats, type TlsClientOptions } from "./peerClient.js";
+import { PeerClient, type PeerLimits, type PeerStats, type TlsClientOptions } from "./peerClient.js";
 import { createPeerRouter } from "./router.js";
 
 export interface HttpTransportOptions {
@@ -89,14 +89,7 @@ export class HttpTransport implements Transport {
   readonly #nodeId: NodeId;
   readonly #options: HttpTransportOptions;
   readonly #logger: Logger;
-  readonly #limits: {
-    maxQueueBytes: number;
-    maxQueueMessages: number;
-    maxInflightRequests: number;
-    maxBatchBytes: number;
-    requestTimeoutMs: number;
-    snapshotChunkBytes: number;
-  };
+  readonly #limits: PeerLimits;
   readonly #peers = new Map<NodeId, PeerClient>();
   /** Peers already warned about having no address, so that each is logged once. */
   readonly #unknownPeers = new Set<NodeId>();

@@ -49,6 +49,17 @@ export interface PeerEvents {
   snapshot(peer: NodeId, ok: boolean): void;
 }
 
+/** The bounds one peer's client works within, the same for every peer of a transport. @internal */
+export type PeerLimits = Pick<
+  PeerClientOptions,
+  | "maxQueueBytes"
+  | "maxQueueMessages"
+  | "maxInflightRequests"
+  | "maxBatchBytes"
+  | "requestTimeoutMs"
+  | "snapshotChunkBytes"
+>;
+
 /** @internal */
 export interface PeerClientOptions {
   nodeId: NodeId;

@@ -60,6 +60,17 @@ function malformed(body: Uint8Array): MalformedMessageError {
   throw new Error("expected a MalformedMessageError, but the body decoded");
 }
 
+describe("wire type codes", () => {
+  it("stay the positions of core's MESSAGE_TYPES as first released (new types only at the end)", () => {
+    const released =
+      "hup beat propose append appendResponse vote voteResponse preVote preVoteResponse snapshot heartbeat heartbeatResponse unreachable snapshotStatus checkQuorum transferLeader timeoutNow readIndex readIndexResponse";
+    expect(MESSAGE_TYPES.slice(0, 19).join(" ")).toBe(released);
+    // The code is the second byte after the header "RK", version and count: check one.
+    const bytes = encodeMessages([message({ type: "append", from: "a", to: "b" })]);
+    expect(bytes[4]).toBe(MESSAGE_TYPES.indexOf("append"));
+  });
+});
+
 describe("codec round trip", () => {
   it.each(ALL_TYPES.map((t, i) => [t, i] as const))("keeps every field of a %s message", (type, i) => {
     const m = full(type, i);

@@ -17,6 +17,7 @@ import type {
 } from "../raft/types.js";
 import { emptyConfState } from "../raft/types.js";
 import { unwrapProposal, wrapProposal } from "./envelope.js";
+import { PendingCalls } from "./pendingCalls.js";
 import { ReadBatcher } from "./readBatcher.js";
 import { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./runtimeSnapshot.js";
 import type { StateMachine } from "./stateMachine.js";
@@ -82,18 +83,6 @@ export interface AppliedEntry {
   result: unknown;
 }
 
-interface PendingProposal {
-  resolve(v: { index: number; result: unknown }): void;
-  reject(e: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-interface PendingConfChange {
-  resolve(cs: ConfState): void;
-  reject(e: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
 interface ConfChangeContext {
   id?: string;
   addresses?: Record<NodeId, string>;
@@ -123,10 +112,10 @@ export class RaftNode {
   >;
   readonly #incarnation: string;
   #proposalSeq = 0;
-  readonly #pending = new Map<string, PendingProposal>();
+  readonly #pending: PendingCalls<{ index: number; result: unknown }>;
   /** Leader-side: the index each of our proposals got, to detect it being overwritten. */
   readonly #pendingIndex = new Map<number, string>();
-  readonly #pendingConf = new Map<string, PendingConfChange>();
+  readonly #pendingConf: PendingCalls<ConfState>;
   readonly #reads: ReadBatcher;
   readonly #addresses = new Map<NodeId, string>();
   #membership: ConfState = emptyConfState();
@@ -168,6 +157,8 @@ export class RaftNode {
       readTimeoutMs: o.readTimeoutMs ?? 10_000,
     };
     this.#incarnation = `${Date.now().toString(36)}${(incarnationCounter++).toString(36)}`;
+    this.#pending = new PendingCalls(this.id, "the proposal");
+    this.#pendingConf = new PendingCalls(this.id, "the membership change");
     this.#reads = new ReadBatcher({
       nodeId: this.id,
       request: (ctx) => {
@@ -275,21 +266,8 @@ export class RaftNode {
   ): Promise<{ index: number; result: unknown }> {
     if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the proposal"));
     const id = `${this.id}/${this.#incarnation}/${this.#proposalSeq++}`;
-    const timeoutMs = opts.timeoutMs ?? this.#opts.proposalTimeoutMs;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new TimeoutError(this.id, "the proposal", timeoutMs, true));
-      }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
-      try {
-        this.#raw.propose(wrapProposal(id, payload));
-      } catch (e) {
-        clearTimeout(timer);
-        this.#pending.delete(id);
-        reject(e);
-        return;
-      }
+    return this.#pending.start(id, opts.timeoutMs ?? this.#opts.proposalTimeoutMs, () => {
+      this.#raw.propose(wrapProposal(id, payload));
       if (this.#raw.raft.role === "leader") this.#pendingIndex.set(this.#raw.raft.raftLog.lastIndex(), id);
       this.#schedule();
     });
@@ -354,23 +332,10 @@ export class RaftNode {
   ): Promise<ConfState> {
     if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the membership change"));
     const id = `${this.id}/${this.#incarnation}/c${this.#proposalSeq++}`;
-    const timeoutMs = opts.timeoutMs ?? this.#opts.proposalTimeoutMs;
     const context: ConfChangeContext = { id, addresses };
     const cc: ConfChange = { transition: "auto", changes, context: JSON.stringify(context) };
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pendingConf.delete(id);
-        reject(new TimeoutError(this.id, "the membership change", timeoutMs, true));
-      }, timeoutMs);
-      this.#pendingConf.set(id, { resolve, reject, timer });
-      try {
-        this.#raw.proposeConfChange(cc);
-      } catch (e) {
-        clearTimeout(timer);
-        this.#pendingConf.delete(id);
-        reject(e);
-        return;
-      }
+    return this.#pendingConf.start(id, opts.timeoutMs ?? this.#opts.proposalTimeoutMs, () => {
+      this.#raw.proposeConfChange(cc);
       this.#schedule();
     });
   }
@@ -523,21 +488,9 @@ export class RaftNode {
     const expected = this.#pendingIndex.get(index);
     if (expected !== undefined) {
       this.#pendingIndex.delete(index);
-      if (expected !== id) {
-        const lost = this.#pending.get(expected);
-        if (lost) {
-          clearTimeout(lost.timer);
-          this.#pending.delete(expected);
-          lost.reject(new ProposalLostError(this.id, index));
-        }
-      }
+      if (expected !== id) this.#pending.reject(expected, new ProposalLostError(this.id, index));
     }
-    if (id === null) return;
-    const p = this.#pending.get(id);
-    if (!p) return;
-    clearTimeout(p.timer);
-    this.#pending.delete(id);
-    p.resolve({ index, result });
+    if (id !== null) this.#pending.resolve(id, { index, result });
   }
 
   #applyConfChange(e: Entry): void {
@@ -575,12 +528,8 @@ export class RaftNode {
 
   #settleConf(id: string | undefined, cs: ConfState | null, err: Error | null): void {
     if (!id) return;
-    const p = this.#pendingConf.get(id);
-    if (!p) return;
-    clearTimeout(p.timer);
-    this.#pendingConf.delete(id);
-    if (err) p.reject(err);
-    else p.resolve(cs!);
+    if (err) this.#pendingConf.reject(id, err);
+    else this.#pendingConf.resolve(id, cs!);
   }
 
   #setAddress(id: NodeId, url: string): void {
@@ -612,17 +561,9 @@ export class RaftNode {
   }
 
   #failAll(error: (what: string) => Error): void {
-    for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(error("the proposal"));
-    }
-    this.#pending.clear();
+    this.#pending.rejectAll(error);
     this.#pendingIndex.clear();
-    for (const p of this.#pendingConf.values()) {
-      clearTimeout(p.timer);
-      p.reject(error("the membership change"));
-    }
-    this.#pendingConf.clear();
+    this.#pendingConf.rejectAll(error);
     this.#reads.failAll(error("the read"));
   }
 

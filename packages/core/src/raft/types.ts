@@ -55,6 +55,9 @@ export interface Snapshot {
  * The kind of a message. Local messages never cross the network: `hup`, `beat`, `propose`
  * (also forwarded to the leader), `unreachable`, `snapshotStatus`, `checkQuorum`; `readIndex`
  * and `transferLeader` are local and may be forwarded to the leader.
+ *
+ * NB: the HTTP transport's wire codes are positions in this list: add new types at the end,
+ * never reorder or remove.
  */
 export const MESSAGE_TYPES = [
   "hup",

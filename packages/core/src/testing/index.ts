@@ -1,2 +1,3 @@
+export { advanceUntil, settleInSimulatedTime, useSimulatedTime } from "./simulatedTime.js";
 export type { StorageConformanceFactory } from "./storageConformance.js";
 export { describeStorageConformance } from "./storageConformance.js";

@@ -12,6 +12,7 @@ import {
   type Ready,
   SeededRandom,
 } from "../../src/index.js";
+import { deliver } from "./deliver.js";
 
 const json = { enc: new TextEncoder(), dec: new TextDecoder() };
 
@@ -122,13 +123,8 @@ export class TestCluster {
       for (const id of this.nodes.keys()) if (this.processReady(id)) moved = true;
       const batch = this.inFlight;
       this.inFlight = [];
-      for (const m of batch) {
-        moved = true;
-        if (this.drop(m)) continue;
-        const to = this.nodes.get(m.to);
-        if (to) to.node.step(m);
-      }
-      if (!moved) return;
+      const delivered = deliver(batch, this.drop, (id, m) => this.nodes.get(id)?.node.step(m));
+      if (!moved && !delivered) return;
     }
     throw new Error("cluster did not settle");
   }

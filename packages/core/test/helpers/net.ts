@@ -6,6 +6,7 @@
  * may be changed between rounds to cut links or lose particular messages.
  */
 import type { Message, NodeId } from "../../src/index.js";
+import { deliver } from "./deliver.js";
 import { type NodeSpec, UnitNode } from "./unit.js";
 
 export class Net {
@@ -48,15 +49,13 @@ export class Net {
     }
     const batch = this.inFlight;
     this.inFlight = [];
-    for (const m of batch) {
-      moved = true;
-      if (this.drop(m)) continue;
-      const to = this.nodes.get(m.to);
-      if (!to) continue;
+    const delivered = deliver(batch, this.drop, (id, m) => {
+      const to = this.nodes.get(id);
+      if (!to) return;
       this.trace.push(m);
       to.rn.step(m);
-    }
-    return moved;
+    });
+    return moved || delivered;
   }
 
   settle(limit = 10_000): void {

@@ -1,20 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ProposalDroppedError, StoppedError } from "../../src/index.js";
+import { useSimulatedTime } from "../../src/testing/index.js";
 import { encode, RuntimeCluster } from "./runtimeHarness.js";
 
-beforeEach(() => {
-  vi.useFakeTimers({
-    toFake: [
-      "setTimeout",
-      "clearTimeout",
-      "setInterval",
-      "clearInterval",
-      "setImmediate",
-      "clearImmediate",
-      "Date",
-    ],
-  });
-});
+beforeEach(useSimulatedTime);
+
 afterEach(() => {
   vi.useRealTimers();
 });

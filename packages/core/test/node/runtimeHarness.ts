@@ -1,4 +1,3 @@
-import { vi } from "vitest";
 import {
   type Entry,
   MemoryNetwork,
@@ -9,6 +8,7 @@ import {
   type StateMachine,
   type StorageBatch,
 } from "../../src/index.js";
+import { advanceUntil, settleInSimulatedTime } from "../../src/testing/index.js";
 
 /** A replicated counter: each entry's payload is a number to add; the result is the new total. */
 export class CounterMachine implements StateMachine {
@@ -89,13 +89,9 @@ export class RuntimeCluster {
     return null;
   }
 
-  /** Advances simulated time in small steps until `cond` holds; throws after `maxMs`. */
-  async until(cond: () => boolean, maxMs = 5_000, what = "condition"): Promise<void> {
-    for (let t = 0; t <= maxMs; t += 5) {
-      if (cond()) return;
-      await vi.advanceTimersByTimeAsync(5);
-    }
-    throw new Error(`${what} did not hold within ${maxMs} ms of simulated time`);
+  /** Advances simulated time until `cond` holds; throws after `maxMs`. */
+  until(cond: () => boolean, maxMs = 5_000, what = "condition"): Promise<void> {
+    return advanceUntil(cond, maxMs, what);
   }
 
   async waitForLeader(): Promise<RaftNode> {
@@ -104,23 +100,8 @@ export class RuntimeCluster {
   }
 
   /** Settles a promise while advancing simulated time. */
-  async settle<T>(p: Promise<T>, maxMs = 5_000): Promise<T> {
-    let done = false;
-    let value: T | undefined;
-    let error: unknown;
-    p.then(
-      (v) => {
-        done = true;
-        value = v;
-      },
-      (e) => {
-        done = true;
-        error = e;
-      },
-    );
-    await this.until(() => done, maxMs, "promise");
-    if (error !== undefined) throw error;
-    return value as T;
+  settle<T>(p: Promise<T>, maxMs = 5_000): Promise<T> {
+    return settleInSimulatedTime(p, maxMs);
   }
 
   async stopAll(): Promise<void> {

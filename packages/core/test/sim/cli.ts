@@ -18,6 +18,7 @@ import { CONF_KINDS } from "./membership.js";
 import { describeRunConfig, PROFILES, type ProfileName } from "./runConfig.js";
 import {
   confKindStat,
+  emptyStats,
   type SimBugs,
   type SimOptions,
   type SimResult,
@@ -112,7 +113,7 @@ function main(): number {
 
   const count = values.seeds === undefined ? 100 : int(values.seeds, "--seeds");
   const from = values.from === undefined ? 1 : int(values.from, "--from");
-  const total = emptyTotals();
+  const total = emptyStats();
   const failed: number[] = [];
   const started = performance.now();
   let lastReport = started;
@@ -152,44 +153,6 @@ function report(r: Extract<SimResult, { ok: false }>, lines: number, extra: stri
     console.log("---");
   }
   console.log(`replay: pnpm sim --seed ${r.seed} --verbose${extra}\n`);
-}
-
-function emptyTotals(): SimStats {
-  const kinds = Object.fromEntries(CONF_KINDS.map((k) => [confKindStat(k), 0]));
-  return {
-    ...(kinds as Pick<SimStats, ReturnType<typeof confKindStat>>),
-    simTime: 0,
-    events: 0,
-    elections: 0,
-    committed: 0,
-    writesAcked: 0,
-    readsServed: 0,
-    unknownOps: 0,
-    refusedOps: 0,
-    crashes: 0,
-    pauses: 0,
-    partitions: 0,
-    transfers: 0,
-    messages: 0,
-    messagesLost: 0,
-    messagesCut: 0,
-    messagesDuplicated: 0,
-    snapshotsSent: 0,
-    snapshotsInstalled: 0,
-    compactions: 0,
-    confProposed: 0,
-    confRefused: 0,
-    confCommitted: 0,
-    confInvalid: 0,
-    jointEntered: 0,
-    jointLeft: 0,
-    nodesAdded: 0,
-    nodesRemoved: 0,
-    nodesSpawned: 0,
-    confRestarts: 0,
-    confSnapshots: 0,
-    livenessMs: 0,
-  };
 }
 
 function add(total: SimStats, s: SimStats): void {

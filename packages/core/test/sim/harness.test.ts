@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { applyChanges, type ChangeMode, configFromConfState } from "../../src/confchange/changer.js";
-import { entersJoint, leavesJoint } from "../../src/confchange/confChange.js";
+import { configFromConfState, nextConfig } from "../../src/confchange/changer.js";
 import {
   type ConfChange,
   ConfChangeError,
   type ConfState,
   encodeConfChange,
+  message,
   SeededRandom,
 } from "../../src/index.js";
 import { trackerConfigToConfState } from "../../src/tracker/progressTracker.js";
@@ -291,20 +291,7 @@ describe("InvariantChecker", () => {
     expect(() => c.onHardState("n1", { term: 1, vote: null, commit: 0 }, logOf([]))).toThrow(
       /lowered its term/,
     );
-    const grant = (to: string) => ({
-      type: "voteResponse" as const,
-      from: "n5",
-      to,
-      term: 4,
-      logTerm: 0,
-      index: 0,
-      entries: [],
-      commit: 0,
-      reject: false,
-      rejectHint: 0,
-      snapshot: null,
-      context: null,
-    });
+    const grant = (to: string) => message({ type: "voteResponse", from: "n5", to, term: 4 });
     c.onMessage(grant("n1"));
     expect(() => c.onMessage(grant("n2"))).toThrow(/granted its vote/);
   });
@@ -377,17 +364,9 @@ describe("the membership model", () => {
       } catch (e) {
         if (!(e instanceof ModelRefusal)) throw e;
       }
-      const { joint: enter, autoLeave } = entersJoint(change);
-      const mode: ChangeMode = leavesJoint(change)
-        ? "leaveJoint"
-        : enter
-          ? autoLeave
-            ? "enterJointAuto"
-            : "enterJoint"
-          : "simple";
       let core: ConfState | null = null;
       try {
-        core = trackerConfigToConfState(applyChanges(configFromConfState(cs), change.changes, mode));
+        core = trackerConfigToConfState(nextConfig(configFromConfState(cs), change));
       } catch (e) {
         if (!(e instanceof ConfChangeError)) throw e;
       }

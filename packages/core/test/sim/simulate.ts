@@ -136,6 +136,54 @@ export interface SimStats extends ConfKindStats {
 /** Committed membership changes of each kind, in {@link SimStats} (e.g. `ccAddLearner`). */
 export type ConfKindStats = { [K in ConfKind as `cc${Capitalize<K>}`]: number };
 
+/** The counters the simulation keeps itself (the rest of {@link SimStats} comes from the network, clients and checker). */
+const HARNESS_COUNTERS = [
+  "crashes",
+  "pauses",
+  "transfers",
+  "snapshotsSent",
+  "snapshotsInstalled",
+  "compactions",
+  "confProposed",
+  "confRefused",
+  "confCommitted",
+  "confInvalid",
+  "jointEntered",
+  "jointLeft",
+  "nodesAdded",
+  "nodesRemoved",
+  "nodesSpawned",
+  "confRestarts",
+  "confSnapshots",
+] as const;
+export type HarnessCounters = Pick<SimStats, (typeof HARNESS_COUNTERS)[number]>;
+
+export function emptyHarnessCounters(): HarnessCounters {
+  return Object.fromEntries(HARNESS_COUNTERS.map((k) => [k, 0])) as HarnessCounters;
+}
+
+/** All-zero {@link SimStats}, for adding runs up. */
+export function emptyStats(): SimStats {
+  return {
+    ...emptyHarnessCounters(),
+    ...(Object.fromEntries(CONF_KINDS.map((k) => [confKindStat(k), 0])) as ConfKindStats),
+    simTime: 0,
+    events: 0,
+    elections: 0,
+    committed: 0,
+    writesAcked: 0,
+    readsServed: 0,
+    unknownOps: 0,
+    refusedOps: 0,
+    partitions: 0,
+    messages: 0,
+    messagesLost: 0,
+    messagesCut: 0,
+    messagesDuplicated: 0,
+    livenessMs: 0,
+  };
+}
+
 /** The stats field counting committed changes of `kind`. */
 export function confKindStat(kind: ConfKind): keyof ConfKindStats {
   return `cc${kind[0]!.toUpperCase()}${kind.slice(1)}` as keyof ConfKindStats;
@@ -248,25 +296,8 @@ class Simulation {
   settledAt = 0;
   finished = false;
   events = 0;
-  stats = {
-    crashes: 0,
-    pauses: 0,
-    transfers: 0,
-    snapshotsSent: 0,
-    snapshotsInstalled: 0,
-    compactions: 0,
-    confProposed: 0,
-    confRefused: 0,
-    confCommitted: 0,
-    confInvalid: 0,
-    jointEntered: 0,
-    jointLeft: 0,
-    nodesAdded: 0,
-    nodesRemoved: 0,
-    nodesSpawned: 0,
-    confRestarts: 0,
-    confSnapshots: 0,
-  };
+  stats = emptyHarnessCounters();
+
   readonly confKinds = Object.fromEntries(CONF_KINDS.map((k) => [k, 0])) as Record<ConfKind, number>;
   readonly checkMembership: boolean;
   /** How many configuration entries bootstrap() writes (one per initial voter). */
@@ -364,28 +395,12 @@ class Simulation {
       readsServed: c.readsServed,
       unknownOps: c.unknown,
       refusedOps: c.refused,
-      crashes: this.stats.crashes,
-      pauses: this.stats.pauses,
+      ...this.stats,
       partitions: n.partitions,
-      transfers: this.stats.transfers,
       messages: n.sent,
       messagesLost: n.lost,
       messagesCut: n.cut,
       messagesDuplicated: n.duplicated,
-      snapshotsSent: this.stats.snapshotsSent,
-      snapshotsInstalled: this.stats.snapshotsInstalled,
-      compactions: this.stats.compactions,
-      confProposed: this.stats.confProposed,
-      confRefused: this.stats.confRefused,
-      confCommitted: this.stats.confCommitted,
-      confInvalid: this.stats.confInvalid,
-      jointEntered: this.stats.jointEntered,
-      jointLeft: this.stats.jointLeft,
-      nodesAdded: this.stats.nodesAdded,
-      nodesRemoved: this.stats.nodesRemoved,
-      nodesSpawned: this.stats.nodesSpawned,
-      confRestarts: this.stats.confRestarts,
-      confSnapshots: this.stats.confSnapshots,
       ...(Object.fromEntries(CONF_KINDS.map((k) => [confKindStat(k), this.confKinds[k]])) as ConfKindStats),
       livenessMs: this.livenessMs,
     };
