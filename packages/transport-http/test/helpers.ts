@@ -135,9 +135,18 @@ export function rawPost(
       if (!answered) reject(e);
     });
     if (opts.chunked) {
-      for (let off = 0; off < body.byteLength; off += 64 * 1024)
-        req.write(body.subarray(off, off + 64 * 1024));
-      req.end();
+      // One chunk at a time, stopping once the peer answers: a refusal (413) closes the
+      // connection, and writing on into it would race the answer with EPIPE.
+      const writeFrom = (off: number): void => {
+        if (answered || req.destroyed) return;
+        if (off >= body.byteLength) {
+          req.end();
+          return;
+        }
+        if (req.write(body.subarray(off, off + 64 * 1024))) writeFrom(off + 64 * 1024);
+        else req.once("drain", () => writeFrom(off + 64 * 1024));
+      };
+      writeFrom(0);
     } else {
       req.end(body);
     }
