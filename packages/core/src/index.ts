@@ -19,6 +19,8 @@ export {
   TimeoutError,
   UnavailableError,
 } from "./errors.js";
+export type { Clock, TimerHandle } from "./node/clock.js";
+export { sleep, systemClock } from "./node/clock.js";
 export { MemoryNetwork } from "./node/memoryTransport.js";
 export type { AppliedEntry, NodeStatus, RaftNodeOptions } from "./node/raftNode.js";
 export { RaftNode } from "./node/raftNode.js";

@@ -1,9 +1,12 @@
 import {
+  type Clock,
   type NodeStatus,
   ProposalDroppedError,
   ProposalLostError,
   type RaftNode,
   type Role,
+  sleep,
+  systemClock,
   TimeoutError,
 } from "@raftkit/core";
 import type { Immutable } from "immer";
@@ -71,6 +74,10 @@ export interface MachineNodeOptions {
   queryTimeoutMs?: number;
   /** Called once after stop(), to release what the caller built around the node (servers). */
   onStop?: () => Promise<void>;
+  /** Time and timers (default: the process's). A simulation gives its own. */
+  clock?: Clock;
+  /** This node's session id (default: 96 random bits). A simulation draws it from its seed. */
+  sessionId?: string;
 }
 
 const RETRY_ATTEMPT_MS = 3_000;
@@ -89,15 +96,18 @@ function randomId(): string {
  * @internal Use startNode.
  */
 export class CommandRunner<M extends AnyMachine> {
-  readonly session = randomId();
+  readonly session: string;
   #seq = 1;
   readonly #outstanding = new Set<number>();
   readonly #raft: RaftNode;
   readonly #machine: ReplicatedMachine<M>;
   readonly #commandTimeoutMs: number;
   readonly #queryTimeoutMs: number;
+  readonly #clock: Clock;
 
   constructor(raft: RaftNode, machine: ReplicatedMachine<M>, o: MachineNodeOptions) {
+    this.session = o.sessionId ?? randomId();
+    this.#clock = o.clock ?? systemClock;
     this.#raft = raft;
     this.#machine = machine;
     this.#commandTimeoutMs = o.commandTimeoutMs ?? 30_000;
@@ -140,17 +150,17 @@ export class CommandRunner<M extends AnyMachine> {
       throw new UnknownOperationError("command", name, Object.keys(commands));
     }
     const timeoutMs = opts.timeoutMs ?? this.#commandTimeoutMs;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.#clock.monotonic() + timeoutMs;
     // Encoding once checks the argument before anything is proposed.
     encodeValue(arg, `the argument of command "${name}"`);
     let mayHaveBeenApplied = false;
     for (let attempt = 0; ; attempt++) {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - this.#clock.monotonic();
       if (remaining <= 0) {
         throw new TimeoutError(this.#raft.id, `command "${name}"`, timeoutMs, mayHaveBeenApplied);
       }
       const payload = encodeValue(
-        { name, arg, session, seq, lowest: lowest(), at: Date.now() },
+        { name, arg, session, seq, lowest: lowest(), at: this.#clock.now() },
         `command "${name}"`,
       );
       try {
@@ -164,7 +174,7 @@ export class CommandRunner<M extends AnyMachine> {
         if (e instanceof TimeoutError) mayHaveBeenApplied = true;
         else if (!(e instanceof ProposalDroppedError || e instanceof ProposalLostError)) throw e;
         // Same session and seq: if an earlier attempt did commit, this one answers with its result.
-        await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** Math.min(attempt, 5))));
+        await sleep(this.#clock, Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
       }
     }
   }

@@ -1,9 +1,10 @@
 import { TimeoutError } from "../errors.js";
+import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 
 interface Pending<T> {
   resolve(value: T): void;
   reject(e: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
 }
 
 /**
@@ -16,10 +17,12 @@ export class PendingCalls<T> {
   readonly #nodeId: string;
   /** What a call is, for messages ("the proposal"). */
   readonly what: string;
+  readonly #clock: Clock;
 
-  constructor(nodeId: string, what: string) {
+  constructor(nodeId: string, what: string, clock: Clock = systemClock) {
     this.#nodeId = nodeId;
     this.what = what;
+    this.#clock = clock;
   }
 
   /**
@@ -28,7 +31,7 @@ export class PendingCalls<T> {
    */
   start(id: string, timeoutMs: number, submit: () => void): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#calls.delete(id);
         reject(new TimeoutError(this.#nodeId, this.what, timeoutMs, true));
       }, timeoutMs);
@@ -58,7 +61,7 @@ export class PendingCalls<T> {
   #take(id: string): Pending<T> | undefined {
     const p = this.#calls.get(id);
     if (!p) return undefined;
-    clearTimeout(p.timer);
+    this.#clock.clearTimeout(p.timer);
     this.#calls.delete(id);
     return p;
   }

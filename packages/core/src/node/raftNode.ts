@@ -3,6 +3,7 @@ import type { ConfChange, ConfChangeSingle } from "../confchange/confChange.js";
 import { decodeConfChange } from "../confchange/confChange.js";
 import { ProposalLostError, StoppedError, TimeoutError } from "../errors.js";
 import { type Logger, silentLogger } from "../raft/logger.js";
+import type { Random } from "../raft/random.js";
 import { RawNode } from "../raft/rawNode.js";
 import type { WritableStorage } from "../raft/storage.js";
 import type {
@@ -17,6 +18,7 @@ import type {
 } from "../raft/types.js";
 import { emptyConfState } from "../raft/types.js";
 import { unwrapProposal, wrapProposal } from "./envelope.js";
+import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { PendingCalls } from "./pendingCalls.js";
 import { ReadBatcher } from "./readBatcher.js";
 import { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./runtimeSnapshot.js";
@@ -60,6 +62,10 @@ export interface RaftNodeOptions {
   /** Default deadline of readIndex, in ms. Default 10,000. */
   readTimeoutMs?: number;
   logger?: Logger;
+  /** Time and timers. Default: the process's own ({@link systemClock}); a simulation gives its own. */
+  clock?: Clock;
+  /** Randomness for election timeouts. Default: seeded from the node id. */
+  random?: Random;
 }
 
 /** The node as seen from outside, after the last Ready. */
@@ -104,6 +110,7 @@ export class RaftNode {
   readonly #transport: Transport;
   readonly #sm: StateMachine;
   readonly #logger: Logger;
+  readonly #clock: Clock;
   readonly #opts: Required<
     Pick<
       RaftNodeOptions,
@@ -123,7 +130,7 @@ export class RaftNode {
   #deferredHardState: HardState | null = null;
   #lastSnapshotIndex = 0;
   #applied = 0;
-  #timer: ReturnType<typeof setInterval> | null = null;
+  #timer: TimerHandle | null = null;
   #scheduled = false;
   #running = false;
   #stopped = false;
@@ -149,6 +156,7 @@ export class RaftNode {
     this.#transport = o.transport;
     this.#sm = o.stateMachine;
     this.#logger = o.logger ?? silentLogger;
+    this.#clock = o.clock ?? systemClock;
     this.#opts = {
       tickMs: o.tickMs ?? 100,
       snapshotEntries: o.snapshotEntries ?? 10_000,
@@ -156,9 +164,9 @@ export class RaftNode {
       proposalTimeoutMs: o.proposalTimeoutMs ?? 10_000,
       readTimeoutMs: o.readTimeoutMs ?? 10_000,
     };
-    this.#incarnation = `${Date.now().toString(36)}${(incarnationCounter++).toString(36)}`;
-    this.#pending = new PendingCalls(this.id, "the proposal");
-    this.#pendingConf = new PendingCalls(this.id, "the membership change");
+    this.#incarnation = `${this.#clock.now().toString(36)}${(incarnationCounter++).toString(36)}`;
+    this.#pending = new PendingCalls(this.id, "the proposal", this.#clock);
+    this.#pendingConf = new PendingCalls(this.id, "the membership change", this.#clock);
     this.#reads = new ReadBatcher({
       nodeId: this.id,
       request: (ctx) => {
@@ -166,6 +174,7 @@ export class RaftNode {
         this.#schedule();
       },
       retryAfterTicks: (o.electionTick ?? 10) * 2,
+      clock: this.#clock,
     });
     this.#status$ = new BehaviorSubject(this.#computeStatus());
     this.status$ = this.#status$.asObservable();
@@ -204,6 +213,7 @@ export class RaftNode {
         maxUncommittedEntriesSize: o.maxUncommittedEntriesSize,
       }),
       ...(o.logger && { logger: o.logger }),
+      ...(o.random && { random: o.random }),
     });
     const node = new RaftNode(o, raw);
     for (const [id, url] of Object.entries(o.peers ?? {})) node.#addresses.set(id, url);
@@ -238,7 +248,7 @@ export class RaftNode {
         node.#schedule();
       },
     });
-    node.#timer = setInterval(() => node.#tick(), node.#opts.tickMs);
+    node.#timer = node.#clock.setInterval(() => node.#tick(), node.#opts.tickMs);
     node.#schedule();
     return node;
   }
@@ -290,11 +300,11 @@ export class RaftNode {
     return new Promise((resolve, reject) => {
       const sub = this.leader$.subscribe((l) => {
         if (l !== to) return;
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         queueMicrotask(() => sub.unsubscribe());
         resolve();
       });
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         sub.unsubscribe();
         reject(new TimeoutError(this.id, `the leadership transfer to ${to}`, timeoutMs, false));
       }, timeoutMs);
@@ -344,7 +354,7 @@ export class RaftNode {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.#timer) clearInterval(this.#timer);
+    if (this.#timer) this.#clock.clearInterval(this.#timer);
     await this.#loopDone;
     this.#failAll((what) => new StoppedError(this.id, what));
     await this.#transport.stop();
@@ -378,7 +388,7 @@ export class RaftNode {
     if (this.#scheduled || this.#stopped) return;
     this.#scheduled = true;
     // setImmediate lets every proposal and message of this turn join the same Ready.
-    setImmediate(() => {
+    this.#clock.setImmediate(() => {
       this.#scheduled = false;
       if (!this.#running) this.#loopDone = this.#runLoop();
     });
@@ -398,7 +408,7 @@ export class RaftNode {
 
   #fatal(e: Error): void {
     this.#stopped = true;
-    if (this.#timer) clearInterval(this.#timer);
+    if (this.#timer) this.#clock.clearInterval(this.#timer);
     this.#failAll(() => e);
     void this.#transport.stop();
     this.#status$.error(e);

@@ -1,10 +1,11 @@
 import { TimeoutError } from "../errors.js";
 import type { NodeId } from "../raft/types.js";
+import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 
 interface Waiter {
   resolve(index: number): void;
   reject(e: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
   done: boolean;
 }
 
@@ -31,8 +32,15 @@ export class ReadBatcher {
   /** Reads whose index is known, waiting for the apply to catch up. */
   #waitingApply: { index: number; waiters: Waiter[] }[] = [];
   #applied = 0;
+  readonly #clock: Clock;
 
-  constructor(o: { nodeId: NodeId; request: (ctx: Uint8Array) => void; retryAfterTicks: number }) {
+  constructor(o: {
+    nodeId: NodeId;
+    request: (ctx: Uint8Array) => void;
+    retryAfterTicks: number;
+    clock?: Clock;
+  }) {
+    this.#clock = o.clock ?? systemClock;
     this.#nodeId = o.nodeId;
     this.#request = o.request;
     this.#retryAfterTicks = o.retryAfterTicks;
@@ -44,7 +52,7 @@ export class ReadBatcher {
         resolve,
         reject,
         done: false,
-        timer: setTimeout(() => {
+        timer: this.#clock.setTimeout(() => {
           if (w.done) return;
           w.done = true;
           reject(new TimeoutError(this.#nodeId, "the linearizable read", timeoutMs, false));
@@ -86,7 +94,7 @@ export class ReadBatcher {
         still.push(g);
         continue;
       }
-      for (const w of g.waiters) settle(w, () => w.resolve(g.index));
+      for (const w of g.waiters) this.#settle(w, () => w.resolve(g.index));
     }
     this.#waitingApply = still;
   }
@@ -101,25 +109,26 @@ export class ReadBatcher {
     this.#maybeStartRound();
   }
 
+  #settle(w: Waiter, f: () => void): void {
+    if (w.done) return;
+    w.done = true;
+    this.#clock.clearTimeout(w.timer);
+    f();
+  }
+
   failAll(e: Error): void {
     const all = [
       ...this.#queued,
       ...(this.#round?.waiters ?? []),
       ...this.#waitingApply.flatMap((g) => g.waiters),
     ];
-    for (const w of all) settle(w, () => w.reject(e));
+    for (const w of all) this.#settle(w, () => w.reject(e));
     this.#queued = [];
     this.#round = null;
     this.#waitingApply = [];
   }
 }
 
-function settle(w: Waiter, f: () => void): void {
-  if (w.done) return;
-  w.done = true;
-  clearTimeout(w.timer);
-  f();
-}
 
 function keyOf(ctx: Uint8Array): string {
   return Array.from(ctx, (b) => b.toString(16).padStart(2, "0")).join("");

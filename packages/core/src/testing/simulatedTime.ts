@@ -14,6 +14,7 @@ export function useSimulatedTime(): void {
       "setImmediate",
       "clearImmediate",
       "Date",
+      "performance",
     ],
   });
 }
