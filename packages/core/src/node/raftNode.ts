@@ -17,8 +17,8 @@ import type {
   Role,
 } from "../raft/types.js";
 import { emptyConfState } from "../raft/types.js";
-import { unwrapProposal, wrapProposal } from "./envelope.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+import { unwrapProposal, wrapProposal } from "./envelope.js";
 import { PendingCalls } from "./pendingCalls.js";
 import { ReadBatcher } from "./readBatcher.js";
 import { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./runtimeSnapshot.js";

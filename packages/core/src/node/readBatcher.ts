@@ -129,7 +129,6 @@ export class ReadBatcher {
   }
 }
 
-
 function keyOf(ctx: Uint8Array): string {
   return Array.from(ctx, (b) => b.toString(16).padStart(2, "0")).join("");
 }
