@@ -1,5 +1,10 @@
 /** The outcome of a command as remembered for deduplication: a value, or the reducer's error. */
-export type StoredResult = { ok: true; value: unknown } | { ok: false; name: string; message: string };
+export type StoredResult =
+  | { ok: true; value: unknown }
+  | { ok: false; name: string; message: string; code?: StoredErrorCode };
+
+/** Errors raftkit itself gives a command, as opposed to errors its reducer threw. */
+export type StoredErrorCode = "NOT_SERIALIZABLE" | "SESSION_EXPIRED";
 
 /** What the replicated state remembers of one caller (Raft thesis §6.3). */
 export interface SessionRecord {
