@@ -42,7 +42,8 @@ const shelf = defineMachine({
 
 let index = 0;
 function entry(name: string, arg?: unknown): Entry {
-  const payload: CommandPayload = { name, arg, session: "s", seq: ++index, lowest: index, at: index };
+  // One session per command: each test starts from a fresh machine.
+  const payload: CommandPayload = { name, arg, session: `caller-${++index}`, seq: 1, lowest: 1, at: index };
   return { index, term: 1, type: "normal", data: encodeValue(payload, "a test command") };
 }
 
