@@ -1,4 +1,3 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import { emptyConfState, type HardState, type Logger, type SnapshotMeta } from "@raftkit/core";
 import { CorruptWalError } from "../errors.js";
@@ -40,7 +39,7 @@ export async function replaySegments(
     const prev = names[k - 1];
     if (prev && prev.seq + 1 !== seq)
       throw new CorruptWalError(file, 0, `segment ${prev.seq + 1} is missing`);
-    const buf = await fs.readFile(file);
+    const buf = await vfs.readFile(file);
     const headerProblem = segmentHeaderProblem(buf, seq);
     if (headerProblem) throw new CorruptWalError(file, 0, headerProblem);
     const segment: Segment = { seq, path: file, maxIndex: 0 };
