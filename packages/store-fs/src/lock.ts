@@ -26,8 +26,8 @@ export async function lockDir(dir: string, vfs: Vfs, logger: Logger): Promise<Di
   const me = vfs.process;
   const key = await vfs.realpath(dir);
   const file = path.join(dir, "LOCK");
-  let mine = held.get(me);
-  if (!mine) held.set(me, (mine = new Set()));
+  const mine = held.get(me) ?? new Set<string>();
+  held.set(me, mine);
   if (mine.has(key)) throw new StorageLockedError(dir, me.id, true);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -38,10 +38,9 @@ export async function lockDir(dir: string, vfs: Vfs, logger: Logger): Promise<Di
         await handle.close();
       }
       mine.add(key);
-      const holder = mine;
       return {
         async release() {
-          holder.delete(key);
+          mine.delete(key);
           await removeLockFile(vfs, file);
         },
       };
