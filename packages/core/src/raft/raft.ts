@@ -294,12 +294,6 @@ export class Raft {
       );
       return;
     }
-    if (this.removedByPendingConfChanges()) {
-      this.logger.warn(
-        `node ${this.id}: cannot campaign: a configuration change in its log removes its vote`,
-      );
-      return;
-    }
     this.campaign(t);
   }
 
@@ -752,12 +746,6 @@ export class Raft {
       }
     }
     return out;
-  }
-
-  /** Whether configuration entries already in the log, once applied, leave this node without a vote. */
-  removedByPendingConfChanges(): boolean {
-    const latest = this.configsAfter(this.raftLog.applied, this.raftLog.lastIndex()).at(-1)?.config;
-    return latest !== undefined && !latest.voters[0].has(this.id) && !latest.voters[1].has(this.id);
   }
 
   /** Makes `cfg` the active membership, creating and dropping progress records to match. */
