@@ -582,6 +582,9 @@ export class Raft {
 
   handleAppendEntries(m: Message): void {
     if (m.index < this.raftLog.committed) {
+      // A delayed append: answered with our commit. A leader of this term or a later one holds
+      // every committed entry (Raft paper §5.4), so one that differs means a corrupt log.
+      this.raftLog.checkAgainstCommitted(m.index, m.logTerm, m.entries);
       this.send(message({ type: "appendResponse", to: m.from, index: this.raftLog.committed }));
       return;
     }
