@@ -42,7 +42,7 @@ async function cluster(logger: Logger): Promise<{ c: RuntimeCluster; leader: Raf
 /** Delivers `m` to its addressee as if `m.from` had sent it. */
 async function inject(c: RuntimeCluster, m: Message): Promise<void> {
   const wire = c.net.transport(m.from);
-  wire.addPeer(m.to);
+  wire.addPeer(m.to, `mem://${m.to}`);
   wire.send([m]);
   await vi.advanceTimersByTimeAsync(1);
 }
