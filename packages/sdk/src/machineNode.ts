@@ -5,6 +5,7 @@ import {
   ProposalLostError,
   type RaftNode,
   type Role,
+  StoppedError,
   sleep,
   systemClock,
   TimeoutError,
@@ -229,8 +230,13 @@ export class CommandRunner<M extends AnyMachine> {
     }
   }
 
-  /** Waits until this node's state is fresh enough for `options.consistency`. */
+  /**
+   * Waits until this node's state is fresh enough for `options.consistency`. A stopped node
+   * answers nothing, not even a stale read: its state no longer follows the cluster.
+   */
   async waitForConsistency(options: QueryOptions): Promise<void> {
+    const status = this.#raft.status();
+    if (status.stopped) throw new StoppedError(this.#raft.id, "the query", status.stoppedReason);
     const consistency = options.consistency ?? "linearizable";
     if (consistency === "stale") return;
     // A leader under check-quorum holds a lease: it steps down within an election timeout of losing its quorum.

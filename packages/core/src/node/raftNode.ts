@@ -1,28 +1,21 @@
 import { BehaviorSubject, distinctUntilChanged, map, type Observable, Subject } from "rxjs";
 import type { ConfChange, ConfChangeSingle } from "../confchange/confChange.js";
 import { decodeConfChange } from "../confchange/confChange.js";
-import { ProposalLostError, StoppedError, TimeoutError } from "../errors.js";
+import { CorruptLogError, ProposalLostError, StoppedError, TimeoutError } from "../errors.js";
 import { type Logger, silentLogger } from "../raft/logger.js";
 import type { Random } from "../raft/random.js";
 import { RawNode } from "../raft/rawNode.js";
 import type { WritableStorage } from "../raft/storage.js";
-import type {
-  ConfState,
-  Entry,
-  HardState,
-  Message,
-  NodeId,
-  ProgressStatus,
-  Ready,
-  Role,
-} from "../raft/types.js";
+import type { ConfState, Entry, HardState, Message, NodeId, Ready, Role } from "../raft/types.js";
 import { emptyConfState } from "../raft/types.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { unwrapProposal, wrapProposal } from "./envelope.js";
+import { type NodeStatus, nodeStatus } from "./nodeStatus.js";
 import { PendingCalls } from "./pendingCalls.js";
 import { ReadBatcher } from "./readBatcher.js";
 import { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./runtimeSnapshot.js";
 import type { StateMachine } from "./stateMachine.js";
+import { corruptLogReason, fatalErrorReason, STOP_CALLED } from "./stopReasons.js";
 import type { Transport } from "./transport.js";
 
 /** How a {@link RaftNode} runs. Only `id`, `storage`, `transport` and `stateMachine` are required. */
@@ -66,19 +59,6 @@ export interface RaftNodeOptions {
   clock?: Clock;
   /** Randomness for election timeouts. Default: seeded from the node id. */
   random?: Random;
-}
-
-/** The node as seen from outside, after the last Ready. */
-export interface NodeStatus {
-  id: NodeId;
-  role: Role;
-  leader: NodeId | null;
-  term: number;
-  commit: number;
-  applied: number;
-  membership: ConfState;
-  /** On the leader: every member's replication progress. */
-  progress: Record<NodeId, ProgressStatus>;
 }
 
 /** One application entry as applied on this node, with the state machine's result. */
@@ -134,6 +114,9 @@ export class RaftNode {
   #scheduled = false;
   #running = false;
   #stopped = false;
+  /** Why the node stopped; null while it runs. */
+  #stopReason: string | null = null;
+  #closing = false;
   #loopDone: Promise<void> = Promise.resolve();
 
   readonly #status$: BehaviorSubject<NodeStatus>;
@@ -274,7 +257,7 @@ export class RaftNode {
     payload: Uint8Array,
     opts: { timeoutMs?: number } = {},
   ): Promise<{ index: number; result: unknown }> {
-    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the proposal"));
+    if (this.#stopped) return Promise.reject(this.#stoppedError("the proposal"));
     const id = `${this.id}/${this.#incarnation}/${this.#proposalSeq++}`;
     return this.#pending.start(id, opts.timeoutMs ?? this.#opts.proposalTimeoutMs, () => {
       this.#raw.propose(wrapProposal(id, payload));
@@ -289,13 +272,13 @@ export class RaftNode {
    * linearizable. Concurrent calls share one confirmation round.
    */
   readIndex(opts: { timeoutMs?: number } = {}): Promise<number> {
-    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the read"));
+    if (this.#stopped) return Promise.reject(this.#stoppedError("the read"));
     return this.#reads.read(opts.timeoutMs ?? this.#opts.readTimeoutMs);
   }
 
   /** Asks for leadership to move to `to`; resolves once this node sees `to` lead. */
   transferLeader(to: NodeId, opts: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the leadership transfer"));
+    if (this.#stopped) return Promise.reject(this.#stoppedError("the leadership transfer"));
     const timeoutMs = opts.timeoutMs ?? this.#opts.proposalTimeoutMs;
     return new Promise((resolve, reject) => {
       const sub = this.leader$.subscribe((l) => {
@@ -340,7 +323,7 @@ export class RaftNode {
     addresses: Record<NodeId, string> = {},
     opts: { timeoutMs?: number } = {},
   ): Promise<ConfState> {
-    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the membership change"));
+    if (this.#stopped) return Promise.reject(this.#stoppedError("the membership change"));
     const id = `${this.id}/${this.#incarnation}/c${this.#proposalSeq++}`;
     const context: ConfChangeContext = { id, addresses };
     const cc: ConfChange = { transition: "auto", changes, context: JSON.stringify(context) };
@@ -350,13 +333,17 @@ export class RaftNode {
     });
   }
 
-  /** Stops the node: timers, transport and storage. Calls in flight reject with {@link StoppedError}. */
+  /**
+   * Stops the node: timers, transport and storage. Calls in flight reject with
+   * {@link StoppedError}; its status says it stopped. Also releases the storage of a node
+   * that a fatal error stopped.
+   */
   async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    if (this.#timer) this.#clock.clearInterval(this.#timer);
+    if (this.#closing) return;
+    this.#closing = true;
+    if (!this.#stopped) this.#halt(STOP_CALLED);
     await this.#loopDone;
-    this.#failAll((what) => new StoppedError(this.id, what));
+    this.#failAll((what) => this.#stoppedError(what));
     await this.#transport.stop();
     await this.#storage.close();
     this.#status$.complete();
@@ -378,6 +365,12 @@ export class RaftNode {
       try {
         this.#raw.step(m);
       } catch (e) {
+        // A log that contradicts what is committed must not serve or vote any more (etcd
+        // panics); any other error is a bad or stale message from the peer, dropped.
+        if (e instanceof CorruptLogError) {
+          this.#fatal(corruptLogReason(e, m));
+          return;
+        }
         this.#logger.warn(`node ${this.id}: ignored ${m.type} from ${m.from}: ${(e as Error).message}`);
       }
     }
@@ -399,19 +392,33 @@ export class RaftNode {
     try {
       while (!this.#stopped && this.#raw.hasReady()) await this.#handleReady(this.#raw.ready());
     } catch (e) {
-      this.#logger.error(`node ${this.id}: stopping after a fatal error: ${(e as Error).stack ?? e}`);
-      this.#fatal(e as Error);
+      this.#fatal(fatalErrorReason(e as Error), e as Error);
     } finally {
       this.#running = false;
     }
   }
 
-  #fatal(e: Error): void {
-    this.#stopped = true;
-    if (this.#timer) this.#clock.clearInterval(this.#timer);
-    this.#failAll(() => e);
+  /** Stops the node for good after an error it cannot continue from; logged once, with what to do. */
+  #fatal(reason: string, cause: Error | null = null): void {
+    if (this.#stopped) return;
+    this.#logger.error(`node ${this.id}: stopped: ${reason}${cause?.stack ? `\n${cause.stack}` : ""}`);
+    this.#halt(reason);
     void this.#transport.stop();
-    this.#status$.error(e);
+    this.#status$.complete();
+    this.#applied$.complete();
+  }
+
+  /** Marks the node stopped: no more ticks, calls in flight fail, and its status says why. */
+  #halt(reason: string): void {
+    this.#stopped = true;
+    this.#stopReason = reason;
+    if (this.#timer) this.#clock.clearInterval(this.#timer);
+    this.#failAll((what) => this.#stoppedError(what));
+    this.#status$.next(this.#computeStatus());
+  }
+
+  #stoppedError(what: string): StoppedError {
+    return new StoppedError(this.id, what, this.#stopReason);
   }
 
   async #handleReady(rd: Ready): Promise<void> {
@@ -578,17 +585,7 @@ export class RaftNode {
   }
 
   #computeStatus(): NodeStatus {
-    const s = this.#raw.status();
-    return {
-      id: this.id,
-      role: s.role,
-      leader: s.lead,
-      term: s.term,
-      commit: s.commit,
-      applied: this.#applied,
-      membership: this.#membership,
-      progress: s.progress,
-    };
+    return nodeStatus(this.id, this.#raw, this.#applied, this.#membership, this.#stopReason);
   }
 }
 

@@ -294,12 +294,6 @@ export class Raft {
       );
       return;
     }
-    if (this.removedByPendingConfChanges()) {
-      this.logger.warn(
-        `node ${this.id}: cannot campaign: a configuration change in its log removes its vote`,
-      );
-      return;
-    }
     this.campaign(t);
   }
 
@@ -588,6 +582,9 @@ export class Raft {
 
   handleAppendEntries(m: Message): void {
     if (m.index < this.raftLog.committed) {
+      // A delayed append: answered with our commit. A leader of this term or a later one holds
+      // every committed entry (Raft paper §5.4), so one that differs means a corrupt log.
+      this.raftLog.checkAgainstCommitted(m.index, m.logTerm, m.entries);
       this.send(message({ type: "appendResponse", to: m.from, index: this.raftLog.committed }));
       return;
     }
@@ -752,12 +749,6 @@ export class Raft {
       }
     }
     return out;
-  }
-
-  /** Whether configuration entries already in the log, once applied, leave this node without a vote. */
-  removedByPendingConfChanges(): boolean {
-    const latest = this.configsAfter(this.raftLog.applied, this.raftLog.lastIndex()).at(-1)?.config;
-    return latest !== undefined && !latest.voters[0].has(this.id) && !latest.voters[1].has(this.id);
   }
 
   /** Makes `cfg` the active membership, creating and dropping progress records to match. */
