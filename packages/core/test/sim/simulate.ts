@@ -468,7 +468,8 @@ class Simulation {
       applied,
       checkQuorum: cfg.checkQuorum,
       preVote: cfg.preVote,
-      readOnly: "safe",
+      // As RaftNode does: a restarted node must not help elect a leader inside another's lease.
+      ignoreVotesAfterStart: true,
       random: new SeededRandom(deriveSeed(this.seed, node.index, node.inc)),
       logger: this.#logger(node.id),
     };
