@@ -192,3 +192,47 @@ describe("reads in a single-voter cluster", () => {
     expect(reads(n)).toEqual([[2, "r1"]]);
   });
 });
+
+describe("read contexts from different requesters never confirm each other's reads", () => {
+  it("equal contexts from two followers are both answered, each to its own requester", () => {
+    const n = steadyLeader();
+    n.step({ type: "readIndex", from: "b", context: enc("1") });
+    n.step({ type: "readIndex", from: "c", context: enc("1") });
+    const beats = ofType(n.take(), "heartbeat");
+    n.step({ type: "heartbeatResponse", from: "b", term: 1, context: beats.at(-1)!.context });
+    const answers = ofType(n.take(), "readIndexResponse");
+    expect(answers.map((m) => [m.to, dec(m.context)])).toEqual([
+      ["b", "1"],
+      ["c", "1"],
+    ]);
+  });
+
+  // An ack may only confirm a read whose heartbeat it answers: a late ack to a round that was
+  // sent before a read arrived proves nothing about leadership at the read's arrival.
+  it("a late ack to an earlier round does not confirm a later read that reuses its context", () => {
+    const n = steadyLeader();
+    n.step({ type: "readIndex", from: "b", context: enc("1") });
+    const earlier = ofType(n.take(), "heartbeat")[0]!.context;
+    n.step({ type: "heartbeatResponse", from: "c", term: 1, context: earlier });
+    expect(ofType(n.take(), "readIndexResponse").map((m) => m.to)).toEqual(["b"]);
+    n.step({ type: "readIndex", from: "c", context: enc("1") });
+    n.take();
+    // b's ack to the earlier round arrives late.
+    n.step({ type: "heartbeatResponse", from: "b", term: 1, context: earlier });
+    expect(ofType(n.take(), "readIndexResponse")).toEqual([]);
+  });
+
+  it("a follower turns into a read state only an answer to a read it forwarded", () => {
+    const n = new UnitNode("b", { voters: ABC, terms: [1], term: 1 });
+    n.step({ type: "heartbeat", from: "a", term: 1 });
+    n.take();
+    n.step({ type: "readIndexResponse", from: "a", term: 1, index: 1, context: enc("never asked") });
+    expect(reads(n)).toEqual([]);
+    n.rn.readIndex(enc("asked"));
+    n.step({ type: "readIndexResponse", from: "a", term: 1, index: 1, context: enc("asked") });
+    expect(reads(n)).toEqual([[1, "asked"]]);
+    // A duplicate of the answer is not a second read state.
+    n.step({ type: "readIndexResponse", from: "a", term: 1, index: 1, context: enc("asked") });
+    expect(reads(n)).toEqual([[1, "asked"]]);
+  });
+});
