@@ -47,7 +47,7 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Pro
 async function startServed(
   sessionTtlMs?: number,
 ): Promise<{ endpoints: string[]; c: LocalCluster<typeof counter> }> {
-  const c = new LocalCluster(counter, undefined, {}, sessionTtlMs);
+  const c = new LocalCluster(counter, undefined, {}, sessionTtlMs === undefined ? {} : { sessionTtlMs });
   cluster = c;
   await c.startAll();
   const urls: Record<string, string> = {};

@@ -10,6 +10,7 @@ import type { ConfState, Entry, HardState, Message, NodeId, Ready, Role } from "
 import { emptyConfState } from "../raft/types.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { unwrapProposal, wrapProposal } from "./envelope.js";
+import { LeaderLease, type LeadershipView, type LeaseRound } from "./leaderLease.js";
 import { type NodeStatus, nodeStatus } from "./nodeStatus.js";
 import { PendingCalls } from "./pendingCalls.js";
 import { ReadBatcher } from "./readBatcher.js";
@@ -54,6 +55,12 @@ export interface RaftNodeOptions {
   proposalTimeoutMs?: number;
   /** Default deadline of readIndex, in ms. Default 10,000. */
   readTimeoutMs?: number;
+  /**
+   * The most any node's clock rate may differ from real time, as a fraction, for
+   * {@link RaftNode.leaseRead}: the lease is shortened by it (see {@link LeaderLease}).
+   * Default 0.05 (5%, far beyond the ~0.01% of a working quartz clock, to cover VM time).
+   */
+  leaseMaxClockDrift?: number;
   logger?: Logger;
   /** Time and timers. Default: the process's own ({@link systemClock}); a simulation gives its own. */
   clock?: Clock;
@@ -103,7 +110,15 @@ export class RaftNode {
   /** Leader-side: the index each of our proposals got, to detect it being overwritten. */
   readonly #pendingIndex = new Map<number, string>();
   readonly #pendingConf: PendingCalls<ConfState>;
-  readonly #reads: ReadBatcher;
+  readonly #reads: ReadBatcher<LeaseRound>;
+  readonly #lease: LeaderLease;
+  /** Monotonic ms of the last lease read; while recent, the leader keeps its lease renewed. */
+  #leaseUsedAt = Number.NEGATIVE_INFINITY;
+  #ticks = 0;
+  #lastLead: NodeId | null = null;
+  readonly #checkQuorum: boolean;
+  readonly #electionTick: number;
+  readonly #heartbeatTick: number;
   readonly #addresses = new Map<NodeId, string>();
   #membership: ConfState = emptyConfState();
   #persisted: HardState = { term: 0, vote: null, commit: 0 };
@@ -150,13 +165,27 @@ export class RaftNode {
     this.#incarnation = `${this.#clock.now().toString(36)}${(incarnationCounter++).toString(36)}`;
     this.#pending = new PendingCalls(this.id, "the proposal", this.#clock);
     this.#pendingConf = new PendingCalls(this.id, "the membership change", this.#clock);
+    this.#checkQuorum = o.checkQuorum ?? true;
+    this.#electionTick = o.electionTick ?? 10;
+    this.#heartbeatTick = o.heartbeatTick ?? 1;
+    this.#lease = new LeaderLease({
+      clock: this.#clock,
+      tickMs: this.#opts.tickMs,
+      electionTick: this.#electionTick,
+      maxClockDrift: o.leaseMaxClockDrift ?? 0.05,
+    });
     this.#reads = new ReadBatcher({
       nodeId: this.id,
+      incarnation: this.#incarnation,
       request: (ctx) => {
+        // Stamped before the request is stepped, so before any of its heartbeats is sent.
+        const round = this.#lease.startRound(this.#leadership());
         this.#raw.readIndex(ctx);
         this.#schedule();
+        return round;
       },
-      retryAfterTicks: (o.electionTick ?? 10) * 2,
+      confirmed: (round) => this.#lease.confirmed(round, this.#leadership()),
+      retryAfterTicks: this.#electionTick * 2,
       clock: this.#clock,
     });
     this.#status$ = new BehaviorSubject(this.#computeStatus());
@@ -190,6 +219,8 @@ export class RaftNode {
       applied: snap.meta.index,
       preVote: o.preVote ?? true,
       checkQuorum: o.checkQuorum ?? true,
+      // Leader leases rely on a restarted voter not electing anyone for an election timeout.
+      ignoreVotesAfterStart: true,
       ...(o.maxSizePerMsg !== undefined && { maxSizePerMsg: o.maxSizePerMsg }),
       ...(o.maxInflightMsgs !== undefined && { maxInflightMsgs: o.maxInflightMsgs }),
       ...(o.maxUncommittedEntriesSize !== undefined && {
@@ -276,6 +307,29 @@ export class RaftNode {
     return this.#reads.read(opts.timeoutMs ?? this.#opts.readTimeoutMs);
   }
 
+  /**
+   * Runs `serve` (a read of local state) so that it is linearizable, without a round trip
+   * when this node leads and holds a lease (see {@link LeaderLease} for exactly what that
+   * assumes: clock rates within ±`leaseMaxClockDrift`, equal `tickMs`/`electionTick` on every
+   * node, check-quorum). The read first waits until this node applied the commit index as of
+   * the call, then checks the lease again and calls `serve` in the same synchronous step.
+   * Without a lease (a follower, a new leader before its first commit, after a stall, a
+   * transfer or a step-down) it falls back to {@link readIndex}, which also renews the lease.
+   * While lease reads keep coming, the leader renews its lease every heartbeat interval.
+   */
+  async leaseRead<T>(serve: () => T, opts: { timeoutMs?: number } = {}): Promise<T> {
+    if (this.#stopped) throw this.#stoppedError("the read");
+    const timeoutMs = opts.timeoutMs ?? this.#opts.readTimeoutMs;
+    this.#leaseUsedAt = this.#clock.monotonic();
+    if (this.#checkQuorum && this.#lease.holds(this.#leadership())) {
+      const index = this.#raw.raft.raftLog.committed;
+      if (this.#applied < index) await this.#reads.waitApplied(index, timeoutMs);
+      if (this.#lease.holds(this.#leadership())) return serve();
+    }
+    await this.#reads.read(timeoutMs);
+    return serve();
+  }
+
   /** Asks for leadership to move to `to`; resolves once this node sees `to` lead. */
   transferLeader(to: NodeId, opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#stopped) return Promise.reject(this.#stoppedError("the leadership transfer"));
@@ -354,9 +408,24 @@ export class RaftNode {
 
   #tick(): void {
     if (this.#stopped) return;
+    this.#lease.tick();
     this.#raw.tick();
     this.#reads.tick();
+    this.#ticks++;
+    const leaseInUse = this.#clock.monotonic() - this.#leaseUsedAt < this.#electionTick * this.#opts.tickMs;
+    if (leaseInUse && this.#raw.raft.role === "leader" && this.#ticks % this.#heartbeatTick === 0)
+      this.#reads.renew();
     this.#schedule();
+  }
+
+  #leadership(): LeadershipView {
+    const r = this.#raw.raft;
+    return {
+      term: r.term,
+      isLeader: r.role === "leader",
+      committedInTerm: r.committedEntryInCurrentTerm(),
+      transferring: r.leadTransferee !== null || r.timeoutNowSent,
+    };
   }
 
   #receive(msgs: Message[]): void {
@@ -435,6 +504,11 @@ export class RaftNode {
     for (const rs of rd.readStates) this.#reads.confirmed(rs.requestCtx, rs.index);
     this.#raw.advance(rd);
     this.#reads.applied(this.#applied);
+    const lead = this.#raw.raft.lead;
+    if (lead !== this.#lastLead) {
+      this.#lastLead = lead;
+      if (lead !== null) this.#reads.leaderChanged();
+    }
     await this.#maybeSnapshot();
     this.#status$.next(this.#computeStatus());
   }
