@@ -61,12 +61,13 @@ export function validateStartOptions(o: CheckedOptions): void {
   for (const [peer, url] of Object.entries(peers)) {
     if (peer === "") bad("peers", "a member's id is empty");
     const where = `peers.${peer}`;
-    if (typeof url !== "string") return bad(where, "give the member's base URL as a string");
+    if (typeof url !== "string")
+      throw new InvalidOptionsError(where, "give the member's base URL as a string");
     let u: URL;
     try {
       u = new URL(url);
     } catch {
-      return bad(where, `"${url}" is not a URL; give e.g. "http://10.0.0.1:7000"`);
+      throw new InvalidOptionsError(where, `"${url}" is not a URL; give e.g. "http://10.0.0.1:7000"`);
     }
     if (u.protocol !== "http:" && u.protocol !== "https:")
       bad(where, `"${url}" must start with http:// or https://`);

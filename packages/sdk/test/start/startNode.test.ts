@@ -66,7 +66,7 @@ describe("startNode refuses options that cannot work, before anything starts", (
     ["a URL of another scheme", { peers: { n1: "ftp://127.0.0.1:1" } }, /must start with http/],
     ["a port out of range", { listen: { port: 70_000 } }, /listen\.port: 70000 is not a TCP port/],
     ["an empty id", { id: "" }, /^startNode: id:/],
-    ["neither listen nor app", { listen: undefined }, /listen: give `listen/],
+    ["neither listen nor app", { listen: undefined as unknown as { port: number } }, /listen: give `listen/],
     [
       "something other than a machine",
       { machine: {} as typeof testMachine },
