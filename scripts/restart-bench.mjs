@@ -31,10 +31,18 @@ const freePort = () =>
 
 function call(url, method = "GET", body) {
   return new Promise((resolve) => {
-    const req = request(url, { method, headers: { authorization: "Bearer bench", "content-type": "application/json" }, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode));
-    });
+    const req = request(
+      url,
+      {
+        method,
+        headers: { authorization: "Bearer bench", "content-type": "application/json" },
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      },
+    );
     req.setTimeout(2000, () => req.destroy());
     req.on("error", () => resolve(0));
     req.end(body);
@@ -47,10 +55,38 @@ for (const id of ids) peers[id] = `http://127.0.0.1:${await freePort()}`;
 const peerList = ids.map((id) => `${id}=${peers[id]}`).join(",");
 const procs = {};
 const start = (id) => {
-  procs[id] = spawn(process.execPath, [BIN, "start", "--machine", MACHINE, "--id", id, "--data-dir", join(base, id), "--peers", peerList, "--listen", new URL(peers[id]).host, "--secret-file", secretFile], { stdio: "ignore" });
+  procs[id] = spawn(
+    process.execPath,
+    [
+      BIN,
+      "start",
+      "--machine",
+      MACHINE,
+      "--id",
+      id,
+      "--data-dir",
+      join(base, id),
+      "--peers",
+      peerList,
+      "--listen",
+      new URL(peers[id]).host,
+      "--secret-file",
+      secretFile,
+    ],
+    { stdio: "ignore" },
+  );
 };
-const kill = (id) => new Promise((r) => { procs[id].once("exit", r); procs[id].kill("SIGKILL"); });
-const until = async (cond) => { for (;;) { if (await cond()) return; await new Promise((r) => setTimeout(r, 5)); } };
+const kill = (id) =>
+  new Promise((r) => {
+    procs[id].once("exit", r);
+    procs[id].kill("SIGKILL");
+  });
+const until = async (cond) => {
+  for (;;) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
 const write = (id) => call(`${peers[id]}/raftkit/commands/add`, "POST", JSON.stringify({ json: { arg: 1 } }));
 
 for (const id of ids) start(id);
