@@ -16,6 +16,7 @@ import {
   UnknownOperationError,
 } from "./errors.js";
 import type { CommandRunner, MachineNode } from "./machineNode.js";
+import { createOperatorRouter } from "./operatorRoutes.js";
 import type { AnyMachine } from "./types.js";
 import {
   type ApiErrorBody,
@@ -75,7 +76,8 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
  *
  * Routes: `POST /commands/:name` (body: superjson {@link CommandRequest}), `POST /queries/:name`
  * (body: superjson {@link QueryRequest}), `GET /status`, `GET /events` (SSE: `status`,
- * `commit`, `state`), `POST /cluster/{addVoter,addLearner,promote,remove,transfer}`.
+ * `commit`, `state`), `POST /cluster/{addVoter,addLearner,promote,remove,transfer}`, and the operator routes
+ * `GET /node` and `GET /snapshot` (see {@link createOperatorRouter}).
  */
 export function createAppRouter<M extends AnyMachine>(
   node: MachineNode<M> & { runner: CommandRunner<M> },
@@ -102,6 +104,7 @@ export function createAppRouter<M extends AnyMachine>(
     next();
   });
   router.use(express.text({ type: () => true, limit: o.maxBodySize ?? "1mb" }));
+  router.use(createOperatorRouter(node, addresses));
 
   const parse = <T>(req: Request): T => {
     const text = typeof req.body === "string" && req.body.length > 0 ? req.body : '{"json":{}}';

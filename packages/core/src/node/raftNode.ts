@@ -6,7 +6,7 @@ import { type Logger, silentLogger } from "../raft/logger.js";
 import type { Random } from "../raft/random.js";
 import { RawNode } from "../raft/rawNode.js";
 import type { WritableStorage } from "../raft/storage.js";
-import type { ConfState, Entry, HardState, Message, NodeId, Ready, Role } from "../raft/types.js";
+import type { ConfState, Entry, HardState, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
 import { emptyConfState } from "../raft/types.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { unwrapProposal, wrapProposal } from "./envelope.js";
@@ -120,6 +120,8 @@ export class RaftNode {
   readonly #electionTick: number;
   readonly #heartbeatTick: number;
   readonly #addresses = new Map<NodeId, string>();
+  /** Ids whose address this node was configured with (its own included): a snapshot never overrides them. */
+  readonly #configured = new Set<NodeId>();
   #membership: ConfState = emptyConfState();
   #persisted: HardState = { term: 0, vote: null, commit: 0 };
   #deferredHardState: HardState | null = null;
@@ -231,6 +233,7 @@ export class RaftNode {
     });
     const node = new RaftNode(o, raw);
     for (const [id, url] of Object.entries(o.peers ?? {})) node.#addresses.set(id, url);
+    for (const id of Object.keys(o.peers ?? {})) node.#configured.add(id);
     if (snap.meta.index > 0) {
       const rs = decodeRuntimeSnapshot(snap.data);
       await o.stateMachine.restore(rs.app);
@@ -328,6 +331,27 @@ export class RaftNode {
     }
     await this.#reads.read(timeoutMs);
     return serve();
+  }
+
+  /**
+   * A snapshot of everything applied on this node so far: the state machine's, the members'
+   * addresses, the membership, and the index and term of the last applied entry. Call it after
+   * {@link readIndex} for a snapshot that holds every write acknowledged before the call.
+   *
+   * NB: it waits for the loop to finish the batch it is applying, then asks the state machine
+   * for its snapshot at once, so a state machine whose `snapshot()` captures its state before
+   * its first `await` (as the SDK's does) gives a snapshot of exactly `meta.index`.
+   */
+  async captureSnapshot(): Promise<Snapshot> {
+    if (this.#stopped) throw this.#stoppedError("the snapshot");
+    while (this.#running) await this.#loopDone;
+    const index = this.#applied;
+    const term = this.#raw.raft.raftLog.term(index);
+    if (term === null) throw new Error(`node ${this.id}: the term of applied entry ${index} is unknown`);
+    const confState = structuredClone(this.#membership);
+    const addresses = Object.fromEntries(this.#addresses);
+    const app = await this.#sm.snapshot();
+    return { meta: { index, term, confState }, data: encodeRuntimeSnapshot({ addresses, app }) };
   }
 
   /** Asks for leadership to move to `to`; resolves once this node sees `to` lead. */
@@ -533,7 +557,11 @@ export class RaftNode {
   async #restoreSnapshot(data: Uint8Array, index: number, confState: ConfState): Promise<void> {
     const rs = decodeRuntimeSnapshot(data);
     await this.#sm.restore(rs.app);
-    for (const [id, url] of Object.entries(rs.addresses)) this.#setAddress(id, url);
+    // The leader's map is from the leader's point of view: an address this node was configured
+    // with (its own, or a peer's as reachable from here) stays; the others are newer than
+    // anything applied here, since the snapshot covers every entry this node had applied.
+    for (const [id, url] of Object.entries(rs.addresses))
+      if (!this.#configured.has(id)) this.#setAddress(id, url);
     this.#membership = confState;
     this.#applied = index;
     this.#lastSnapshotIndex = index;
@@ -625,6 +653,8 @@ export class RaftNode {
 
   #setAddress(id: NodeId, url: string): void {
     if (this.#addresses.get(id) === url) return;
+    // Our own address is what we were told at start; another member's view of it may differ.
+    if (id === this.id && this.#configured.has(id)) return;
     this.#addresses.set(id, url);
     if (id !== this.id) this.#transport.addPeer(id, url);
   }
