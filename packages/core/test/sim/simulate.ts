@@ -1,3 +1,5 @@
+import type { Operation } from "../../src/history/index.js";
+import { checkLinearizable } from "../../src/history/index.js";
 import {
   type ConfChange,
   ConfChangeError,
@@ -17,10 +19,8 @@ import {
 } from "../../src/index.js";
 import { type ClientRequest, Clients, type PendingOp, parseReadContext, readContext } from "./clients.js";
 import { EventQueue } from "./eventQueue.js";
-import type { Operation } from "./history.js";
 import { type ConfCommit, InvariantChecker, InvariantViolation } from "./invariants.js";
 import { decodeCommand, encodeCommand, KvMachine } from "./kvMachine.js";
-import { checkLinearizable } from "./linearizability.js";
 import {
   applyConfModel,
   CONF_KINDS,
