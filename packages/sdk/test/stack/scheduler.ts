@@ -87,9 +87,10 @@ export class Scheduler {
 
   /**
    * Runs callbacks due up to `until`, draining microtasks after each, and calls `after` after
-   * each one (the invariant checks). Stops early when `after` returns false.
+   * each one (the invariant checks). Stops early when `after` returns false. A callback that
+   * throws is reported to `onError`: no code of the stack may throw out of a timer.
    */
-  async runUntil(until: number, after: () => boolean): Promise<boolean> {
+  async runUntil(until: number, after: () => boolean, onError: (e: unknown) => void): Promise<boolean> {
     for (;;) {
       const top = this.#heap[0];
       if (top === undefined || top.time > until) break;
@@ -103,7 +104,11 @@ export class Scheduler {
         continue;
       }
       this.steps++;
-      task.fn();
+      try {
+        task.fn();
+      } catch (e) {
+        onError(e);
+      }
       await drainMicrotasks();
       if (!after()) return false;
     }

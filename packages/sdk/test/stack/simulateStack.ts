@@ -63,6 +63,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   let elections = 0;
   const observer = {
     applied: (n: StackNode, e: Parameters<StackChecker["applied"]>[1]) => checker.applied(n, e),
+    status: (n: StackNode, s: Parameters<StackChecker["status"]>[1]) => checker.status(n, s),
     fatal: (n: StackNode, e: Error) => {
       trace.add(`${n.id}: stopped by a fatal error: ${e.message}`);
       if (!faults.stopped) sched.after(100 + nodeRng.int(400), () => restart(n));
@@ -113,6 +114,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   });
 
   const onUnhandled = (e: unknown) => checker.fail(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`);
+  const onThrow = (e: unknown) => checker.fail(`uncaught exception in a callback: ${(e as Error)?.stack ?? String(e)}`);
   process.on("unhandledRejection", onUnhandled);
   let lastSample = 0;
   const step = (): boolean => {
@@ -136,7 +138,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
         else void operator.replace(members[rng(7).int(members.length)]!);
       });
     }
-    await sched.runUntil(duration, step);
+    await sched.runUntil(duration, step, onThrow);
     if (checker.ok) await heal();
     if (checker.ok) {
       const lin = checkLinearizable(clients.history);
@@ -158,12 +160,12 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     for (const n of nodes) if (n.state === "down" || n.state === "failed") restart(n);
     const deadline = sched.now + LIVENESS_MS;
     // The operator finishes what it started; in-flight client operations end.
-    while (operator.busy && sched.now < deadline) await sched.runUntil(sched.now + 100, step);
+    while (operator.busy && sched.now < deadline) await sched.runUntil(sched.now + 100, step, onThrow);
     let final: boolean | null = null;
     clients.finalWrite((ok) => {
       final = ok;
     });
-    while (final === null && sched.now < deadline && checker.ok) await sched.runUntil(sched.now + 50, step);
+    while (final === null && sched.now < deadline && checker.ok) await sched.runUntil(sched.now + 50, step, onThrow);
     if (!checker.ok) return;
     if (final !== true) return checker.fail(`liveness: no final write succeeded within ${LIVENESS_MS} ms after healing${describeCluster()}`);
     const leader = nodes.find((n) => n.live?.raft.status().role === "leader");
@@ -174,7 +176,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
       const members = new Set([...l.membership.voters, ...l.membership.learners]);
       return nodes.filter((n) => members.has(n.id)).every((n) => (n.live?.raft.status().applied ?? -1) >= target);
     };
-    while (!caughtUp() && sched.now < deadline && checker.ok) await sched.runUntil(sched.now + 50, step);
+    while (!caughtUp() && sched.now < deadline && checker.ok) await sched.runUntil(sched.now + 50, step, onThrow);
     if (checker.ok && !caughtUp()) checker.fail(`liveness: not every member applied index ${target} within ${LIVENESS_MS} ms after healing${describeCluster()}`);
     if (checker.ok) checker.sampleStates(nodes);
   }

@@ -1,4 +1,4 @@
-import type { AppliedEntry } from "@raftkit/core";
+import type { AppliedEntry, NodeStatus } from "@raftkit/core";
 import { decodeValue } from "../../src/codec.js";
 import type { CommandOutcome, CommandPayload } from "../../src/replicatedMachine.js";
 import type { StackNode } from "./stackNode.js";
@@ -93,29 +93,29 @@ export class StackChecker {
     }
   }
 
-  /** Checks what every node reports now. Call after every scheduler step. */
+  /** A running node published a new status (after each Ready): one leader per term; commit and apply never go back. */
+  status(n: StackNode, s: NodeStatus): void {
+    if (n.state !== "running" && n.state !== "starting") return;
+    if (s.role === "leader") {
+      const other = this.#leaders.get(s.term);
+      if (other === undefined) this.#leaders.set(s.term, n.id);
+      else if (other !== n.id) this.fail(`election safety: ${other} and ${n.id} both lead term ${s.term}`);
+    }
+    const key = `${n.id}/${n.incarnations}`;
+    const last = this.#progress.get(key);
+    if (last && s.commit < last.commit) this.fail(`commit went back on ${key}: ${last.commit} → ${s.commit}`);
+    if (last && s.applied < last.applied) this.fail(`apply went back on ${key}: ${last.applied} → ${s.applied}`);
+    this.#progress.set(key, { commit: s.commit, applied: s.applied });
+  }
+
+  /** No node stopped by a fatal error may still call itself leader. Call after every scheduler step. */
   observe(nodes: readonly StackNode[]): void {
     for (const n of nodes) {
-      const inc = n.current;
-      if (!inc) continue;
-      const s = inc.raft.status();
-      if (n.state === "failed") {
-        if (s.role === "leader") {
-          this.fail(`stopped node: ${n.id} stopped (${n.fatalError?.message}) but still reports itself leader of term ${s.term}`);
-        }
-        continue;
-      }
-      if (n.state !== "running") continue;
+      if (n.state !== "failed" || !n.current) continue;
+      const s = n.current.raft.status();
       if (s.role === "leader") {
-        const other = this.#leaders.get(s.term);
-        if (other === undefined) this.#leaders.set(s.term, n.id);
-        else if (other !== n.id) this.fail(`election safety: ${other} and ${n.id} both lead term ${s.term}`);
+        this.fail(`stopped node: ${n.id} stopped (${n.fatalError?.message}) but still reports itself leader of term ${s.term}`);
       }
-      const key = `${n.id}/${inc.number}`;
-      const last = this.#progress.get(key);
-      if (last && s.commit < last.commit) this.fail(`commit went back on ${key}: ${last.commit} → ${s.commit}`);
-      if (last && s.applied < last.applied) this.fail(`apply went back on ${key}: ${last.applied} → ${s.applied}`);
-      this.#progress.set(key, { commit: s.commit, applied: s.applied });
     }
   }
 

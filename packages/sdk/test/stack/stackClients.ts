@@ -176,7 +176,7 @@ export class StackClients {
     const ret = this.#sched.now;
     const end = ok ? { return: ret } : { unknown: true as const };
     if (!ok) this.stats.unknownOps++;
-    this.#trace(`client ${client}: ${describe(req)} → ${ok ? JSON.stringify(output) : "unknown"}`);
+    this.#trace(`client ${client}: ${describe(req)} → ${ok ? show(output) : "unknown"}`);
     switch (req.kind) {
       case "put":
         if (ok) this.stats.writesAcked++;
@@ -197,6 +197,15 @@ export class StackClients {
         this.stats.inspects++;
         return;
     }
+  }
+}
+
+/** A result as text; a result the SDK left holding a revoked immer draft says so instead of throwing. */
+function show(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? "undefined";
+  } catch (e) {
+    return `<unreadable result: ${(e as Error).message}>`;
   }
 }
 

@@ -20,6 +20,7 @@ export interface NodeBugs extends DiskBugs {
 /** What the checks hear from a running node. */
 export interface NodeObserver {
   applied(node: StackNode, e: AppliedEntry): void;
+  status(node: StackNode, s: NodeStatus): void;
   fatal(node: StackNode, e: Error): void;
   trace(line: string): void;
 }
@@ -129,6 +130,7 @@ export class StackNode {
     let role = raft.status().role;
     raft.status$.subscribe({
       next: (s: NodeStatus) => {
+        this.#observer.status(this, s);
         if (s.role !== role) this.#observer.trace(`${this.id}: ${s.role} in term ${s.term}`);
         role = s.role;
       },
