@@ -12,8 +12,14 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { historyToJsonLines } from "@raftkit/core/history";
+import {
+  STACK_BUGS,
+  type StackBugs,
+  type StackOptions,
+  type StackResult,
+  simulateStack,
+} from "./simulateStack.js";
 import { describeStackConfig } from "./stackConfig.js";
-import { STACK_BUGS, type StackBugs, type StackOptions, type StackResult, simulateStack } from "./simulateStack.js";
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -44,7 +50,8 @@ async function main(argv: string[]): Promise<number> {
   if (values.duration !== undefined) options.duration = int(values.duration, "--duration");
   const bugs: StackBugs = {};
   for (const b of values.bug ?? []) {
-    if (!(STACK_BUGS as readonly string[]).includes(b)) throw new Error(`--bug must be one of ${STACK_BUGS.join(", ")}`);
+    if (!(STACK_BUGS as readonly string[]).includes(b))
+      throw new Error(`--bug must be one of ${STACK_BUGS.join(", ")}`);
     bugs[b as (typeof STACK_BUGS)[number]] = true;
   }
   options.bugs = bugs;
@@ -88,7 +95,9 @@ async function main(argv: string[]): Promise<number> {
     if (now - lastReport > 10_000) {
       lastReport = now;
       const done = seed - from + 1;
-      console.log(`${done}/${count} seeds, ${(done / ((now - started) / 1000)).toFixed(1)} seeds/s, ${failed.length} failed`);
+      console.log(
+        `${done}/${count} seeds, ${(done / ((now - started) / 1000)).toFixed(1)} seeds/s, ${failed.length} failed`,
+      );
     }
   }
   const secs = (performance.now() - started) / 1000;

@@ -78,7 +78,9 @@ export class FaultInjector {
 
   #inject(): void {
     const c = this.#config;
-    const kinds = (["crashes", "pauses", "partitions", "clockFaults", "diskErrors"] as const).filter((k) => c[k]);
+    const kinds = (["crashes", "pauses", "partitions", "clockFaults", "diskErrors"] as const).filter(
+      (k) => c[k],
+    );
     if (kinds.length === 0) return;
     const live = this.#nodes.filter((n) => n.live);
     if (live.length === 0) return;

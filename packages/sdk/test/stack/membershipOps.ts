@@ -23,7 +23,13 @@ const CALL_MS = 1_500;
  * goes to a node that says it leads (else any live one) and is retried elsewhere on failure.
  */
 export class MembershipOperator {
-  readonly stats: MembershipStats = { nodesLost: 0, nodesAdded: 0, removals: 0, promotions: 0, changesFailed: 0 };
+  readonly stats: MembershipStats = {
+    nodesLost: 0,
+    nodesAdded: 0,
+    removals: 0,
+    promotions: 0,
+    changesFailed: 0,
+  };
   /** True while a change is under way; the liveness check waits for it. */
   busy = false;
   readonly #sched: Scheduler;
@@ -105,7 +111,9 @@ export class MembershipOperator {
     this.stats.removals++;
     const inc = (via as StackNode | null)?.live;
     if (inc && Object.hasOwn(inc.node.publishedMembers(), victim.id)) {
-      this.#fail(`cluster.remove: remove(${victim.id}) resolved on ${inc.raft.id}, but ${victim.id} is still published there`);
+      this.#fail(
+        `cluster.remove: remove(${victim.id}) resolved on ${inc.raft.id}, but ${victim.id} is still published there`,
+      );
     }
     return true;
   }

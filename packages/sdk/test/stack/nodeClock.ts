@@ -24,7 +24,11 @@ export class NodeClock implements Clock {
   #wallOffset: number;
   readonly #monoOrigin: number;
 
-  constructor(sched: Scheduler, proc: SimProcess, o: { rate: number; wallOffset: number; monoOrigin: number }) {
+  constructor(
+    sched: Scheduler,
+    proc: SimProcess,
+    o: { rate: number; wallOffset: number; monoOrigin: number },
+  ) {
     this.#sched = sched;
     this.#proc = proc;
     this.#generation = proc.generation;

@@ -47,7 +47,12 @@ export class Scheduler {
   }
 
   /** Schedules `fn` at `time` (clamped to now) on behalf of `owner`. */
-  at(time: number, fn: () => void, owner: SimProcess | null = null, generation = owner?.generation ?? 0): Task {
+  at(
+    time: number,
+    fn: () => void,
+    owner: SimProcess | null = null,
+    generation = owner?.generation ?? 0,
+  ): Task {
     const task: Task = {
       time: Math.max(time, this.#now),
       seq: this.#seq++,

@@ -13,7 +13,13 @@ import { TraceLog } from "./traceLog.js";
 
 /** Every broken variant, one per check: each is proven caught by a test. */
 export type StackBugs = NodeBugs & ClientBugs;
-export const STACK_BUGS = ["staleReads", "loseTail", "forgetVote", "forgetSessions", "divergentReducer"] as const;
+export const STACK_BUGS = [
+  "staleReads",
+  "loseTail",
+  "forgetVote",
+  "forgetSessions",
+  "divergentReducer",
+] as const;
 
 export interface StackOptions {
   /** Simulated ms of load and faults before everything heals. Default 3,000. */
@@ -76,11 +82,21 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const addNode = (): StackNode => {
     const id = `n${nodes.length + 1}`;
     const disk = new SimDisk({ latencyMs: config.diskLatencyMs, bugs });
-    const n = new StackNode({ id, sched, net, disk, rng: nodeRng, config, observer, bugs: nodeBugs(bugs, id) });
+    const n = new StackNode({
+      id,
+      sched,
+      net,
+      disk,
+      rng: nodeRng,
+      config,
+      observer,
+      bugs: nodeBugs(bugs, id),
+    });
     nodes.push(n);
     return n;
   };
-  const peers = () => Object.fromEntries(nodes.filter((n) => n.state !== "lost").map((n) => [n.id, n.address]));
+  const peers = () =>
+    Object.fromEntries(nodes.filter((n) => n.state !== "lost").map((n) => [n.id, n.address]));
   const initial = new Set<string>();
   const restart = (n: StackNode): void => {
     if (n.state === "lost" || n.state === "running" || n.state === "starting") return;
@@ -113,8 +129,10 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     trace: (l) => trace.add(l),
   });
 
-  const onUnhandled = (e: unknown) => checker.fail(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`);
-  const onThrow = (e: unknown) => checker.fail(`uncaught exception in a callback: ${(e as Error)?.stack ?? String(e)}`);
+  const onUnhandled = (e: unknown) =>
+    checker.fail(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`);
+  const onThrow = (e: unknown) =>
+    checker.fail(`uncaught exception in a callback: ${(e as Error)?.stack ?? String(e)}`);
   process.on("unhandledRejection", onUnhandled);
   let lastSample = 0;
   const step = (): boolean => {
@@ -165,19 +183,29 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     clients.finalWrite((ok) => {
       final = ok;
     });
-    while (final === null && sched.now < deadline && checker.ok) await sched.runUntil(sched.now + 50, step, onThrow);
+    while (final === null && sched.now < deadline && checker.ok)
+      await sched.runUntil(sched.now + 50, step, onThrow);
     if (!checker.ok) return;
-    if (final !== true) return checker.fail(`liveness: no final write succeeded within ${LIVENESS_MS} ms after healing${describeCluster()}`);
+    if (final !== true)
+      return checker.fail(
+        `liveness: no final write succeeded within ${LIVENESS_MS} ms after healing${describeCluster()}`,
+      );
     const leader = nodes.find((n) => n.live?.raft.status().role === "leader");
     const target = leader?.live?.raft.status().commit ?? 0;
     const caughtUp = () => {
       const l = nodes.find((n) => n.live?.raft.status().role === "leader")?.live?.raft.status();
       if (!l) return false;
       const members = new Set([...l.membership.voters, ...l.membership.learners]);
-      return nodes.filter((n) => members.has(n.id)).every((n) => (n.live?.raft.status().applied ?? -1) >= target);
+      return nodes
+        .filter((n) => members.has(n.id))
+        .every((n) => (n.live?.raft.status().applied ?? -1) >= target);
     };
-    while (!caughtUp() && sched.now < deadline && checker.ok) await sched.runUntil(sched.now + 50, step, onThrow);
-    if (checker.ok && !caughtUp()) checker.fail(`liveness: not every member applied index ${target} within ${LIVENESS_MS} ms after healing${describeCluster()}`);
+    while (!caughtUp() && sched.now < deadline && checker.ok)
+      await sched.runUntil(sched.now + 50, step, onThrow);
+    if (checker.ok && !caughtUp())
+      checker.fail(
+        `liveness: not every member applied index ${target} within ${LIVENESS_MS} ms after healing${describeCluster()}`,
+      );
     if (checker.ok) checker.sampleStates(nodes);
   }
 
@@ -201,7 +229,9 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     elections,
   };
   const base = { seed, config, stats, history: clients.history, trace: trace.lines() };
-  return checker.violation === null ? { ...base, ok: true } : { ...base, ok: false, violation: checker.violation };
+  return checker.violation === null
+    ? { ...base, ok: true }
+    : { ...base, ok: false, violation: checker.violation };
 }
 
 /** The bugs that apply to node `id`: a divergent reducer runs on n1 only. */

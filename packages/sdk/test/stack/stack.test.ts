@@ -22,7 +22,12 @@ function describeFailures(failures: Failure[]): string {
 }
 
 /** The first seed from `from` (trying at most `count`) whose run with `bugs` fails with a violation matching `re`. */
-async function firstCaught(bugs: StackBugs, re: RegExp, from: number, count: number): Promise<Failure | undefined> {
+async function firstCaught(
+  bugs: StackBugs,
+  re: RegExp,
+  from: number,
+  count: number,
+): Promise<Failure | undefined> {
   for (let seed = from; seed < from + count; seed++) {
     const r = await simulateStack(seed, { bugs, duration: 2_000 });
     if (!r.ok && re.test(r.violation)) return r;
@@ -39,7 +44,8 @@ describe("whole-stack simulation", () => {
       for (const [k, v] of Object.entries(r.stats)) total[k] = (total[k] ?? 0) + v;
       if (!r.ok) failures.push(r);
     }
-    if (failures.length > 0) expect.fail(`${failures.length} of ${SEEDS} seeds failed:\n${describeFailures(failures)}`);
+    if (failures.length > 0)
+      expect.fail(`${failures.length} of ${SEEDS} seeds failed:\n${describeFailures(failures)}`);
     // The runs must have exercised what they claim to.
     expect(total.writesAcked).toBeGreaterThan(SEEDS * 20);
     expect(total.readsServed).toBeGreaterThan(SEEDS * 10);
@@ -47,10 +53,27 @@ describe("whole-stack simulation", () => {
     expect(total.retries).toBeGreaterThan(0);
     expect(total.unknownOps).toBeGreaterThan(0);
     expect(total.inspects).toBeGreaterThan(0);
-    for (const k of ["crashes", "restarts", "pauses", "partitions", "oneWayPartitions", "clockJumps", "diskErrors"]) {
+    for (const k of [
+      "crashes",
+      "restarts",
+      "pauses",
+      "partitions",
+      "oneWayPartitions",
+      "clockJumps",
+      "diskErrors",
+    ]) {
       expect(total[k], k).toBeGreaterThan(SEEDS / 20);
     }
-    for (const k of ["resets", "batchesLost", "batchesDuplicated", "snapshotsSent", "nodesLost", "nodesAdded", "removals", "promotions"]) {
+    for (const k of [
+      "resets",
+      "batchesLost",
+      "batchesDuplicated",
+      "snapshotsSent",
+      "nodesLost",
+      "nodesAdded",
+      "removals",
+      "promotions",
+    ]) {
       expect(total[k], k).toBeGreaterThan(0);
     }
   }, 900_000);

@@ -79,7 +79,9 @@ export class StackChecker {
         this.#ranAt.set(ran, at);
       }
     } else if (first.payload !== rec.payload) {
-      this.fail(`state-machine safety: index ${e.index} applied ${first.payload} on ${first.node} but ${rec.payload} on ${inc}`);
+      this.fail(
+        `state-machine safety: index ${e.index} applied ${first.payload} on ${first.node} but ${rec.payload} on ${inc}`,
+      );
     } else if (first.outcome !== rec.outcome) {
       this.fail(
         `state-machine safety: entry ${e.index} gave ${first.outcome} on ${first.node} but ${rec.outcome} on ${inc}`,
@@ -87,7 +89,8 @@ export class StackChecker {
     }
     if (ran) {
       const set = this.#ranBy.get(inc) ?? new Set<string>();
-      if (set.has(ran)) this.fail(`exactly once: command ${ran} ran twice on ${inc} (again at index ${e.index})`);
+      if (set.has(ran))
+        this.fail(`exactly once: command ${ran} ran twice on ${inc} (again at index ${e.index})`);
       set.add(ran);
       this.#ranBy.set(inc, set);
     }
@@ -104,7 +107,8 @@ export class StackChecker {
     const key = `${n.id}/${n.incarnations}`;
     const last = this.#progress.get(key);
     if (last && s.commit < last.commit) this.fail(`commit went back on ${key}: ${last.commit} → ${s.commit}`);
-    if (last && s.applied < last.applied) this.fail(`apply went back on ${key}: ${last.applied} → ${s.applied}`);
+    if (last && s.applied < last.applied)
+      this.fail(`apply went back on ${key}: ${last.applied} → ${s.applied}`);
     this.#progress.set(key, { commit: s.commit, applied: s.applied });
   }
 
@@ -114,7 +118,9 @@ export class StackChecker {
       if (n.state !== "failed" || !n.current) continue;
       const s = n.current.raft.status();
       if (s.role === "leader") {
-        this.fail(`stopped node: ${n.id} stopped (${n.fatalError?.message}) but still reports itself leader of term ${s.term}`);
+        this.fail(
+          `stopped node: ${n.id} stopped (${n.fatalError?.message}) but still reports itself leader of term ${s.term}`,
+        );
       }
     }
   }
@@ -134,7 +140,9 @@ export class StackChecker {
         bytes = inc.replicated.snapshot();
         hash = fingerprint(bytes);
       } catch (e) {
-        this.fail(`snapshot: ${n.id}'s machine cannot be snapshotted at index ${applied}: ${(e as Error).message}`);
+        this.fail(
+          `snapshot: ${n.id}'s machine cannot be snapshotted at index ${applied}: ${(e as Error).message}`,
+        );
         return;
       }
       const first = this.#states.get(applied);
@@ -160,7 +168,10 @@ export class StackChecker {
 }
 
 function showSnapshot(bytes: Uint8Array): string {
-  return safeJson(decodeValue(bytes, "snapshot"), (_k, v: unknown) => (v instanceof Map ? [...v] : v)).slice(0, 1500);
+  return safeJson(decodeValue(bytes, "snapshot"), (_k, v: unknown) => (v instanceof Map ? [...v] : v)).slice(
+    0,
+    1500,
+  );
 }
 
 function safeJson(v: unknown, replacer?: (k: string, v: unknown) => unknown): string {

@@ -1,5 +1,5 @@
-import type { Operation } from "@raftkit/core/history";
 import type { SeededRandom } from "@raftkit/core";
+import type { Operation } from "@raftkit/core/history";
 import type { Scheduler } from "./scheduler.js";
 import { commandKey } from "./stackChecks.js";
 import type { StackConfig } from "./stackConfig.js";
@@ -44,7 +44,14 @@ export class StackClients {
   readonly history: Operation[] = [];
   /** Commands acknowledged to a client, as (session, seq) keys. */
   readonly acked: string[] = [];
-  readonly stats: ClientStats = { writesAcked: 0, readsServed: 0, leaseReads: 0, unknownOps: 0, retries: 0, inspects: 0 };
+  readonly stats: ClientStats = {
+    writesAcked: 0,
+    readsServed: 0,
+    leaseReads: 0,
+    unknownOps: 0,
+    retries: 0,
+    inspects: 0,
+  };
   /** Stop issuing new operations (the heal phase's final write is issued separately). */
   stopped = false;
   readonly #sched: Scheduler;
@@ -81,7 +88,8 @@ export class StackClients {
   }
 
   start(): void {
-    for (let c = 0; c < this.#config.clients; c++) this.#sched.after(this.#rng.next() * 20, () => this.#next(c));
+    for (let c = 0; c < this.#config.clients; c++)
+      this.#sched.after(this.#rng.next() * 20, () => this.#next(c));
   }
 
   /** Runs one put from client 0 and calls `done(ok)`: the liveness probe after the faults heal. */
@@ -98,7 +106,13 @@ export class StackClients {
     if (r.chance(c.readShare)) req = { kind: "get", key, lease: r.chance(c.leaseShare) };
     else if (r.chance(c.inspectShare)) req = { kind: "inspect", key };
     else if (r.chance(0.5)) req = { kind: "put", key, value: this.#nextValue++ };
-    else req = { kind: "cas", key, expected: r.chance(0.2) ? null : Math.max(1, this.#nextValue - 1 - r.int(4)), value: this.#nextValue++ };
+    else
+      req = {
+        kind: "cas",
+        key,
+        expected: r.chance(0.2) ? null : Math.max(1, this.#nextValue - 1 - r.int(4)),
+        value: this.#nextValue++,
+      };
     this.#run(client, req, DEADLINE_MS, () => this.#sched.after(r.next() * 30, () => this.#next(client)));
   }
 
@@ -119,7 +133,10 @@ export class StackClients {
     };
     const tryOnce = (): void => {
       if (done) return;
-      if (this.#sched.now >= deadline) return finish(undefined, false);
+      if (this.#sched.now >= deadline) {
+        finish(undefined, false);
+        return;
+      }
       const candidates = this.#nodes().filter((n) => n.state !== "lost");
       const target = candidates[this.#rng.int(candidates.length)]!;
       const mine = ++attempt;
@@ -144,13 +161,19 @@ export class StackClients {
         () => {
           // A node stopped by a fatal error still runs its process, and its API still answers.
           const inc = target.state === "running" || target.state === "failed" ? target.current : null;
-          if (!inc) return answer(false);
+          if (!inc) {
+            answer(false);
+            return;
+          }
           const budget = { timeoutMs: Math.max(1, ATTEMPT_MS - 2 * HOP_MS) };
           let p: Promise<unknown>;
           if (req.kind === "get") {
             p = this.#bugs.staleReads
               ? Promise.resolve(inc.replicated.query("get", req.key))
-              : inc.node.runner.query("get", [req.key, { consistency: req.lease ? "lease" : "linearizable", ...budget }]);
+              : inc.node.runner.query("get", [
+                  req.key,
+                  { consistency: req.lease ? "lease" : "linearizable", ...budget },
+                ]);
           } else {
             const { kind, ...arg } = req;
             const lowest = () => this.#seqs[client]! - 1;
@@ -159,7 +182,9 @@ export class StackClients {
           p.then(
             (v) => {
               if (req.kind === "get" && target.current === inc && target.state === "failed") {
-                this.#fail(`stopped node: ${target.id} served a ${req.lease ? "lease" : "linearizable"} read after it stopped`);
+                this.#fail(
+                  `stopped node: ${target.id} served a ${req.lease ? "lease" : "linearizable"} read after it stopped`,
+                );
               }
               answer(true, v);
             },
@@ -184,14 +209,40 @@ export class StackClients {
         return;
       case "cas":
         if (ok) this.stats.writesAcked++;
-        if (ok) this.history.push({ client, op: "cas", key: req.key, expected: req.expected, value: req.value, ok: output === true, call, return: ret });
-        else this.history.push({ client, op: "cas", key: req.key, expected: req.expected, value: req.value, call, unknown: true });
+        if (ok)
+          this.history.push({
+            client,
+            op: "cas",
+            key: req.key,
+            expected: req.expected,
+            value: req.value,
+            ok: output === true,
+            call,
+            return: ret,
+          });
+        else
+          this.history.push({
+            client,
+            op: "cas",
+            key: req.key,
+            expected: req.expected,
+            value: req.value,
+            call,
+            unknown: true,
+          });
         return;
       case "get":
         if (!ok) return;
         this.stats.readsServed++;
         if (req.lease) this.stats.leaseReads++;
-        this.history.push({ client, op: "get", key: req.key, output: output as number | null, call, return: ret });
+        this.history.push({
+          client,
+          op: "get",
+          key: req.key,
+          output: output as number | null,
+          call,
+          return: ret,
+        });
         return;
       case "inspect":
         this.stats.inspects++;

@@ -63,12 +63,18 @@ export function drawStackConfig(rng: SeededRandom): StackConfig {
     partitions: !calm && rng.chance(0.7),
     clockFaults: !calm && rng.chance(0.5),
     diskErrors: !calm && rng.chance(0.4),
-    replace: calm ? "none" : nodes === 5 ? rng.pick(["none", "replace", "shrink"]) : rng.pick(["none", "replace"]),
+    replace: calm
+      ? "none"
+      : nodes === 5
+        ? rng.pick(["none", "replace", "shrink"])
+        : rng.pick(["none", "replace"]),
   };
 }
 
 export function describeStackConfig(c: StackConfig): string {
-  const faults = (["crashes", "pauses", "partitions", "clockFaults", "diskErrors"] as const).filter((k) => c[k]);
+  const faults = (["crashes", "pauses", "partitions", "clockFaults", "diskErrors"] as const).filter(
+    (k) => c[k],
+  );
   return (
     `${c.nodes} nodes, tick ${c.tickMs} ms × ${c.electionTick}, snapshot every ${c.snapshotEntries} (keep ${c.snapshotCatchUpEntries}), ` +
     `loss ${c.links.loss}, dup ${c.links.duplicate}, delay ≤${c.links.maxDelayMs} ms, ${c.clients} clients on ${c.keys} keys, ` +

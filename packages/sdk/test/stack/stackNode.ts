@@ -1,4 +1,10 @@
-import { type AppliedEntry, type NodeStatus, RaftNode, type SeededRandom, type StateMachine } from "@raftkit/core";
+import {
+  type AppliedEntry,
+  type NodeStatus,
+  RaftNode,
+  type SeededRandom,
+  type StateMachine,
+} from "@raftkit/core";
 import { decodeValue, encodeValue } from "../../src/codec.js";
 import { type CommandRunner, createMachineNode, type MachineNode } from "../../src/machineNode.js";
 import { type CommandPayload, PUBLISH, ReplicatedMachine } from "../../src/replicatedMachine.js";
