@@ -22,7 +22,8 @@ export type RaftkitErrorCode =
   | "TRANSPORT_NOT_RUNNING"
   | "STORAGE_LOCKED"
   | "STORAGE_FAILED"
-  | "STORAGE_CLOSED";
+  | "STORAGE_CLOSED"
+  | "SESSION_EXPIRED";
 
 /** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
 export class RaftkitError extends Error {

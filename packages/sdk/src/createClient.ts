@@ -2,7 +2,14 @@ import { type NodeStatus, TimeoutError } from "@raftkit/core";
 import type { Immutable } from "immer";
 import { distinctUntilChanged, filter, map, Observable, share } from "rxjs";
 import { ApiConnection } from "./apiConnection.js";
-import { CommandError, DecodeError, QueryError, UnknownOperationError } from "./errors.js";
+import { CallerSession } from "./callerSession.js";
+import {
+  CommandError,
+  DecodeError,
+  QueryError,
+  SessionExpiredError,
+  UnknownOperationError,
+} from "./errors.js";
 import { operationProxy } from "./operationProxy.js";
 import { readSse } from "./sse.js";
 import type { AnyMachine, Commands, CommitEvent, Queries, StateOf } from "./types.js";
@@ -43,7 +50,7 @@ export class ApiError extends Error {
 export interface Client<M extends AnyMachine> {
   readonly commands: Commands<M>;
   readonly query: Queries<M>;
-  /** This client's session id: its commands are applied at most once. */
+  /** This client's session id: its commands are applied at most once. A new one replaces it once it expired. */
   readonly session: string;
   readonly status$: Observable<NodeStatus & { leaderUrl: string | null }>;
   readonly leader$: Observable<string | null>;
@@ -66,25 +73,19 @@ function parseError(status: number, text: string): ApiErrorBody["error"] {
   }
 }
 
-function randomId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
-}
-
 /**
  * A typed client for a cluster running `M`: `createClient<typeof machine>({ endpoints })`
  * (import the machine with `import type`, as no server code is needed). Commands go to the
  * leader when known; on a timeout, a leader change or a node failure they are retried on
  * another node with the same session and sequence number, so each is applied at most once.
+ * When the session expired, a command not sent before goes again under a new session; one
+ * that was sent before fails with {@link SessionExpiredError}.
  */
 export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> {
   if (o.endpoints.length === 0) throw new TypeError("createClient needs at least one endpoint");
-  const session = randomId();
+  const session = new CallerSession();
   const timeoutMs = o.timeoutMs ?? 30_000;
   const requestTimeoutMs = o.requestTimeoutMs ?? 5_000;
-  let seq = 1;
-  const outstanding = new Set<number>();
   let preferred = o.endpoints[0]!;
   let rotation = 0;
   const headers: Record<string, string> = { "content-type": "application/json" };
@@ -174,7 +175,7 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - Date.now();
       if (remaining <= 0)
-        throw new TimeoutError(`client ${session}`, `${kind} "${name}"`, timeoutMs, mayHaveBeenApplied);
+        throw new TimeoutError(`client ${session.id}`, `${kind} "${name}"`, timeoutMs, mayHaveBeenApplied);
       let outcome: BatchOutcome;
       try {
         outcome = await dispatch({ kind, name, body: body(remaining) });
@@ -188,6 +189,11 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
       }
       if (outcome.ok) return outcome.result;
       const err = outcome.error;
+      if (err.code === "SESSION_EXPIRED") {
+        const sent = body(remaining) as CommandRequest;
+        const retried = mayHaveBeenApplied || err.mayHaveBeenApplied !== false;
+        throw new SessionExpiredError(name, sent.session ?? "", sent.seq ?? 0, err.message, retried);
+      }
       if (err.code === "COMMAND_FAILED") throw new CommandError(name, err.name ?? "Error", err.message);
       if (err.code === "QUERY_FAILED") throw new QueryError(name, err.name ?? "Error", err.message);
       if (err.code === "UNKNOWN_COMMAND" || err.code === "UNKNOWN_QUERY")
@@ -202,18 +208,23 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
   }
 
   const commands = operationProxy((name) => async (arg?: unknown) => {
-    const mySeq = seq++;
-    outstanding.add(mySeq);
-    try {
-      return await call("command", name, (budget) => ({
-        arg,
-        session,
-        seq: mySeq,
-        lowest: Math.min(...outstanding),
-        timeoutMs: Math.min(budget, requestTimeoutMs),
-      }));
-    } finally {
-      outstanding.delete(mySeq);
+    // Renews the session once if it expired before this command was ever sent.
+    for (let renewed = false; ; renewed = true) {
+      const c = session.begin();
+      try {
+        return await call("command", name, (budget) => ({
+          arg,
+          session: c.session,
+          seq: c.seq,
+          lowest: c.lowest(),
+          timeoutMs: Math.min(budget, requestTimeoutMs),
+        }));
+      } catch (e) {
+        if (!(e instanceof SessionExpiredError) || e.retried || renewed) throw e;
+        session.renew(c.session);
+      } finally {
+        c.done();
+      }
     }
   });
   const query = operationProxy(
@@ -250,7 +261,9 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
   return {
     commands: commands as unknown as Commands<M>,
     query: query as unknown as Queries<M>,
-    session,
+    get session() {
+      return session.id;
+    },
     status$,
     leader$: status$.pipe(
       map((s) => s.leader),

@@ -46,3 +46,27 @@ export class QueryError extends UserCodeError {
     this.query = query;
   }
 }
+
+/**
+ * The command's session expired (Raft thesis §6.3): it was idle for longer than the session
+ * TTL, in log time, and the cluster dropped its deduplication record before this command was
+ * applied. The command did not run, and whether an earlier attempt of it ran cannot be known
+ * any more, so it is never run again under that session. `node.commands` and createClient's
+ * commands start a new session on their own when a command that was not sent before meets
+ * this; it reaches the caller only for a command that was (`retried`) or for a session the
+ * caller manages itself. Check the state before sending the command again.
+ */
+export class SessionExpiredError extends RaftkitError {
+  readonly command: string;
+  readonly session: string;
+  readonly seq: number;
+  /** True when an earlier attempt of this command was sent and may have been applied. */
+  readonly retried: boolean;
+  constructor(command: string, session: string, seq: number, message: string, retried: boolean) {
+    super("SESSION_EXPIRED", message);
+    this.command = command;
+    this.session = session;
+    this.seq = seq;
+    this.retried = retried;
+  }
+}

@@ -8,7 +8,13 @@ import {
 import express, { type Request, type Response, type Router } from "express";
 import { type Subscription, throttleTime } from "rxjs";
 import { bearerToken, secretMatches } from "./auth.js";
-import { CommandError, DecodeError, QueryError, UnknownOperationError } from "./errors.js";
+import {
+  CommandError,
+  DecodeError,
+  QueryError,
+  SessionExpiredError,
+  UnknownOperationError,
+} from "./errors.js";
 import type { CommandRunner, MachineNode } from "./machineNode.js";
 import type { AnyMachine } from "./types.js";
 import {
@@ -40,7 +46,10 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
   if (e instanceof UnknownOperationError)
     code = err.message.startsWith("unknown query") ? "UNKNOWN_QUERY" : "UNKNOWN_COMMAND";
   else if (e instanceof DecodeError) code = "DECODE";
-  else if (e instanceof CommandError) {
+  else if (e instanceof SessionExpiredError) {
+    code = "SESSION_EXPIRED";
+    body.error.mayHaveBeenApplied = e.retried;
+  } else if (e instanceof CommandError) {
     code = "COMMAND_FAILED";
     body.error.name = e.errorName;
   } else if (e instanceof QueryError) {

@@ -9,7 +9,13 @@ export {
 export type { Client, ClientOptions } from "./createClient.js";
 export { ApiError, createClient } from "./createClient.js";
 export { defineMachine } from "./defineMachine.js";
-export { CommandError, DecodeError, QueryError, UnknownOperationError } from "./errors.js";
+export {
+  CommandError,
+  DecodeError,
+  QueryError,
+  SessionExpiredError,
+  UnknownOperationError,
+} from "./errors.js";
 export type { AppApiOptions } from "./httpApi.js";
 export { createAppRouter } from "./httpApi.js";
 export type { ClusterApi, MachineNode, MachineNodeOptions } from "./machineNode.js";

@@ -11,8 +11,9 @@ import {
 } from "@raftkit/core";
 import type { Immutable } from "immer";
 import { type Observable, Subject } from "rxjs";
+import { CallerSession } from "./callerSession.js";
 import { encodeValue } from "./codec.js";
-import { CommandError, QueryError, UnknownOperationError } from "./errors.js";
+import { CommandError, QueryError, SessionExpiredError, UnknownOperationError } from "./errors.js";
 import { operationProxy } from "./operationProxy.js";
 import {
   type CommandOutcome,
@@ -76,29 +77,23 @@ export interface MachineNodeOptions {
   onStop?: () => Promise<void>;
   /** Time and timers (default: the process's). A simulation gives its own. */
   clock?: Clock;
-  /** This node's session id (default: 96 random bits). A simulation draws it from its seed. */
-  sessionId?: string;
+  /** Makes this node's session ids from their creation time (default: {@link newSessionId}, 96 random bits). A simulation draws them from its seed. */
+  newSessionId?: (createdAt: number) => string;
 }
 
 const RETRY_ATTEMPT_MS = 3_000;
 
-function randomId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
-}
-
 /**
  * Runs commands and queries of a machine on a {@link RaftNode}. Commands carry this node's
  * session and a sequence number, so retrying one (after a timeout or leader change) is
- * applied at most once and answers with the first result.
+ * applied at most once and answers with the first result. When the cluster answers that the
+ * session expired, a command that was not sent before runs again under a new session; one
+ * that was sent before fails with {@link SessionExpiredError}.
  *
  * @internal Use startNode.
  */
 export class CommandRunner<M extends AnyMachine> {
-  readonly session: string;
-  #seq = 1;
-  readonly #outstanding = new Set<number>();
+  readonly #session: CallerSession;
   readonly #raft: RaftNode;
   readonly #machine: ReplicatedMachine<M>;
   readonly #commandTimeoutMs: number;
@@ -106,36 +101,57 @@ export class CommandRunner<M extends AnyMachine> {
   readonly #clock: Clock;
 
   constructor(raft: RaftNode, machine: ReplicatedMachine<M>, o: MachineNodeOptions) {
-    this.session = o.sessionId ?? randomId();
     this.#clock = o.clock ?? systemClock;
+    const clock = this.#clock;
+    this.#session = new CallerSession(() => clock.now(), o.newSessionId);
     this.#raft = raft;
     this.#machine = machine;
     this.#commandTimeoutMs = o.commandTimeoutMs ?? 30_000;
     this.#queryTimeoutMs = o.queryTimeoutMs ?? 10_000;
   }
 
+  /** This runner's current session id (a new one once the previous one expired). */
+  get session(): string {
+    return this.#session.id;
+  }
+
   /** Runs command `name` with `arg` under this runner's session. */
   async command(name: string, arg: unknown, opts: CommandOptions = {}): Promise<unknown> {
-    const seq = this.#seq++;
-    this.#outstanding.add(seq);
-    try {
-      return await this.runSequenced(
-        name,
-        arg,
-        this.session,
-        seq,
-        () => Math.min(...this.#outstanding),
-        opts,
-      );
-    } finally {
-      this.#outstanding.delete(seq);
+    this.#assertCommand(name);
+    return this.#inSession(name, arg, opts);
+  }
+
+  /**
+   * Runs one of raftkit's own commands (`SYSTEM_PREFIX`) under this runner's session, with the
+   * session's next sequence number: applied exactly once, like the machine's commands.
+   *
+   * @internal
+   */
+  async system(name: string, arg: unknown, opts: CommandOptions = {}): Promise<unknown> {
+    if (!name.startsWith(SYSTEM_PREFIX)) throw new TypeError(`${name} is not a system command`);
+    return this.#inSession(name, arg, opts);
+  }
+
+  /** Takes the session's next seq; renews the session once if it expired before this command was ever sent. */
+  async #inSession(name: string, arg: unknown, opts: CommandOptions): Promise<unknown> {
+    for (let renewed = false; ; renewed = true) {
+      const call = this.#session.begin();
+      try {
+        return await this.#propose(name, arg, call.session, call.seq, call.lowest, opts);
+      } catch (e) {
+        if (!(e instanceof SessionExpiredError) || e.retried || renewed) throw e;
+        this.#session.renew(call.session);
+      } finally {
+        call.done();
+      }
     }
   }
 
   /**
    * Proposes a command with a given session and sequence number, retrying through leader
-   * changes until it is applied or the deadline passes. Used for this node's own commands and
-   * for clients' commands arriving over HTTP.
+   * changes until it is applied or the deadline passes. Used for clients' commands arriving
+   * over HTTP. Throws {@link SessionExpiredError} if the session expired: the caller decides
+   * whether the command may go again under a new session.
    */
   async runSequenced(
     name: string,
@@ -145,10 +161,24 @@ export class CommandRunner<M extends AnyMachine> {
     lowest: () => number,
     opts: CommandOptions = {},
   ): Promise<unknown> {
+    this.#assertCommand(name);
+    return this.#propose(name, arg, session, seq, lowest, opts);
+  }
+
+  #assertCommand(name: string): void {
     const commands = this.#machine.machine.commands;
-    if (!Object.hasOwn(commands, name) && !(name.startsWith(SYSTEM_PREFIX) && session === this.session)) {
+    if (!Object.hasOwn(commands, name))
       throw new UnknownOperationError("command", name, Object.keys(commands));
-    }
+  }
+
+  async #propose(
+    name: string,
+    arg: unknown,
+    session: string,
+    seq: number,
+    lowest: () => number,
+    opts: CommandOptions,
+  ): Promise<unknown> {
     const timeoutMs = opts.timeoutMs ?? this.#commandTimeoutMs;
     const deadline = this.#clock.monotonic() + timeoutMs;
     // Encoding once checks the argument before anything is proposed.
@@ -163,19 +193,22 @@ export class CommandRunner<M extends AnyMachine> {
         { name, arg, session, seq, lowest: lowest(), at: this.#clock.now() },
         `command "${name}"`,
       );
+      let outcome: CommandOutcome;
       try {
-        const { result } = await this.#raft.propose(payload, {
-          timeoutMs: Math.min(remaining, RETRY_ATTEMPT_MS),
-        });
-        const outcome = result as CommandOutcome;
-        if (!outcome.result.ok) throw new CommandError(name, outcome.result.name, outcome.result.message);
-        return outcome.result.value;
+        outcome = (await this.#raft.propose(payload, { timeoutMs: Math.min(remaining, RETRY_ATTEMPT_MS) }))
+          .result as CommandOutcome;
       } catch (e) {
         if (e instanceof TimeoutError) mayHaveBeenApplied = true;
         else if (!(e instanceof ProposalDroppedError || e instanceof ProposalLostError)) throw e;
         // Same session and seq: if an earlier attempt did commit, this one answers with its result.
         await sleep(this.#clock, Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
+        continue;
       }
+      const r = outcome.result;
+      if (r.ok) return r.value;
+      if (r.code === "SESSION_EXPIRED")
+        throw new SessionExpiredError(name, session, seq, r.message, mayHaveBeenApplied);
+      throw new CommandError(name, r.name, r.message);
     }
   }
 
@@ -253,7 +286,7 @@ export function createMachineNode<M extends AnyMachine>(
       promote: (id) => change(raft.addVoter(id)),
       async remove(id) {
         // Forget that it ran, so it can later be added back with an empty data directory.
-        await runner.runSequenced(UNPUBLISH, { id }, runner.session, 0, () => 0);
+        await runner.system(UNPUBLISH, { id });
         await raft.removeNode(id);
       },
     },

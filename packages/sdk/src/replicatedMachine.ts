@@ -2,7 +2,7 @@ import type { Entry, StateMachine } from "@raftkit/core";
 import { enableMapSet, freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
-import { runBatch } from "./runBatch.js";
+import { type BatchStep, runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
 import type { AnyMachine, CommandContext } from "./types.js";
 
@@ -56,6 +56,30 @@ function entryRandom(index: number, term: number): () => number {
   };
 }
 
+/** A new command waiting for its batch's reducers to run, with where its outcome goes. */
+interface Waiting {
+  at: number;
+  p: CommandPayload;
+  e: Entry;
+  record: SessionRecord;
+  time: number;
+  step?: BatchStep;
+  result?: StoredResult;
+}
+
+/** The answer to a command of a session the table no longer has (see {@link SessionTable}). */
+function expiredResult(p: CommandPayload, ttlMs: number): StoredResult {
+  return {
+    ok: false,
+    name: "SessionExpiredError",
+    code: "SESSION_EXPIRED",
+    message:
+      `session ${p.session} expired (idle for longer than the session TTL of ${ttlMs} ms of log time) before its ` +
+      `command ${p.seq} ("${p.name}") was applied: whether an earlier attempt ran cannot be known any more, so it did not run. ` +
+      "Check the state before sending it again, in a new session (CommandRunner and createClient start one for new commands)",
+  };
+}
+
 function errorResult(e: unknown): StoredResult {
   const err = e instanceof Error ? e : new Error(String(e));
   return { ok: false, name: err.name, message: err.message };
@@ -70,6 +94,7 @@ function errorResult(e: unknown): StoredResult {
 export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   readonly machine: M;
   readonly #sessions: SessionTable;
+  readonly #sessionTtlMs: number;
   #state: unknown;
   #lastTime = 0;
   readonly #members = new Map<string, PublishedMember>();
@@ -80,6 +105,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   constructor(machine: M, sessionTtlMs: number) {
     this.machine = machine;
     this.#sessions = new SessionTable(sessionTtlMs);
+    this.#sessionTtlMs = sessionTtlMs;
     this.#state = freeze(machine.initial(), true);
     this.state$ = new BehaviorSubject(this.#state);
   }
@@ -88,65 +114,78 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     return this.#state;
   }
 
+  /**
+   * Applies committed entries in log order. The outcome depends only on the entries (and the
+   * state they start from), never on how the log is split into calls: each entry is checked
+   * against the session table in order, as if applied alone; only the reducers of new
+   * commands run together (see runBatch). A command that repeats one still waiting in this
+   * batch first runs the waiting ones, so the repeat finds the first result recorded.
+   */
   apply(entries: readonly Entry[]): CommandOutcome[] {
-    const out: (CommandOutcome | null)[] = [];
-    // Commands to run, in log order, with where their outcome goes.
-    const steps: {
-      at: number;
-      p: CommandPayload;
-      e: Entry;
-      time: number;
-      run: (draft: unknown) => unknown;
-    }[] = [];
-    // A command repeated within this batch answers with the first one's result.
-    const inBatch = new Map<string, number>();
-    const repeats: { at: number; of: number }[] = [];
+    const out: CommandOutcome[] = [];
+    const waiting: Waiting[] = [];
+    const waitingKeys = new Set<string>();
+    const flush = (): void => {
+      const steps = waiting.filter((w) => w.step !== undefined);
+      const results = steps.length > 0 ? this.#runSteps(steps) : [];
+      let k = 0;
+      for (const w of waiting) {
+        const result = w.step ? results[k++]! : w.result!;
+        this.#sessions.record(w.p.session, w.record, w.p.seq, result);
+        const o = this.#outcome(w.p, w.e, result, false, w.time);
+        out[w.at] = o;
+        this.onCommand?.(o);
+      }
+      waiting.length = 0;
+      waitingKeys.clear();
+    };
     entries.forEach((e, at) => {
       let p: CommandPayload;
       try {
         p = decodeValue<CommandPayload>(e.data, `the command at index ${e.index}`);
       } catch (err) {
         const unknown = { name: "?", arg: undefined, at: this.#lastTime } as CommandPayload;
-        out.push(this.#outcome(unknown, e, errorResult(err), false));
+        out[at] = this.#outcome(unknown, e, errorResult(err), false);
         return;
       }
       this.#lastTime = Math.max(this.#lastTime, typeof p.at === "number" ? p.at : 0);
       const key = `${p.session}\u0000${p.seq}`;
-      const earlier = inBatch.get(key);
-      if (earlier !== undefined) {
-        repeats.push({ at, of: earlier });
-        out.push(null);
-        return;
-      }
+      if (waitingKeys.has(key)) flush();
       const dedup = this.#sessions.check(p.session, p.seq, p.lowest, this.#lastTime);
       if (dedup.kind === "duplicate") {
-        out.push(this.#outcome(p, e, dedup.result, true));
+        out[at] = this.#outcome(p, e, dedup.result, true);
         return;
       }
       if (dedup.kind === "forgotten") {
         const message = `command ${p.seq} of session ${p.session} was already acknowledged; its result is gone`;
-        out.push(this.#outcome(p, e, { ok: false, name: "SessionError", message }, true));
+        out[at] = this.#outcome(p, e, { ok: false, name: "SessionError", message }, true);
         return;
       }
-      inBatch.set(key, at);
-      if (p.name.startsWith(SYSTEM_PREFIX)) {
-        out.push(this.#record(p, e, this.#runSystem(p)));
+      if (dedup.kind === "expired") {
+        out[at] = this.#outcome(p, e, expiredResult(p, this.#sessionTtlMs), false);
         return;
       }
-      const fn = Object.hasOwn(this.machine.commands, p.name) ? this.machine.commands[p.name] : undefined;
-      if (typeof fn !== "function") {
-        const known = Object.keys(this.machine.commands).join(", ");
-        const message = `unknown command "${p.name}"; this machine has: ${known}`;
-        out.push(this.#record(p, e, { ok: false, name: "UnknownOperationError", message }));
-        return;
-      }
-      const arg = p.arg;
-      const time = this.#lastTime;
-      steps.push({
-        at,
-        p,
-        e,
-        time,
+      waitingKeys.add(key);
+      waiting.push({ at, p, e, record: dedup.record, time: this.#lastTime, ...this.#prepare(p, e) });
+    });
+    flush();
+    this.state$.next(this.#state);
+    return out;
+  }
+
+  /** What a new command does: a reducer step to run, or (system or unknown command) its result now. */
+  #prepare(p: CommandPayload, e: Entry): { step: BatchStep } | { result: StoredResult } {
+    if (p.name.startsWith(SYSTEM_PREFIX)) return { result: this.#runSystem(p) };
+    const fn = Object.hasOwn(this.machine.commands, p.name) ? this.machine.commands[p.name] : undefined;
+    if (typeof fn !== "function") {
+      const known = Object.keys(this.machine.commands).join(", ");
+      const message = `unknown command "${p.name}"; this machine has: ${known}`;
+      return { result: { ok: false, name: "UnknownOperationError", message } };
+    }
+    const arg = p.arg;
+    const time = this.#lastTime;
+    return {
+      step: {
         // A fresh random stream per run, so a re-run (see runBatch) draws the same numbers.
         run: (draft) => {
           const ctx: CommandContext = {
@@ -157,30 +196,17 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
           };
           return fn(draft, arg, ctx);
         },
-      });
-      out.push(null);
-    });
-    if (steps.length > 0) {
-      const { state, results } = runBatch(this.#state, steps);
-      this.#state = state;
-      steps.forEach((s, k) => {
-        out[s.at] = this.#record(s.p, s.e, results[k]!, s.time);
-      });
-    }
-    for (const r of repeats) {
-      const first = out[r.of]!;
-      out[r.at] = { ...first, index: entries[r.at]!.index, term: entries[r.at]!.term, duplicate: true };
-    }
-    this.state$.next(this.#state);
-    return out as CommandOutcome[];
+      },
+    };
   }
 
-  /** Remembers a command's result for its session and reports it. */
-  #record(p: CommandPayload, e: Entry, result: StoredResult, time = this.#lastTime): CommandOutcome {
-    this.#sessions.record(p.session, p.seq, result);
-    const o = this.#outcome(p, e, result, false, time);
-    this.onCommand?.(o);
-    return o;
+  #runSteps(steps: readonly Waiting[]): StoredResult[] {
+    const { state, results } = runBatch(
+      this.#state,
+      steps.map((w) => w.step!),
+    );
+    this.#state = state;
+    return results;
   }
 
   /** raftkit's own commands: the record of which members have started (see startNode's data-loss check). */
@@ -234,10 +260,12 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   }
 
   snapshot(): Uint8Array {
+    const sessions = this.#sessions.toJSON();
     return encodeValue(
       {
         state: this.#state,
-        sessions: this.#sessions.toJSON(),
+        sessions: sessions.sessions,
+        nextSessionSweep: sessions.nextSweep,
         lastTime: this.#lastTime,
         members: [...this.#members],
       },
@@ -249,11 +277,12 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     const s = decodeValue<{
       state: unknown;
       sessions: [string, SessionRecord][];
+      nextSessionSweep?: number;
       lastTime: number;
       members?: [string, PublishedMember][];
     }>(data, "a snapshot");
     this.#state = freeze(s.state, true);
-    this.#sessions.load(s.sessions);
+    this.#sessions.load({ sessions: s.sessions, nextSweep: s.nextSessionSweep ?? 0 });
     this.#lastTime = s.lastTime;
     this.#members.clear();
     for (const [id, m] of s.members ?? []) this.#members.set(id, m);

@@ -1,5 +1,6 @@
-import { current, isDraft, produce } from "immer";
+import { produce } from "immer";
 import type { StoredResult } from "./session.js";
+import { NotSerializableError, storableResult } from "./storableResult.js";
 
 /** One reducer call: `run(draft)` applies it and returns its result. */
 export interface BatchStep {
@@ -9,6 +10,7 @@ export interface BatchStep {
 const ABORT = Symbol("abort batch");
 
 function errorResult(e: unknown): StoredResult {
+  if (e instanceof NotSerializableError) return { ok: false, name: e.name, message: e.message, code: e.code };
   const err = e instanceof Error ? e : new Error(String(e));
   return { ok: false, name: err.name, message: err.message };
 }
@@ -21,6 +23,9 @@ function errorResult(e: unknown): StoredResult {
  * step throws, that draft is discarded, the steps before it are re-run in one draft, the
  * failing one gets its error, and the rest continue in a new draft. Reducers are
  * deterministic, so a re-run gives the same state and results.
+ *
+ * A result is stored detached from the drafts (see {@link storableResult}); a result that
+ * cannot be encoded fails its step like a throw, with a `NOT_SERIALIZABLE` error result.
  */
 export function runBatch(
   state: unknown,
@@ -37,8 +42,7 @@ export function runBatch(
       state = produce(state, (draft: unknown) => {
         for (let k = start; k < steps.length; k++) {
           try {
-            const r = steps[k]!.run(draft);
-            attempt.push({ ok: true, value: isDraft(r) ? current(r) : r });
+            attempt.push({ ok: true, value: storableResult(steps[k]!.run(draft)) });
           } catch (e) {
             failedAt = k;
             failure = e;
@@ -55,8 +59,7 @@ export function runBatch(
       const prefix: StoredResult[] = [];
       state = produce(state, (draft: unknown) => {
         for (let k = start; k < failedAt; k++) {
-          const r = steps[k]!.run(draft);
-          prefix.push({ ok: true, value: isDraft(r) ? current(r) : r });
+          prefix.push({ ok: true, value: storableResult(steps[k]!.run(draft)) });
         }
       });
       results.push(...prefix);

@@ -1,21 +1,54 @@
+import { sessionCreatedAt } from "./sessionId.js";
+
 /** The outcome of a command as remembered for deduplication: a value, or the reducer's error. */
-export type StoredResult = { ok: true; value: unknown } | { ok: false; name: string; message: string };
+export type StoredResult =
+  | { ok: true; value: unknown }
+  | { ok: false; name: string; message: string; code?: StoredErrorCode };
+
+/** Errors raftkit itself gives a command, as opposed to errors its reducer threw. */
+export type StoredErrorCode = "NOT_SERIALIZABLE" | "SESSION_EXPIRED";
 
 /** What the replicated state remembers of one caller (Raft thesis §6.3). */
 export interface SessionRecord {
   /** Results below this sequence number were acknowledged by the caller and forgotten. */
   lowest: number;
   results: Map<number, StoredResult>;
-  /** Leader time of the session's last command, for expiry. */
+  /** Log time of the session's last command (or its stamped creation time, if later), for expiry. */
   lastSeen: number;
 }
 
-export type Dedup = { kind: "new" } | { kind: "duplicate"; result: StoredResult } | { kind: "forgotten" };
+export type Dedup =
+  | { kind: "new"; record: SessionRecord }
+  | { kind: "duplicate"; result: StoredResult }
+  | { kind: "forgotten" }
+  | { kind: "expired" };
+
+/** What a snapshot keeps of a {@link SessionTable}. */
+export interface SessionTableSnapshot {
+  sessions: [string, SessionRecord][];
+  /** Log time of the next sweep; absent in snapshots written before it was kept (then 0). */
+  nextSweep?: number;
+}
 
 /**
- * The table of caller sessions. Every command carries (session, seq, lowest unacknowledged
- * seq); a command seen before answers with its first result instead of running again.
- * Sessions idle for longer than the TTL (in log time) are dropped on every node alike.
+ * The table of caller sessions (Raft thesis §6.3). Every command carries (session, seq,
+ * lowest unacknowledged seq); a command seen before answers with its first result instead of
+ * running again. Sessions idle for longer than the TTL, in log time, are dropped by a sweep
+ * every TTL/4 of log time. Everything here is a function of the log (and of a snapshot, which
+ * keeps the sweep schedule too), so every node, whatever its apply batches or restarts, holds
+ * the same table.
+ *
+ * An expired session is recognised exactly, from the log alone. A command whose session is
+ * not in the table is refused as expired (never run) when either
+ * - its `lowest` is above 1: the caller was answered for command 1, so the session was in
+ *   the table and has since been swept; or
+ * - its id is stamped with a creation time ({@link newSessionId}) more than the TTL before the
+ *   command's log time. A session enters the table with `lastSeen` no earlier than its stamp,
+ *   so one that was swept at log time T had `T - stamp > TTL`: any later command of it is
+ *   refused, whatever the clocks of the caller and the leader. A new session whose first
+ *   command took longer than the TTL to commit is refused too; the caller starts another.
+ * Otherwise the command opens a new session. NB: for an unstamped id (a custom session given
+ * over HTTP) only the first rule applies: a retry of its command 1 after expiry runs again.
  *
  * Invariant: every stored seq >= its session's `lowest`.
  */
@@ -33,10 +66,12 @@ export class SessionTable {
     this.#sweep(time);
     let rec = this.sessions.get(session);
     if (!rec) {
-      rec = { lowest: 0, results: new Map(), lastSeen: time };
+      const created = sessionCreatedAt(session);
+      if (lowest > 1 || (created !== undefined && time - created > this.#ttlMs)) return { kind: "expired" };
+      rec = { lowest: 0, results: new Map(), lastSeen: Math.max(time, created ?? time) };
       this.sessions.set(session, rec);
     }
-    rec.lastSeen = time;
+    rec.lastSeen = Math.max(rec.lastSeen, time);
     if (lowest > rec.lowest) {
       for (const s of rec.results.keys()) if (s < lowest) rec.results.delete(s);
       rec.lowest = lowest;
@@ -44,11 +79,17 @@ export class SessionTable {
     const prior = rec.results.get(seq);
     if (prior) return { kind: "duplicate", result: prior };
     if (seq < rec.lowest) return { kind: "forgotten" };
-    return { kind: "new" };
+    return { kind: "new", record: rec };
   }
 
-  record(session: string, seq: number, result: StoredResult): void {
-    this.sessions.get(session)?.results.set(seq, result);
+  /**
+   * Stores the result of a command that {@link check} found new, with the record it returned.
+   * Results may be recorded after later commands were checked (a batch runs its reducers
+   * together): a result that those commands' acknowledgements or a sweep would have dropped
+   * is not stored, exactly as if it had been recorded at once.
+   */
+  record(session: string, record: SessionRecord, seq: number, result: StoredResult): void {
+    if (this.sessions.get(session) === record && seq >= record.lowest) record.results.set(seq, result);
   }
 
   #sweep(time: number): void {
@@ -57,13 +98,13 @@ export class SessionTable {
     for (const [id, rec] of this.sessions) if (time - rec.lastSeen > this.#ttlMs) this.sessions.delete(id);
   }
 
-  toJSON(): [string, SessionRecord][] {
-    return [...this.sessions];
+  toJSON(): SessionTableSnapshot {
+    return { sessions: [...this.sessions], nextSweep: this.#nextSweep };
   }
 
-  load(entries: [string, SessionRecord][]): void {
+  load(s: SessionTableSnapshot): void {
     this.sessions.clear();
-    for (const [id, rec] of entries) this.sessions.set(id, rec);
-    this.#nextSweep = 0;
+    for (const [id, rec] of s.sessions) this.sessions.set(id, rec);
+    this.#nextSweep = s.nextSweep ?? 0;
   }
 }

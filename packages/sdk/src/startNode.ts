@@ -161,9 +161,7 @@ async function publishWhenLeaderKnown<M extends AnyMachine>(
 ): Promise<void> {
   const incarnation = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   try {
-    await node.runner.runSequenced(PUBLISH, { id, incarnation }, node.runner.session, 0, () => 0, {
-      timeoutMs: 24 * 3600_000,
-    });
+    await node.runner.system(PUBLISH, { id, incarnation }, { timeoutMs: 24 * 3600_000 });
   } catch {
     // Stopped before a leader was found: the next start publishes.
   }

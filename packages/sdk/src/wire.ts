@@ -33,6 +33,7 @@ export const errorStatus = {
   DECODE: 400,
   BAD_REQUEST: 400,
   COMMAND_FAILED: 422,
+  SESSION_EXPIRED: 410,
   QUERY_FAILED: 422,
   TIMEOUT: 504,
   UNAVAILABLE: 503,
@@ -49,7 +50,10 @@ export interface ApiErrorBody {
     message: string;
     /** For COMMAND_FAILED: the name of the error the reducer threw. */
     name?: string;
-    /** For TIMEOUT and UNAVAILABLE on commands: whether the command may still be applied. */
+    /**
+     * For TIMEOUT and UNAVAILABLE on commands: whether the command may still be applied. For
+     * SESSION_EXPIRED: whether an earlier attempt, sent by the node, may have been applied.
+     */
     mayHaveBeenApplied?: boolean;
     /** The node that answered. */
     node?: string;

@@ -6,6 +6,7 @@ import { ApiError, createClient } from "../src/createClient.js";
 import { defineMachine } from "../src/defineMachine.js";
 import { CommandError, DecodeError, UnknownOperationError } from "../src/errors.js";
 import { createAppRouter } from "../src/httpApi.js";
+import { encodeBody } from "../src/wire.js";
 import { LocalCluster } from "./localCluster.js";
 
 const counter = defineMachine({
@@ -42,8 +43,10 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Pro
   throw new Error("condition not met within the deadline");
 }
 
-async function startServed(): Promise<{ endpoints: string[]; c: LocalCluster<typeof counter> }> {
-  const c = new LocalCluster(counter);
+async function startServed(
+  sessionTtlMs?: number,
+): Promise<{ endpoints: string[]; c: LocalCluster<typeof counter> }> {
+  const c = new LocalCluster(counter, undefined, {}, sessionTtlMs);
   cluster = c;
   await c.startAll();
   const urls: Record<string, string> = {};
@@ -115,6 +118,28 @@ describe("the app API and createClient", () => {
     await leader.stop();
     for (let i = 0; i < 5; i++) await client.commands.add(1);
     expect(await client.query.value()).toBe(6);
+  });
+
+  it("moves a client to a new session once its session expired, and refuses a retry of the old one with 410 SESSION_EXPIRED", async () => {
+    const { endpoints } = await startServed(300);
+    const client = createClient<typeof counter>({ endpoints, secret: SECRET });
+    expect(await client.commands.add(1)).toBe(1);
+    const expired = client.session;
+    const t0 = Date.now();
+    await waitFor(() => Date.now() > t0 + 800);
+    // Another client's command sweeps the idle session.
+    const other = createClient<typeof counter>({ endpoints, secret: SECRET });
+    expect(await other.commands.add(10)).toBe(11);
+    expect(await client.commands.add(100)).toBe(111);
+    expect(client.session).not.toBe(expired);
+    const retry = await fetch(`${endpoints[0]}/commands/add`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}` },
+      body: encodeBody({ arg: 1, session: expired, seq: 1, lowest: 1 }),
+    });
+    expect(retry.status).toBe(410);
+    expect(((await retry.json()) as { error: { code: string } }).error.code).toBe("SESSION_EXPIRED");
+    expect(await client.query.value()).toBe(111);
   });
 
   it("streams status and commits as server-sent events", async () => {

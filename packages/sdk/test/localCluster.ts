@@ -15,12 +15,13 @@ export class LocalCluster<M extends AnyMachine> {
     readonly machine: M,
     readonly ids: string[] = ["a", "b", "c"],
     readonly nodeOptions: MachineNodeOptions = {},
+    readonly sessionTtlMs = 60_000,
   ) {}
 
   async start(id: string): Promise<ReturnType<typeof createMachineNode<M>>> {
     const storage = this.storages.get(id) ?? new MemoryStorage();
     this.storages.set(id, storage);
-    const rm = new ReplicatedMachine(this.machine, 60_000);
+    const rm = new ReplicatedMachine(this.machine, this.sessionTtlMs);
     this.machines.set(id, rm);
     const raft = await RaftNode.start({
       id,

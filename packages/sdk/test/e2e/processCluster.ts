@@ -174,6 +174,30 @@ export class ProcessCluster {
     return lead ? ids[statuses.indexOf(lead)] : undefined;
   }
 
+  /** POST /raftkit/cluster/<op> on `via` (addVoter, addLearner, promote, remove, transfer); resolves with the HTTP status and body. */
+  async admin(
+    via: string,
+    op: string,
+    body: { id: string; address?: string },
+  ): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`${this.peers[via]}/raftkit/cluster/${op}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+      body: JSON.stringify({ json: body }),
+    });
+    return { status: res.status, body: await res.json() };
+  }
+
+  /** GET /raftkit/members of `id`: the configuration and the members published through the log. */
+  async membership(
+    id: string,
+  ): Promise<{ membership: { voters: string[]; learners: string[] }; published: Record<string, unknown> }> {
+    const res = await fetch(`${this.peers[id]}/raftkit/members`, {
+      headers: { authorization: `Bearer ${SECRET}` },
+    });
+    return (await res.json()) as Awaited<ReturnType<ProcessCluster["membership"]>>;
+  }
+
   logs(id: string): string {
     return this.members.get(id)!.stderr.join("");
   }

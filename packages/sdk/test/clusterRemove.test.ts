@@ -1,0 +1,52 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { defineMachine } from "../src/defineMachine.js";
+import { PUBLISH } from "../src/replicatedMachine.js";
+import { LocalCluster, useFakeTime } from "./localCluster.js";
+
+const counter = defineMachine({
+  initial: () => ({ n: 0 }),
+  commands: {
+    add(s, by: number) {
+      s.n += by;
+      return s.n;
+    },
+  },
+  queries: { value: (s) => s.n },
+});
+
+type Node = ReturnType<LocalCluster<typeof counter>["node"]>;
+
+/** What startNode does once a node runs: announce it through the log. */
+const publish = (n: Node) => n.runner.system(PUBLISH, { id: n.id, incarnation: "test" });
+
+beforeEach(useFakeTime);
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("cluster.remove on nodes that published themselves (as under startNode)", () => {
+  it("unpublishes the removed member on every node, before and after the remover ran its own commands", async () => {
+    const c = new LocalCluster(counter, ["a", "b", "c", "d"]);
+    await c.startAll();
+    await c.until(() => c.leader() !== undefined);
+    for (const n of c.nodes.values()) await c.settle(publish(n));
+    const a = c.node("a");
+    await c.until(() =>
+      [...c.machines.values()].every((m) => Object.keys(m.publishedMembers()).length === 4),
+    );
+
+    // Right after publishing: the remover's session holds only PUBLISH.
+    await c.settle(a.cluster.remove("d"));
+    await c.until(() => [...c.machines.values()].every((m) => !Object.hasOwn(m.publishedMembers(), "d")));
+
+    // After the remover ran (and the caller acknowledged) commands of its own.
+    for (let i = 1; i <= 3; i++) expect(await c.settle(a.commands.add(1))).toBe(i);
+    await c.settle(a.cluster.remove("c"));
+    const live = ["a", "b"].map((id) => c.machines.get(id)!);
+    await c.until(() => live.every((m) => !Object.hasOwn(m.publishedMembers(), "c")));
+    expect(Object.keys(c.machines.get("a")!.publishedMembers()).sort()).toEqual(["a", "b"]);
+    expect(a.status().membership.voters.sort()).toEqual(["a", "b"]);
+    expect(await c.settle(a.commands.add(1))).toBe(4);
+    await c.stopAll();
+  });
+});
