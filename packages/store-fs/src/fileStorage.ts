@@ -1,4 +1,3 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import {
   CompactedError,
@@ -313,7 +312,7 @@ export class FileStorage implements WritableStorage {
     const compacted = this.#log.terms.compactedIndex;
     try {
       for (const s of await this.#wal.removeCovered(compacted)) this.#reader.remove(s.seq);
-      for (const name of await fs.readdir(this.dir)) {
+      for (const name of await this.#opts.vfs.readdir(this.dir)) {
         const s = parseSnapshotFileName(name);
         if (s && s.index < compacted) await this.#opts.vfs.unlink(path.join(this.dir, name));
       }

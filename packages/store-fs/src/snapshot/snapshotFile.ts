@@ -1,4 +1,3 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import { crc32 } from "node:zlib";
 import type { Snapshot, SnapshotMeta } from "@raftkit/core";
@@ -59,10 +58,10 @@ export function decodeSnapshot(b: Buffer, expect: { index: number; term: number 
 }
 
 /** Reads and checks the snapshot file `name` in `dir`. */
-export async function readSnapshotFile(dir: string, name: string): Promise<Snapshot> {
+export async function readSnapshotFile(vfs: Vfs, dir: string, name: string): Promise<Snapshot> {
   const expect = parseSnapshotFileName(name);
   if (!expect) throw new Error(`${name} is not a snapshot file name`);
-  return decodeSnapshot(await fs.readFile(path.join(dir, name)), expect);
+  return decodeSnapshot(await vfs.readFile(path.join(dir, name)), expect);
 }
 
 /**
