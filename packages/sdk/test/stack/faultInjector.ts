@@ -1,7 +1,7 @@
 import type { SeededRandom } from "@raftkit/core";
 import type { Scheduler } from "./scheduler.js";
 import type { SimNetwork } from "./simNetwork.js";
-import type { StackConfig } from "./stackConfig.js";
+import { maxClockOffset, type StackConfig } from "./stackConfig.js";
 import type { StackNode } from "./stackNode.js";
 
 export interface FaultStats {
@@ -133,7 +133,7 @@ export class FaultInjector {
       }
       case "clockFaults": {
         this.stats.clockJumps++;
-        const ms = Math.round((r.next() - 0.5) * 20_000);
+        const ms = Math.round((r.next() - 0.5) * maxClockOffset(c));
         this.#trace(`fault: ${n.id}'s wall clock jumps ${ms} ms`);
         n.jumpClock(ms);
         return;
@@ -142,7 +142,7 @@ export class FaultInjector {
         this.stats.diskErrors++;
         const code = r.chance(0.5) ? "EIO" : "ENOSPC";
         this.#trace(`fault: ${n.id}'s disk will fail the next write with ${code}`);
-        n.disk.failNext = code;
+        n.disk.failNextWrite(code);
         return;
       }
     }

@@ -2,7 +2,7 @@ import type { Clock, TimerHandle } from "@raftkit/core";
 import type { Scheduler, SimProcess, Task } from "./scheduler.js";
 
 /** Simulated time 0 as wall-clock time: 2025-01-01. */
-const EPOCH_MS = 1_735_689_600_000;
+export const EPOCH_MS = 1_735_689_600_000;
 
 /** A timer handle: the task now scheduled (an interval re-arms with a new one). */
 interface SimTimer {

@@ -2,8 +2,8 @@ import { SeededRandom } from "@raftkit/core";
 import { checkLinearizable, type Operation } from "@raftkit/core/history";
 import { FaultInjector, type FaultStats } from "./faultInjector.js";
 import { MembershipOperator, type MembershipStats } from "./membershipOps.js";
+import { makeDisk } from "./nodeDisk.js";
 import { Scheduler } from "./scheduler.js";
-import { SimDisk } from "./simDisk.js";
 import { type NetworkStats, SimNetwork } from "./simNetwork.js";
 import { StackChecker } from "./stackChecks.js";
 import { type ClientBugs, type ClientStats, StackClients } from "./stackClients.js";
@@ -81,7 +81,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   };
   const addNode = (): StackNode => {
     const id = `n${nodes.length + 1}`;
-    const disk = new SimDisk({ latencyMs: config.diskLatencyMs, bugs });
+    const disk = makeDisk(id, nodeRng, config.diskLatencyMs, bugs);
     const n = new StackNode({
       id,
       sched,
@@ -103,7 +103,12 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     if (n.state === "failed") n.crash();
     faults.stats.restarts++;
     trace.add(`${n.id}: restarts on its disk`);
-    void n.start(peers(), initial.has(n.id));
+    n.start(peers(), initial.has(n.id)).catch((e: unknown) => {
+      // The process could not start (a disk error while recovering): it exits, and is started again later.
+      trace.add(`${n.id}: failed to start: ${(e as Error).message}`);
+      n.crash();
+      sched.after(100 + nodeRng.int(400), () => restart(n));
+    });
   };
   for (let i = 0; i < config.nodes; i++) initial.add(addNode().id);
   const faults = Object.assign(
@@ -174,8 +179,13 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     faults.stopped = true;
     clients.stopped = true;
     net.faults = { ...net.faults, loss: 0, duplicate: 0, slow: 0 };
-    for (const n of nodes) n.disk.failNext = null;
-    for (const n of nodes) if (n.state === "down" || n.state === "failed") restart(n);
+    for (const n of nodes) n.disk.clearFaults();
+    // An armed disk fault may still stop a node: keep restarting what is down, as a supervisor would.
+    const supervise = (): void => {
+      for (const n of nodes) if (n.state === "down" || n.state === "failed") restart(n);
+      sched.after(100, supervise);
+    };
+    supervise();
     const deadline = sched.now + LIVENESS_MS;
     // The operator finishes what it started; in-flight client operations end.
     while (operator.busy && sched.now < deadline) await sched.runUntil(sched.now + 100, step, onThrow);

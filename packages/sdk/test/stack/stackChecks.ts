@@ -138,7 +138,8 @@ export class StackChecker {
       let bytes: Uint8Array;
       try {
         bytes = inc.replicated.snapshot();
-        hash = fingerprint(bytes);
+        // Compared decoded: superjson's bytes also record which values shared a reference.
+        hash = fingerprint(new TextEncoder().encode(canonical(bytes)));
       } catch (e) {
         this.fail(
           `snapshot: ${n.id}'s machine cannot be snapshotted at index ${applied}: ${(e as Error).message}`,
@@ -149,8 +150,8 @@ export class StackChecker {
       if (!first) this.#states.set(applied, { hash, node: key, bytes });
       else if (first.hash !== hash) {
         this.fail(
-          `replica divergence: at applied index ${applied}, ${first.node} and ${key} differ in state or session table:\n` +
-            `  ${first.node}: ${showSnapshot(first.bytes)}\n  ${key}: ${showSnapshot(bytes)}`,
+          `replica divergence: at applied index ${applied}, ${first.node} and ${key} differ in state or session table, ` +
+            snapshotDiff(first.bytes, bytes),
         );
       }
     }
@@ -167,11 +168,21 @@ export class StackChecker {
   }
 }
 
-function showSnapshot(bytes: Uint8Array): string {
-  return safeJson(decodeValue(bytes, "snapshot"), (_k, v: unknown) => (v instanceof Map ? [...v] : v)).slice(
-    0,
-    1500,
+/** A snapshot's content as JSON (Maps as entry lists, Sets as arrays), for comparing replicas. */
+function canonical(bytes: Uint8Array): string {
+  return safeJson(decodeValue(bytes, "snapshot"), (_k, v: unknown) =>
+    v instanceof Map ? [...v] : v instanceof Set ? [...v] : v,
   );
+}
+
+/** Where two snapshots differ: their JSON forms around the first differing character. */
+function snapshotDiff(a: Uint8Array, b: Uint8Array): string {
+  const x = canonical(a);
+  const y = canonical(b);
+  let i = 0;
+  while (i < x.length && x[i] === y[i]) i++;
+  const from = Math.max(0, i - 300);
+  return `first difference at character ${i}:\n    …${x.slice(from, i + 300)}…\n    …${y.slice(from, i + 300)}…`;
 }
 
 function safeJson(v: unknown, replacer?: (k: string, v: unknown) => unknown): string {

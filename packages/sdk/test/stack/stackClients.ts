@@ -1,9 +1,11 @@
 import type { SeededRandom } from "@raftkit/core";
 import type { Operation } from "@raftkit/core/history";
+import { SessionExpiredError } from "../../src/errors.js";
+import { EPOCH_MS } from "./nodeClock.js";
 import type { Scheduler } from "./scheduler.js";
 import { commandKey } from "./stackChecks.js";
 import type { StackConfig } from "./stackConfig.js";
-import type { StackNode } from "./stackNode.js";
+import { type StackNode, stampedSessionId } from "./stackNode.js";
 
 /** Client-side breakage, for the linearizability check's own test. */
 export interface ClientBugs {
@@ -18,6 +20,7 @@ export interface ClientStats {
   unknownOps: number;
   retries: number;
   inspects: number;
+  sessionsRenewed: number;
 }
 
 type Request =
@@ -51,6 +54,7 @@ export class StackClients {
     unknownOps: 0,
     retries: 0,
     inspects: 0,
+    sessionsRenewed: 0,
   };
   /** Stop issuing new operations (the heal phase's final write is issued separately). */
   stopped = false;
@@ -82,7 +86,7 @@ export class StackClients {
     this.#fail = o.fail;
     this.#trace = o.trace;
     for (let c = 0; c < o.config.clients; c++) {
-      this.#sessions.push(`client${c}.${o.rng.int(1e9).toString(36)}`);
+      this.#sessions.push(this.#newSession());
       this.#seqs.push(1);
     }
   }
@@ -188,13 +192,29 @@ export class StackClients {
               }
               answer(true, v);
             },
-            () => answer(false),
+            (e: unknown) => {
+              if (!(e instanceof SessionExpiredError)) return answer(false);
+              // The session was swept: the command is refused (or was applied before); start a new session.
+              this.#sched.after(HOP_MS, () => {
+                if (answered || attempt !== mine || this.#sessions[client] !== session) return;
+                answered = true;
+                this.stats.sessionsRenewed++;
+                this.#sessions[client] = this.#newSession();
+                this.#seqs[client] = 1;
+                finish(undefined, false);
+              });
+            },
           );
         },
         target.proc,
       );
     };
     tryOnce();
+  }
+
+  /** A session id stamped with the client's clock (true simulated time), as createClient makes them. */
+  #newSession(): string {
+    return stampedSessionId(EPOCH_MS + this.#sched.now, this.#rng);
   }
 
   #record(client: number, req: Request, call: number, output: unknown, ok: boolean): void {

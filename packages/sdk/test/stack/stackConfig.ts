@@ -8,7 +8,11 @@ export interface StackConfig {
   electionTick: number;
   snapshotEntries: number;
   snapshotCatchUpEntries: number;
-  /** Log-time TTL of client sessions: short, so sessions do expire during a run. */
+  /**
+   * Log-time TTL of client sessions: sometimes short, so idle sessions expire during a run.
+   * NB: it must exceed the spread of the nodes' wall clocks (see {@link maxClockOffset}): a
+   * session is stamped by its client's clock and expires by the log's.
+   */
   sessionTtlMs: number;
   diskLatencyMs: number;
   links: LinkFaults;
@@ -42,7 +46,7 @@ export function drawStackConfig(rng: SeededRandom): StackConfig {
     electionTick: rng.pick([10, 15]),
     snapshotEntries: rng.pick([16, 40, 100]),
     snapshotCatchUpEntries: rng.pick([2, 8, 30]),
-    sessionTtlMs: rng.pick([1_500, 5_000, 60_000]),
+    sessionTtlMs: rng.pick([8_000, 60_000]),
     diskLatencyMs: rng.pick([0, 1, 3]),
     links: {
       loss: calm ? 0 : rng.pick([0, 0.01, 0.05, 0.1]),
@@ -69,6 +73,11 @@ export function drawStackConfig(rng: SeededRandom): StackConfig {
         ? rng.pick(["none", "replace", "shrink"])
         : rng.pick(["none", "replace"]),
   };
+}
+
+/** How far a node's wall clock may be from true time (offset and jumps together): a tenth of the session TTL. */
+export function maxClockOffset(c: StackConfig): number {
+  return c.sessionTtlMs / 10;
 }
 
 export function describeStackConfig(c: StackConfig): string {

@@ -10,10 +10,10 @@ import { type CommandRunner, createMachineNode, type MachineNode } from "../../s
 import { type CommandPayload, PUBLISH, ReplicatedMachine } from "../../src/replicatedMachine.js";
 import { type KvMachine, kvMachine } from "./kvMachine.js";
 import { NodeClock } from "./nodeClock.js";
+import type { DiskBugs, NodeDisk } from "./nodeDisk.js";
 import { type Scheduler, SimProcess } from "./scheduler.js";
-import type { DiskBugs, SimDisk } from "./simDisk.js";
 import type { SimNetwork, SimTransport } from "./simNetwork.js";
-import type { StackConfig } from "./stackConfig.js";
+import { maxClockOffset, type StackConfig } from "./stackConfig.js";
 
 /** Ways to break a replica on purpose, each caught by one check. */
 export interface NodeBugs extends DiskBugs {
@@ -52,7 +52,7 @@ export class StackNode {
   readonly id: string;
   readonly address: string;
   readonly proc: SimProcess;
-  readonly disk: SimDisk;
+  readonly disk: NodeDisk;
   state: NodeState = "down";
   current: Incarnation | null = null;
   incarnations = 0;
@@ -61,6 +61,7 @@ export class StackNode {
   /** Clock parameters of this machine: rate within 1%, wall offset, accumulated jumps. */
   readonly #rate: number;
   #wallOffset: number;
+  readonly #maxOffset: number;
   readonly #sched: Scheduler;
   readonly #net: SimNetwork;
   readonly #rng: SeededRandom;
@@ -72,7 +73,7 @@ export class StackNode {
     id: string;
     sched: Scheduler;
     net: SimNetwork;
-    disk: SimDisk;
+    disk: NodeDisk;
     rng: SeededRandom;
     config: StackConfig;
     bugs: NodeBugs;
@@ -89,7 +90,8 @@ export class StackNode {
     this.#bugs = o.bugs;
     this.#observer = o.observer;
     this.#rate = 0.99 + o.rng.next() * 0.02;
-    this.#wallOffset = (o.rng.next() - 0.5) * 10_000;
+    this.#maxOffset = maxClockOffset(o.config);
+    this.#wallOffset = (o.rng.next() - 0.5) * this.#maxOffset;
   }
 
   /** Starts a new incarnation on this node's disk: a fresh cluster member if `bootstrap`, else joining. */
@@ -128,8 +130,11 @@ export class StackNode {
       random: { int: (n) => this.#rng.int(n) },
     });
     if (this.proc.generation !== generation) return;
-    const sessionId = `${this.id}.${number}.${this.#rng.int(1e9).toString(36)}`;
-    const node = createMachineNode(raft, replicated, { clock, sessionId, commandTimeoutMs: 5_000 });
+    const node = createMachineNode(raft, replicated, {
+      clock,
+      newSessionId: (createdAt) => stampedSessionId(createdAt, this.#rng),
+      commandTimeoutMs: 5_000,
+    });
     this.current = { number, clock, raft, replicated, node, transport };
     this.state = "running";
     raft.applied$.subscribe((e) => this.#observer.applied(this, e));
@@ -149,9 +154,7 @@ export class StackNode {
     });
     // Announce that this member ran, as startNode does.
     void node.runner
-      .runSequenced(PUBLISH, { id: this.id, incarnation: sessionId }, node.runner.session, 0, () => 0, {
-        timeoutMs: 3_600_000,
-      })
+      .system(PUBLISH, { id: this.id, incarnation: `${this.id}.${number}` }, { timeoutMs: 3_600_000 })
       .catch(() => {});
   }
 
@@ -172,14 +175,22 @@ export class StackNode {
 
   /** Steps this machine's wall clock (timers and monotonic time are unaffected). */
   jumpClock(ms: number): void {
-    this.#wallOffset += ms;
-    this.current?.clock.jump(ms);
+    const to = Math.max(-this.#maxOffset, Math.min(this.#maxOffset, this.#wallOffset + ms));
+    this.current?.clock.jump(to - this.#wallOffset);
+    this.#wallOffset = to;
   }
 
   /** The running incarnation, or null if the node is down, failed or lost. */
   get live(): Incarnation | null {
     return this.state === "running" ? this.current : null;
   }
+}
+
+/** A session id stamped with its creation time, in the SDK's format (`rk1-<ms base 36>-<96 bits hex>`), drawn from the seed. */
+export function stampedSessionId(createdAt: number, rng: SeededRandom): string {
+  let hex = "";
+  for (let i = 0; i < 24; i++) hex += rng.int(16).toString(16);
+  return `rk1-${Math.max(0, Math.floor(createdAt)).toString(36)}-${hex}`;
 }
 
 /**

@@ -7,17 +7,10 @@ import {
   sleep,
   type WritableStorage,
 } from "@raftkit/core";
-
-/** Ways to break the disk on purpose, to prove the checks catch what a broken disk does. */
-export interface DiskBugs {
-  /** A crash loses the last entries, though they were reported durable. */
-  loseTail?: boolean;
-  /** A crash loses the vote, though it was reported durable. */
-  forgetVote?: boolean;
-}
+import type { DiskBugs, NodeDisk } from "./nodeDisk.js";
 
 /** An I/O error as Node reports it. */
-export class DiskError extends Error {
+class DiskError extends Error {
   readonly code: "EIO" | "ENOSPC";
   constructor(code: "EIO" | "ENOSPC", what: string) {
     super(`${code}: simulated ${code === "EIO" ? "I/O error" : "full disk"} during ${what}`);
@@ -26,17 +19,15 @@ export class DiskError extends Error {
 }
 
 /**
- * One node's simulated disk, behind the storage factory {@link SimDisk.open}. What a save
- * completed is durable (a crash keeps it); a save still under way when the node crashes is
- * lost as a whole. A save may be made to fail with EIO or ENOSPC, which the runtime treats as
- * fatal. The image lives in a MemoryStorage: FileStorage runs here once store-fs ships a
- * simulated Vfs, and only this file changes.
+ * A node's disk as a MemoryStorage image, for the broken-disk variants, whose breakage is
+ * defined at the storage level (acknowledged entries or the vote lost in a crash). What a save
+ * completed is durable; a save still under way when the node crashes is lost as a whole; a
+ * save may be made to fail with EIO or ENOSPC.
  */
-export class SimDisk {
+export class MemoryDisk implements NodeDisk {
   #image = new MemoryStorage();
   #views: DiskView[] = [];
-  /** The next save or compaction fails with this error. */
-  failNext: "EIO" | "ENOSPC" | null = null;
+  #failNext: "EIO" | "ENOSPC" | null = null;
   readonly #bugs: DiskBugs;
   readonly #latencyMs: number;
   /** Entries dropped by the loseTail bug so far. */
@@ -65,6 +56,14 @@ export class SimDisk {
     }
   }
 
+  failNextWrite(code: "EIO" | "ENOSPC"): void {
+    this.#failNext = code;
+  }
+
+  clearFaults(): void {
+    this.#failNext = null;
+  }
+
   /** @internal */
   get image(): MemoryStorage {
     return this.#image;
@@ -72,9 +71,9 @@ export class SimDisk {
 
   /** @internal Throws the injected fault, once. */
   takeFault(what: string): void {
-    const f = this.failNext;
+    const f = this.#failNext;
     if (f === null) return;
-    this.failNext = null;
+    this.#failNext = null;
     throw new DiskError(f, what);
   }
 
@@ -96,14 +95,14 @@ export class SimDisk {
   }
 }
 
-/** One incarnation's open storage on a {@link SimDisk}. */
+/** One incarnation's open storage on a {@link MemoryDisk}. */
 class DiskView implements WritableStorage {
   alive = true;
-  readonly #disk: SimDisk;
+  readonly #disk: MemoryDisk;
   readonly #clock: Clock;
   readonly #latencyMs: number;
 
-  constructor(disk: SimDisk, clock: Clock, latencyMs: number) {
+  constructor(disk: MemoryDisk, clock: Clock, latencyMs: number) {
     this.#disk = disk;
     this.#clock = clock;
     this.#latencyMs = latencyMs;
