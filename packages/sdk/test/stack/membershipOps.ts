@@ -67,7 +67,13 @@ export class MembershipOperator {
       const fresh = this.#addNode();
       if (!(await this.#step(`addLearner ${fresh.id}`, (c) => c.addLearner(fresh.id, fresh.address)))) return;
       this.stats.nodesAdded++;
-      await fresh.start(this.#peers(), false);
+      try {
+        await fresh.start(this.#peers(), false);
+      } catch (e) {
+        // Its disk failed while it started: it is down, and restarted like any crashed node.
+        this.#trace(`operator: ${fresh.id} failed to start: ${(e as Error).message}`);
+        fresh.crash();
+      }
       await this.#sleep(300);
       if (await this.#step(`promote ${fresh.id}`, (c) => c.promote(fresh.id))) this.stats.promotions++;
     } finally {

@@ -99,7 +99,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     Object.fromEntries(nodes.filter((n) => n.state !== "lost").map((n) => [n.id, n.address]));
   const initial = new Set<string>();
   const restart = (n: StackNode): void => {
-    if (n.state === "lost" || n.state === "running" || n.state === "starting") return;
+    if (n.state !== "down" && n.state !== "failed") return;
     if (n.state === "failed") n.crash();
     faults.stats.restarts++;
     trace.add(`${n.id}: restarts on its disk`);
@@ -163,6 +163,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     }
     await sched.runUntil(duration, step, onThrow);
     if (checker.ok) await heal();
+    clients.abandonInFlight();
     if (checker.ok) {
       const lin = checkLinearizable(clients.history);
       if (lin.ok === false) checker.fail(`linearizability: ${lin.reason}`);
@@ -189,14 +190,18 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     const deadline = sched.now + LIVENESS_MS;
     // The operator finishes what it started; in-flight client operations end.
     while (operator.busy && sched.now < deadline) await sched.runUntil(sched.now + 100, step, onThrow);
-    let final: boolean | null = null;
-    clients.finalWrite((ok) => {
-      final = ok;
-    });
-    while (final === null && sched.now < deadline && checker.ok)
-      await sched.runUntil(sched.now + 50, step, onThrow);
+    // A write that ends unknown (e.g. its session was refused as expired) is followed by another, as an application would.
+    const probe: { ok: boolean | null } = { ok: false };
+    while (probe.ok === false && sched.now < deadline && checker.ok) {
+      probe.ok = null;
+      clients.finalWrite((ok) => {
+        probe.ok = ok;
+      });
+      while (probe.ok === null && sched.now < deadline && checker.ok)
+        await sched.runUntil(sched.now + 50, step, onThrow);
+    }
     if (!checker.ok) return;
-    if (final !== true)
+    if (probe.ok !== true)
       return checker.fail(
         `liveness: no final write succeeded within ${LIVENESS_MS} ms after healing${describeCluster()}`,
       );

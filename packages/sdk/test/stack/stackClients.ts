@@ -68,6 +68,8 @@ export class StackClients {
   readonly #sessions: string[] = [];
   readonly #seqs: number[] = [];
   #nextValue = 1;
+  /** How to end each operation still waiting for an answer. */
+  readonly #inFlight = new Set<(output: unknown, ok: boolean) => void>();
 
   constructor(o: {
     sched: Scheduler;
@@ -96,9 +98,15 @@ export class StackClients {
       this.#sched.after(this.#rng.next() * 20, () => this.#next(c));
   }
 
-  /** Runs one put from client 0 and calls `done(ok)`: the liveness probe after the faults heal. */
+  /** Runs one put from client 0 and calls `done(ok)`: the liveness probe after the faults heal (the caller retries an unknown one). */
   finalWrite(done: (ok: boolean) => void): void {
     this.#run(0, { kind: "put", key: "k0", value: this.#nextValue++ }, 20_000, (ok) => done(ok));
+  }
+
+  /** Ends the run: every operation still waiting is recorded with an unknown outcome. */
+  abandonInFlight(): void {
+    this.stopped = true;
+    for (const finish of [...this.#inFlight]) finish(undefined, false);
   }
 
   #next(client: number): void {
@@ -131,10 +139,12 @@ export class StackClients {
     const finish = (output: unknown | undefined, ok: boolean): void => {
       if (done) return;
       done = true;
+      this.#inFlight.delete(finish);
       this.#record(client, req, call, ok ? output : undefined, ok);
       if (ok && isCommand) this.acked.push(commandKey(session, seq));
       then(ok);
     };
+    this.#inFlight.add(finish);
     const tryOnce = (): void => {
       if (done) return;
       if (this.#sched.now >= deadline) {

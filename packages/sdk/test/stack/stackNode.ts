@@ -41,7 +41,8 @@ export interface Incarnation {
   transport: SimTransport;
 }
 
-export type NodeState = "down" | "starting" | "running" | "failed" | "lost";
+/** idle: never started yet; down: crashed (or failed to start); failed: stopped itself after a fatal error; lost: gone for good. */
+export type NodeState = "idle" | "down" | "starting" | "running" | "failed" | "lost";
 
 /**
  * One simulated member across its incarnations: its process, disk and clock parameters
@@ -53,7 +54,7 @@ export class StackNode {
   readonly address: string;
   readonly proc: SimProcess;
   readonly disk: NodeDisk;
-  state: NodeState = "down";
+  state: NodeState = "idle";
   current: Incarnation | null = null;
   incarnations = 0;
   /** Why the last incarnation stopped on its own (a disk error), if it did. */
