@@ -117,8 +117,10 @@ export class MembershipOperator {
     this.stats.removals++;
     const inc = (via as StackNode | null)?.live;
     if (inc && Object.hasOwn(inc.node.publishedMembers(), victim.id)) {
+      const p = inc.node.publishedMembers()[victim.id]!;
       this.#fail(
-        `cluster.remove: remove(${victim.id}) resolved on ${inc.raft.id}, but ${victim.id} is still published there`,
+        `cluster.remove: remove(${victim.id}) resolved on ${inc.raft.id}, but ${victim.id} is still published there ` +
+          `(incarnation ${p.incarnation}, published at log time ${p.since}, applied index ${inc.raft.status().applied})`,
       );
     }
     return true;
