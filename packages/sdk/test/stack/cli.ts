@@ -5,7 +5,8 @@
  *   pnpm sim --stack --seed N [--verbose] [--history FILE]  one seed, replayed exactly
  *
  * Other flags: --duration MS (simulated ms of faults and load, default 3000), --bug NAME
- * (a broken variant, to see a check catch it), --trace-lines N. Exits 1 on the first failing
+ * (a broken variant, to see a check catch it), --without KIND (leave a fault kind out, to
+ * look past a bug it finds first), --trace-lines N. Exits 1 on the first failing
  * seed (with --keep-going: after all seeds), printing the violation, the last trace lines and
  * the command that replays it.
  */
@@ -19,7 +20,7 @@ import {
   type StackResult,
   simulateStack,
 } from "./simulateStack.js";
-import { describeStackConfig } from "./stackConfig.js";
+import { describeStackConfig, FAULT_KINDS, type FaultKind } from "./stackConfig.js";
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -33,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
       history: { type: "string" },
       duration: { type: "string" },
       bug: { type: "string", multiple: true },
+      without: { type: "string", multiple: true },
       "keep-going": { type: "boolean", default: false },
       "trace-lines": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -42,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.help) {
     console.log(
       "usage: pnpm sim --stack --seeds N [--from K] [--keep-going] | --stack --seed N [--verbose] [--history FILE]\n" +
-        `       [--duration MS] [--bug ${STACK_BUGS.join("|")}] [--trace-lines N]`,
+        `       [--duration MS] [--bug ${STACK_BUGS.join("|")}] [--without ${FAULT_KINDS.join("|")}] [--trace-lines N]`,
     );
     return 0;
   }
@@ -55,11 +57,19 @@ async function main(argv: string[]): Promise<number> {
     bugs[b as (typeof STACK_BUGS)[number]] = true;
   }
   options.bugs = bugs;
+  const without: FaultKind[] = [];
+  for (const w of values.without ?? []) {
+    if (!(FAULT_KINDS as readonly string[]).includes(w))
+      throw new Error(`--without must be one of ${FAULT_KINDS.join(", ")}`);
+    without.push(w as FaultKind);
+  }
+  options.without = without;
   const traceLines = values["trace-lines"] === undefined ? 40 : int(values["trace-lines"], "--trace-lines");
   options.traceLines = Math.max(traceLines, 1);
   const extra = [
     values.duration === undefined ? "" : ` --duration ${values.duration}`,
     ...(values.bug ?? []).map((b) => ` --bug ${b}`),
+    ...without.map((w) => ` --without ${w}`),
   ].join("");
 
   if (values.seed !== undefined) {

@@ -1,7 +1,7 @@
 import type { SeededRandom } from "@raftkit/core";
 import type { Scheduler } from "./scheduler.js";
 import type { SimNetwork } from "./simNetwork.js";
-import { maxClockOffset, type StackConfig } from "./stackConfig.js";
+import { FAULT_KINDS, maxClockOffset, type StackConfig } from "./stackConfig.js";
 import type { StackNode } from "./stackNode.js";
 
 export interface FaultStats {
@@ -78,9 +78,7 @@ export class FaultInjector {
 
   #inject(): void {
     const c = this.#config;
-    const kinds = (["crashes", "pauses", "partitions", "clockFaults", "diskErrors"] as const).filter(
-      (k) => c[k],
-    );
+    const kinds = FAULT_KINDS.filter((k) => c[k]);
     if (kinds.length === 0) return;
     const live = this.#nodes.filter((n) => n.live);
     if (live.length === 0) return;

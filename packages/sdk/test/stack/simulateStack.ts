@@ -7,7 +7,7 @@ import { Scheduler } from "./scheduler.js";
 import { type NetworkStats, SimNetwork } from "./simNetwork.js";
 import { StackChecker } from "./stackChecks.js";
 import { type ClientBugs, type ClientStats, StackClients } from "./stackClients.js";
-import { deriveSeed, drawStackConfig, type StackConfig } from "./stackConfig.js";
+import { deriveSeed, drawStackConfig, type FaultKind, type StackConfig } from "./stackConfig.js";
 import { type NodeBugs, StackNode } from "./stackNode.js";
 import { TraceLog } from "./traceLog.js";
 
@@ -27,6 +27,8 @@ export interface StackOptions {
   bugs?: StackBugs;
   /** Every trace line as it happens (--verbose). */
   onTrace?: (line: string) => void;
+  /** Fault kinds left out of every seed (to look past a bug another kind finds first). */
+  without?: readonly FaultKind[];
   /** How many trace lines a result keeps. Default 80. */
   traceLines?: number;
 }
@@ -60,6 +62,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const bugs = options.bugs ?? {};
   const rng = (n: number) => new SeededRandom(deriveSeed(seed, n));
   const config = drawStackConfig(rng(0));
+  for (const k of options.without ?? []) config[k] = false;
   const sched = new Scheduler();
   const trace = new TraceLog(sched, options.traceLines ?? 80, options.onTrace);
   const checker = new StackChecker();

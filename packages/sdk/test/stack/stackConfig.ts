@@ -35,6 +35,9 @@ export interface StackConfig {
   replace: "none" | "replace" | "shrink";
 }
 
+export const FAULT_KINDS = ["crashes", "pauses", "partitions", "clockFaults", "diskErrors"] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
 /** Draws a run's configuration from its seed's stream. */
 export function drawStackConfig(rng: SeededRandom): StackConfig {
   const nodes = rng.chance(0.6) ? 3 : 5;
@@ -81,9 +84,7 @@ export function maxClockOffset(c: StackConfig): number {
 }
 
 export function describeStackConfig(c: StackConfig): string {
-  const faults = (["crashes", "pauses", "partitions", "clockFaults", "diskErrors"] as const).filter(
-    (k) => c[k],
-  );
+  const faults = FAULT_KINDS.filter((k) => c[k]);
   return (
     `${c.nodes} nodes, tick ${c.tickMs} ms × ${c.electionTick}, snapshot every ${c.snapshotEntries} (keep ${c.snapshotCatchUpEntries}), ` +
     `loss ${c.links.loss}, dup ${c.links.duplicate}, delay ≤${c.links.maxDelayMs} ms, ${c.clients} clients on ${c.keys} keys, ` +
