@@ -96,8 +96,21 @@ export class FaultInjector {
       case "pauses": {
         this.stats.pauses++;
         const ms = (0.3 + r.next() * 2.7) * election;
-        this.#trace(`fault: ${n.id} pauses for ${ms.toFixed(0)} ms`);
+        // Half the time the stall comes with lost connectivity that outlasts it (a VM migrating):
+        // the node resumes believing what it believed, and hears from no peer for a while.
+        const cutOff = r.chance(0.5) ? ms + r.next() * election : 0;
+        this.#trace(
+          `fault: ${n.id} pauses for ${ms.toFixed(0)} ms${cutOff ? `, cut off from peers for ${cutOff.toFixed(0)} ms` : ""}`,
+        );
         this.#sched.pause(n.proc, ms);
+        if (cutOff > 0) {
+          const others = this.#nodes.filter((m) => m !== n && m.state !== "lost");
+          for (const m of others) {
+            this.#net.block(n.id, m.id);
+            this.#net.block(m.id, n.id);
+          }
+          this.#sched.after(cutOff, () => this.#net.rejoin(n.id));
+        }
         return;
       }
       case "partitions": {

@@ -68,6 +68,14 @@ export class SimNetwork {
     this.#blocked.clear();
   }
 
+  /** Unblocks every link to and from `id`. */
+  rejoin(id: NodeId): void {
+    for (const key of [...this.#blocked]) {
+      const [from, to] = key.split(">");
+      if (from === id || to === id) this.#blocked.delete(key);
+    }
+  }
+
   isBlocked(from: NodeId, to: NodeId): boolean {
     return this.#blocked.has(`${from}>${to}`);
   }

@@ -63,7 +63,9 @@ export class StackChecker {
     } catch {
       p = null;
     }
-    const ran = p && !outcome.duplicate ? commandKey(p.session, p.seq) : null;
+    // A command refused because its session expired did not run.
+    const refused = !outcome.result.ok && outcome.result.code === "SESSION_EXPIRED";
+    const ran = p && !outcome.duplicate && !refused ? commandKey(p.session, p.seq) : null;
     const rec: AppliedRecord = {
       payload: fingerprint(e.payload),
       outcome: `${outcome.duplicate}:${safeJson(outcome.result)}`,

@@ -190,8 +190,8 @@ export class StackClients {
                 ]);
           } else {
             const { kind, ...arg } = req;
-            const lowest = () => this.#seqs[client]! - 1;
-            p = inc.node.runner.runSequenced(kind, arg, session, seq, lowest, budget);
+            // As over HTTP: `lowest` is fixed when the request is sent (the client is sequential: everything before `seq` is done).
+            p = inc.node.runner.runSequenced(kind, arg, session, seq, () => seq, budget);
           }
           p.then(
             (v) => {
