@@ -16,7 +16,7 @@ export interface FaultStats {
 
 /**
  * Injects the faults a seed enabled, at random times until {@link stop}: crashes (restarted
- * after a while on the same disk), process pauses of up to three election timeouts, symmetric
+ * after a while on the same disk), process pauses of up to five election timeouts (half of them with the node cut off for longer), symmetric
  * and one-way partitions and connection resets (healed after a while), wall-clock jumps, and
  * disk errors (the node stops on its own; it is restarted like a crashed one).
  */
@@ -95,10 +95,10 @@ export class FaultInjector {
       }
       case "pauses": {
         this.stats.pauses++;
-        const ms = (0.3 + r.next() * 2.7) * election;
+        const ms = (0.3 + r.next() * 4.7) * election;
         // Half the time the stall comes with lost connectivity that outlasts it (a VM migrating):
         // the node resumes believing what it believed, and hears from no peer for a while.
-        const cutOff = r.chance(0.5) ? ms + r.next() * election : 0;
+        const cutOff = r.chance(0.5) ? ms + r.next() * 2 * election : 0;
         this.#trace(
           `fault: ${n.id} pauses for ${ms.toFixed(0)} ms${cutOff ? `, cut off from peers for ${cutOff.toFixed(0)} ms` : ""}`,
         );
