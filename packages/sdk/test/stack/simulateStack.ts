@@ -27,6 +27,8 @@ export interface StackOptions {
   bugs?: StackBugs;
   /** Every trace line as it happens (--verbose). */
   onTrace?: (line: string) => void;
+  /** Replaces parts of every seed's drawn configuration (a profile: e.g. only crashes, very often). */
+  overrides?: Partial<StackConfig>;
   /** Fault kinds left out of every seed (to look past a bug another kind finds first). */
   without?: readonly FaultKind[];
   /** How many trace lines a result keeps. Default 80. */
@@ -61,7 +63,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const duration = options.duration ?? 3_000;
   const bugs = options.bugs ?? {};
   const rng = (n: number) => new SeededRandom(deriveSeed(seed, n));
-  const config = drawStackConfig(rng(0));
+  const config = { ...drawStackConfig(rng(0)), ...options.overrides };
   for (const k of options.without ?? []) config[k] = false;
   const sched = new Scheduler();
   const trace = new TraceLog(sched, options.traceLines ?? 80, options.onTrace);

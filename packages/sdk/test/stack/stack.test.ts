@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type StackBugs, type StackResult, simulateStack } from "./simulateStack.js";
+import type { StackConfig } from "./stackConfig.js";
 
 /** How many seeds the main test runs (STACK_SEEDS), starting at STACK_FROM. */
 const SEEDS = Number(process.env.STACK_SEEDS ?? 300);
@@ -27,9 +28,10 @@ async function firstCaught(
   re: RegExp,
   from: number,
   count: number,
+  overrides: Partial<StackConfig>,
 ): Promise<Failure | undefined> {
   for (let seed = from; seed < from + count; seed++) {
-    const r = await simulateStack(seed, { bugs, duration: 2_000 });
+    const r = await simulateStack(seed, { bugs, duration: 2_000, overrides });
     if (!r.ok && re.test(r.violation)) return r;
   }
   return undefined;
@@ -92,17 +94,30 @@ describe("whole-stack simulation", () => {
 });
 
 describe("each broken variant is caught by its check", () => {
-  const cases: [keyof StackBugs, RegExp][] = [
-    ["staleReads", /^linearizability/],
-    ["loseTail", /^(state-machine safety|linearizability|exactly once)/],
-    ["forgetVote", /^election safety/],
-    ["forgetSessions", /^exactly once/],
-    ["divergentReducer", /^replica divergence/],
+  // Disk faults are left out: a disk error stops a node before the broken variant shows.
+  const quiet: Partial<StackConfig> = { diskErrors: false };
+  /** Split votes, where a forgotten vote shows: frequent crashes and partitions, nothing else. */
+  const elections: Partial<StackConfig> = {
+    crashes: true,
+    partitions: true,
+    pauses: false,
+    clockFaults: false,
+    diskErrors: false,
+    replace: "none",
+    faultEveryMs: 40,
+    electionTick: 10,
+  };
+  const cases: [keyof StackBugs, RegExp, Partial<StackConfig>][] = [
+    ["staleReads", /^linearizability/, quiet],
+    ["loseTail", /^(state-machine safety|linearizability|exactly once)/, quiet],
+    ["forgetVote", /^election safety/, elections],
+    ["forgetSessions", /^exactly once/, quiet],
+    ["divergentReducer", /^replica divergence/, quiet],
   ];
-  for (const [bug, re] of cases) {
+  for (const [bug, re, overrides] of cases) {
     it(`${bug}: ${re.source}`, async () => {
-      const caught = await firstCaught({ [bug]: true }, re, 1, 60);
-      expect(caught, `no seed in 1..60 caught ${bug}`).toBeDefined();
+      const caught = await firstCaught({ [bug]: true }, re, 1, 40, overrides);
+      expect(caught, `no seed in 1..40 caught ${bug}`).toBeDefined();
     }, 120_000);
   }
 });

@@ -123,6 +123,8 @@ export class StackNode {
       tickMs: c.tickMs,
       electionTick: c.electionTick,
       heartbeatTick: 1,
+      // Pre-vote makes split votes (where a forgotten vote shows) rare: the forgetVote variant runs without it.
+      preVote: this.#bugs.forgetVote !== true,
       snapshotEntries: c.snapshotEntries,
       snapshotCatchUpEntries: c.snapshotCatchUpEntries,
       proposalTimeoutMs: 2_000,
