@@ -81,23 +81,40 @@ export class MembershipOperator {
     }
   }
 
-  /** Shrinks the cluster by two: loses the leader (or any member) for good, and decommissions another. */
+  /**
+   * Shrinks the cluster by two with the leader lost: asks the leader (or any member) to remove
+   * a follower and loses the leader a moment later, its change perhaps not committed; then
+   * removes the lost leader and, if it is still a member, the follower, and decommissions it.
+   */
   async shrink(): Promise<void> {
     this.busy = true;
     try {
       const members = this.#nodes.filter((n) => n.state !== "lost");
       const leader = members.find((n) => n.live?.raft.status().role === "leader");
       const victim = leader ?? members[this.#rng.int(members.length)]!;
+      const others = members.filter((n) => n !== victim);
+      const second = others[this.#rng.int(others.length)]!;
+      const inc = victim.live;
+      if (inc) {
+        this.#trace(`operator: remove ${second.id} via ${victim.id}, which is lost before it answers`);
+        inc.node.cluster.remove(second.id).catch(() => {});
+        await this.#sleep(this.#rng.next() * 10);
+      }
       this.#lose(victim);
       if (!(await this.#remove(victim))) return;
-      const rest = this.#nodes.filter((n) => n.state !== "lost");
-      const second = rest[this.#rng.int(rest.length)]!;
-      if (!(await this.#remove(second))) return;
+      if (this.#isMember(second) && !(await this.#remove(second))) return;
       this.#trace(`operator: decommissions ${second.id}`);
       second.lose();
     } finally {
       this.busy = false;
     }
+  }
+
+  /** Whether a live node that says it leads lists `n` as a member (true when no node says so: the removal is tried). */
+  #isMember(n: StackNode): boolean {
+    const s = this.#nodes.find((m) => m.live?.raft.status().role === "leader")?.live?.raft.status();
+    if (!s) return true;
+    return [...s.membership.voters, ...s.membership.learners].includes(n.id);
   }
 
   #lose(victim: StackNode): void {
