@@ -10,6 +10,7 @@ export type { ProposalDropReason, RaftkitErrorCode } from "./errors.js";
 export {
   CompactedError,
   ConfigError,
+  CorruptLogError,
   ProposalDroppedError,
   ProposalLostError,
   RaftkitError,
@@ -22,7 +23,8 @@ export {
 export type { Clock, TimerHandle } from "./node/clock.js";
 export { sleep, systemClock } from "./node/clock.js";
 export { MemoryNetwork } from "./node/memoryTransport.js";
-export type { AppliedEntry, NodeStatus, RaftNodeOptions } from "./node/raftNode.js";
+export type { NodeStatus } from "./node/nodeStatus.js";
+export type { AppliedEntry, RaftNodeOptions } from "./node/raftNode.js";
 export { RaftNode } from "./node/raftNode.js";
 export type { StateMachine } from "./node/stateMachine.js";
 export type { Transport, TransportHandler } from "./node/transport.js";

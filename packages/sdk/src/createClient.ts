@@ -110,8 +110,9 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
       try {
         const res = await connection(preferred).request("GET", "status", undefined, requestTimeoutMs);
         if (res.status === 200) {
-          const s = JSON.parse(res.text) as { leaderUrl: string | null };
-          if (s.leaderUrl) {
+          const s = JSON.parse(res.text) as { leaderUrl: string | null; stopped?: boolean };
+          // A stopped node is passed by like an unreachable one.
+          if (s.leaderUrl && s.stopped !== true) {
             preferred = s.leaderUrl;
             return;
           }

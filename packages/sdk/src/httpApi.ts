@@ -172,9 +172,11 @@ export function createAppRouter<M extends AnyMachine>(
     return address ? `${address.replace(/\/$/, "")}${baseUrl}` : null;
   };
 
+  // A stopped node answers 503 (with stopped and stoppedReason in the body), so health checks
+  // and clients pass it by.
   router.get("/status", (req, res) => {
     const s = node.status();
-    res.json({ ...s, leaderUrl: leaderApi(s.leader, req.baseUrl) });
+    res.status(s.stopped ? 503 : 200).json({ ...s, leaderUrl: leaderApi(s.leader, req.baseUrl) });
   });
 
   router.get("/members", (_req, res) => {

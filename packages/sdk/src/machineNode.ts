@@ -5,6 +5,7 @@ import {
   ProposalLostError,
   type RaftNode,
   type Role,
+  StoppedError,
   sleep,
   systemClock,
   TimeoutError,
@@ -217,25 +218,31 @@ export class CommandRunner<M extends AnyMachine> {
     const queries = this.#machine.machine.queries;
     const fn = Object.hasOwn(queries, name) ? queries[name] : undefined;
     if (typeof fn !== "function") throw new UnknownOperationError("query", name, Object.keys(queries));
+    // A stopped node answers nothing, not even a stale read: its state no longer follows the cluster.
+    const status = this.#raft.status();
+    if (status.stopped) throw new StoppedError(this.#raft.id, "the query", status.stoppedReason);
     const takesArg = fn.length >= 2;
     const arg = takesArg ? args[0] : undefined;
     const options = ((takesArg ? args[1] : args[0]) ?? {}) as QueryOptions;
-    await this.waitForConsistency(options);
-    try {
-      return this.#machine.query(name, arg);
-    } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      throw new QueryError(name, err.name, err.message);
+    const serve = (): unknown => {
+      try {
+        return this.#machine.query(name, arg);
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        throw new QueryError(name, err.name, err.message);
+      }
+    };
+    const timeoutMs = options.timeoutMs ?? this.#queryTimeoutMs;
+    switch (options.consistency ?? "linearizable") {
+      case "stale":
+        return serve();
+      case "lease":
+        // The lease is checked and the query run in one synchronous step (RaftNode.leaseRead).
+        return this.#raft.leaseRead(serve, { timeoutMs });
+      case "linearizable":
+        await this.#raft.readIndex({ timeoutMs });
+        return serve();
     }
-  }
-
-  /** Waits until this node's state is fresh enough for `options.consistency`. */
-  async waitForConsistency(options: QueryOptions): Promise<void> {
-    const consistency = options.consistency ?? "linearizable";
-    if (consistency === "stale") return;
-    // A leader under check-quorum holds a lease: it steps down within an election timeout of losing its quorum.
-    if (consistency === "lease" && this.#raft.status().role === "leader") return;
-    await this.#raft.readIndex({ timeoutMs: options.timeoutMs ?? this.#queryTimeoutMs });
   }
 }
 

@@ -30,6 +30,7 @@ const BUGS = [
   "forgetVote",
   "loseTail",
   "staleReads",
+  "collidingReadContexts",
   "divergentConfChange",
   "wrongConfChange",
   "learnerSelfPromotes",
