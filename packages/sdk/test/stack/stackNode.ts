@@ -142,18 +142,21 @@ export class StackNode {
     this.state = "running";
     raft.applied$.subscribe((e) => this.#observer.applied(this, e));
     let role = raft.status().role;
+    const stoppedBy = (e: Error): void => {
+      if (this.current?.raft !== raft || this.state !== "running") return;
+      this.state = "failed";
+      this.fatalError = e;
+      this.#observer.fatal(this, e);
+    };
+    // A fatal error stops the node: it says so in its status (or, before core said so, errored the stream).
     raft.status$.subscribe({
       next: (s: NodeStatus) => {
+        if (s.stopped) return stoppedBy(new Error(s.stoppedReason ?? "stopped"));
         this.#observer.status(this, s);
         if (s.role !== role) this.#observer.trace(`${this.id}: ${s.role} in term ${s.term}`);
         role = s.role;
       },
-      error: (e: unknown) => {
-        if (this.current?.raft !== raft) return;
-        this.state = "failed";
-        this.fatalError = e as Error;
-        this.#observer.fatal(this, e as Error);
-      },
+      error: (e: unknown) => stoppedBy(e as Error),
     });
     // Announce that this member ran, as startNode does.
     void node.runner
