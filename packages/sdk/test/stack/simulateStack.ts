@@ -51,7 +51,7 @@ export type StackResult = {
 /** How long the cluster gets, after the faults heal, to elect a leader and apply a final write everywhere. */
 const LIVENESS_MS = 15_000;
 /** Sample replica states every this many ms. */
-const SAMPLE_MS = 20;
+const SAMPLE_MS = 100;
 
 /**
  * Runs one seed of the whole-stack simulation: 3 or 5 nodes of real raftkit code (RaftNode,
