@@ -20,7 +20,7 @@ class DiskError extends Error {
 
 /**
  * A node's disk as a MemoryStorage image, for the broken-disk variants, whose breakage is
- * defined at the storage level (acknowledged entries or the vote lost in a crash). What a save
+ * defined at the storage level (acknowledged entries lost in a crash). What a save
  * completed is durable; a save still under way when the node crashes is lost as a whole; a
  * save may be made to fail with EIO or ENOSPC.
  */
@@ -50,10 +50,6 @@ export class MemoryDisk implements NodeDisk {
     for (const v of this.#views) v.alive = false;
     this.#views = [];
     if (this.#bugs.loseTail) this.#dropTail(3);
-    if (this.#bugs.forgetVote) {
-      const hs = this.#image.initialState().hardState;
-      this.#image.setHardState({ ...hs, vote: null });
-    }
   }
 
   failNextWrite(code: "EIO" | "ENOSPC"): void {

@@ -7,8 +7,6 @@ import { MemoryDisk } from "./memoryDisk.js";
 export interface DiskBugs {
   /** A crash loses the last entries, though they were reported durable. */
   loseTail?: boolean;
-  /** A crash loses the vote, though it was reported durable. */
-  forgetVote?: boolean;
 }
 
 /** One node's disk, across its process's incarnations: the storage factory of the simulation. */
@@ -85,6 +83,6 @@ function withLatency(s: WritableStorage, clock: Clock, ms: number): WritableStor
 
 /** The disk of node `id`: FileStorage on a SimulatedDisk, or, for the broken-disk variants, a MemoryStorage image. */
 export function makeDisk(id: string, rng: SeededRandom, latencyMs: number, bugs: DiskBugs): NodeDisk {
-  if (bugs.loseTail || bugs.forgetVote) return new MemoryDisk({ latencyMs, bugs });
+  if (bugs.loseTail) return new MemoryDisk({ latencyMs, bugs });
   return new FileDisk(id, rng, latencyMs);
 }

@@ -13,6 +13,12 @@ export interface LinkFaults {
   slowDelayMs: number;
 }
 
+/** A broken network, for the election-safety check's own test. */
+export interface NetworkBugs {
+  /** Every granted vote is also delivered to every other node, as if given to it. */
+  forgeVotes?: boolean;
+}
+
 export interface NetworkStats {
   batchesSent: number;
   batchesLost: number;
@@ -48,10 +54,13 @@ export class SimNetwork {
     snapshotsFailed: 0,
   };
 
-  constructor(sched: Scheduler, rng: SeededRandom, faults: LinkFaults) {
+  readonly #bugs: NetworkBugs;
+
+  constructor(sched: Scheduler, rng: SeededRandom, faults: LinkFaults, bugs: NetworkBugs = {}) {
     this.#sched = sched;
     this.#rng = rng;
     this.faults = faults;
+    this.#bugs = bugs;
   }
 
   /** A transport for one incarnation of node `id`, run by `proc`. */
@@ -101,6 +110,17 @@ export class SimNetwork {
   /** @internal */
   detach(t: SimTransport): void {
     if (this.#endpoints.get(t.id) === t) this.#endpoints.delete(t.id);
+  }
+
+  /** @internal The forgeVotes bug: copies of granted votes, readdressed to every other node. */
+  forge(from: SimTransport, messages: readonly Message[]): void {
+    if (!this.#bugs.forgeVotes) return;
+    for (const m of messages) {
+      if (m.type !== "voteResponse" || m.reject) continue;
+      for (const other of this.#endpoints.keys()) {
+        if (other !== m.to && other !== from.id) this.send(from, other, [{ ...m, to: other }]);
+      }
+    }
   }
 
   /** @internal Sends one batch, all to `to`. */
@@ -190,6 +210,7 @@ export class SimTransport implements Transport {
       else byPeer.set(m.to, [m]);
     }
     for (const [to, batch] of byPeer) this.#net.send(this, to, batch);
+    this.#net.forge(this, messages);
   }
 
   addPeer(id: NodeId, address: string): void {

@@ -16,7 +16,7 @@ export type StackBugs = NodeBugs & ClientBugs;
 export const STACK_BUGS = [
   "staleReads",
   "loseTail",
-  "forgetVote",
+  "forgeVotes",
   "forgetSessions",
   "divergentReducer",
 ] as const;
@@ -68,7 +68,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const sched = new Scheduler();
   const trace = new TraceLog(sched, options.traceLines ?? 80, options.onTrace);
   const checker = new StackChecker();
-  const net = new SimNetwork(sched, rng(1), { ...config.links });
+  const net = new SimNetwork(sched, rng(1), { ...config.links }, bugs);
   const nodeRng = rng(2);
   const nodes: StackNode[] = [];
   let elections = 0;

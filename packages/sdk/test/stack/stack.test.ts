@@ -96,7 +96,7 @@ describe("whole-stack simulation", () => {
 describe("each broken variant is caught by its check", () => {
   // Disk faults are left out: a disk error stops a node before the broken variant shows.
   const quiet: Partial<StackConfig> = { diskErrors: false };
-  /** Split votes, where a forgotten vote shows: frequent crashes and partitions, nothing else. */
+  /** Split votes, where a forged vote shows: frequent crashes and partitions, nothing else. */
   const elections: Partial<StackConfig> = {
     crashes: true,
     partitions: true,
@@ -110,7 +110,7 @@ describe("each broken variant is caught by its check", () => {
   const cases: [keyof StackBugs, RegExp, Partial<StackConfig>][] = [
     ["staleReads", /^linearizability/, quiet],
     ["loseTail", /^(state-machine safety|linearizability|exactly once)/, quiet],
-    ["forgetVote", /^election safety/, elections],
+    ["forgeVotes", /^election safety/, elections],
     ["forgetSessions", /^exactly once/, quiet],
     ["divergentReducer", /^replica divergence/, quiet],
   ];

@@ -12,11 +12,11 @@ import { type KvMachine, kvMachine } from "./kvMachine.js";
 import { NodeClock } from "./nodeClock.js";
 import type { DiskBugs, NodeDisk } from "./nodeDisk.js";
 import { type Scheduler, SimProcess } from "./scheduler.js";
-import type { SimNetwork, SimTransport } from "./simNetwork.js";
+import type { NetworkBugs, SimNetwork, SimTransport } from "./simNetwork.js";
 import { maxClockOffset, type StackConfig } from "./stackConfig.js";
 
 /** Ways to break a replica on purpose, each caught by one check. */
-export interface NodeBugs extends DiskBugs {
+export interface NodeBugs extends DiskBugs, NetworkBugs {
   /** This node's `put` reducer stores a different value. */
   divergentReducer?: boolean;
   /** Every replica runs each log entry under a session of its own, so retried commands run twice. */
@@ -123,8 +123,8 @@ export class StackNode {
       tickMs: c.tickMs,
       electionTick: c.electionTick,
       heartbeatTick: 1,
-      // Pre-vote makes split votes (where a forgotten vote shows) rare: the forgetVote variant runs without it.
-      preVote: this.#bugs.forgetVote !== true,
+      // Pre-vote makes split votes (where a forged vote shows) rare: the forgeVotes variant runs without it.
+      preVote: this.#bugs.forgeVotes !== true,
       snapshotEntries: c.snapshotEntries,
       snapshotCatchUpEntries: c.snapshotCatchUpEntries,
       proposalTimeoutMs: 2_000,
