@@ -11,8 +11,8 @@ export interface MembershipStats {
   changesFailed: number;
 }
 
-/** How long the operator retries one membership call before giving up on it. */
-const STEP_DEADLINE_MS = 6_000;
+/** How long the operator retries one membership call before giving up on it: longer than a run, as a person would keep at it. */
+const STEP_DEADLINE_MS = 60_000;
 /** How long one call may take on one node before the operator tries another. */
 const CALL_MS = 1_500;
 

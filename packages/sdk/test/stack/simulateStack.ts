@@ -195,6 +195,11 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     const deadline = sched.now + LIVENESS_MS;
     // The operator finishes what it started; in-flight client operations end.
     while (operator.busy && sched.now < deadline) await sched.runUntil(sched.now + 100, step, onThrow);
+    if (operator.busy) {
+      return checker.fail(
+        `liveness: the membership change did not finish within ${LIVENESS_MS} ms after healing${describeCluster()}`,
+      );
+    }
     // A write that ends unknown (e.g. its session was refused as expired) is followed by another, as an application would.
     const probe: { ok: boolean | null } = { ok: false };
     while (probe.ok === false && sched.now < deadline && checker.ok) {
