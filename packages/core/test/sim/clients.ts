@@ -1,4 +1,4 @@
-import type { Operation } from "./history.js";
+import type { Operation } from "../../src/history/index.js";
 import type { Rng } from "./rng.js";
 
 /** What a client wants to do next, before it is sent to a node. */

@@ -1,3 +1,5 @@
+import type { Operation } from "../../src/history/index.js";
+import { checkLinearizable } from "../../src/history/index.js";
 import {
   type ConfChange,
   ConfChangeError,
@@ -19,10 +21,8 @@ import { readRequestContext } from "../../src/node/readBatcher.js";
 import { contextKey } from "../../src/raft/readOnly.js";
 import { type ClientRequest, Clients, type PendingOp } from "./clients.js";
 import { EventQueue } from "./eventQueue.js";
-import type { Operation } from "./history.js";
 import { type ConfCommit, InvariantChecker, InvariantViolation } from "./invariants.js";
 import { decodeCommand, encodeCommand, KvMachine } from "./kvMachine.js";
-import { checkLinearizable } from "./linearizability.js";
 import {
   applyConfModel,
   CONF_KINDS,
