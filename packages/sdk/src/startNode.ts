@@ -2,12 +2,17 @@ import { mkdir } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from "node:https";
 import type { AddressInfo } from "node:net";
-import { type Logger, RaftkitError, RaftNode, type RaftNodeOptions, silentLogger } from "@raftkit/core";
+import { RaftkitError, RaftNode, type RaftNodeOptions } from "@raftkit/core";
 import { openFileStorage } from "@raftkit/store-fs";
 import { HttpTransport, type TlsClientOptions } from "@raftkit/transport-http";
 import express, { type Express } from "express";
+import type { Registry } from "prom-client";
+import { createDashboardRouter } from "./dashboard.js";
 import { createAppRouter } from "./httpApi.js";
+import { coreLogger, type LogLevel, logLeaderChanges, nodeLogger, type PinoLike } from "./logging.js";
 import { createMachineNode, type MachineNode } from "./machineNode.js";
+import { NodeMetrics } from "./metrics.js";
+import { createOpsRouter } from "./opsRouter.js";
 import { PUBLISH, ReplicatedMachine } from "./replicatedMachine.js";
 import type { AnyMachine } from "./types.js";
 
@@ -50,7 +55,26 @@ export interface StartNodeOptions<M extends AnyMachine> {
   commandTimeoutMs?: number;
   /** How long an idle session's deduplication record is kept, in log time. Default 24 h. */
   sessionTtlMs?: number;
-  logger?: Logger;
+  /**
+   * Where the node logs: a pino logger (raftkit uses `logger.child({ node: id })`) or any object
+   * with pino's `debug`, `info`, `warn`, `error` taking `(fields, message)`. Default: pino at
+   * `logLevel`, JSON lines on stderr.
+   */
+  logger?: PinoLike;
+  /** Level of the default logger. Default: the RAFTKIT_LOG_LEVEL environment variable, else "info". */
+  logLevel?: LogLevel;
+  /** A write-ahead-log fsync slower than this is logged at `warn`, in ms. Default 500. */
+  slowFsyncMs?: number;
+  /** Serve Prometheus metrics at `GET <apiPath>/metrics`. Default true. */
+  metrics?: boolean;
+  /** The secret `GET <apiPath>/metrics` requires, as `Authorization: Bearer`. Default null: none. */
+  metricsSecret?: string | null;
+  /** `GET <apiPath>/health` fails when applied trails commit by more than this. Default 1,000 entries. */
+  healthMaxApplyLag?: number;
+  /** `GET <apiPath>/ready` fails when a ReadIndex round takes longer than this, in ms. Default 1,000. */
+  readyTimeoutMs?: number;
+  /** Serve the live dashboard at `<apiPath>/dashboard`. Default true. */
+  dashboard?: boolean;
 }
 
 /** A node started by {@link startNode}. */
@@ -59,6 +83,10 @@ export type RaftkitNode<M extends AnyMachine> = MachineNode<M> & {
   readonly url: string;
   /** The app API's URL (for createClient's endpoints). */
   readonly apiUrl: string;
+  /** This node's Prometheus registry (served at `<apiPath>/metrics`); add your own metrics to it. Null with `metrics: false`. */
+  readonly metrics: Registry | null;
+  /** The logger this node writes to (a child with `node` bound). */
+  readonly logger: PinoLike;
 };
 
 /** This node's data directory is empty, but the cluster knows it ran before: its vote and log are lost. */
@@ -79,16 +107,33 @@ export class LostDataError extends RaftkitError {
  * elected: commands wait for one).
  */
 export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): Promise<RaftkitNode<M>> {
-  const logger = o.logger ?? silentLogger;
   const url = o.peers[o.id];
   if (!url) throw new TypeError(`startNode: peers must include this node's own URL under "${o.id}"`);
   if (!o.listen && !o.app)
     throw new TypeError("startNode: give `listen: { port }` or an express `app` to mount on");
   const apiPath = o.apiPath ?? "/raftkit";
   const apiSecret = o.apiSecret === undefined ? o.secret : o.apiSecret;
+  const log = nodeLogger(o.id, o.logger, o.logLevel);
+  let raftRef: RaftNode | null = null;
+  const logger = coreLogger(log, () => raftRef?.status().term ?? null);
+  const metrics = o.metrics === false ? null : new NodeMetrics(o.id);
+  const slowFsyncMs = o.slowFsyncMs ?? 500;
 
   await mkdir(o.dataDir, { recursive: true });
-  const storage = await openFileStorage(o.dataDir, { sync: !o.unsafeNoFsync, logger });
+  const storage = await openFileStorage(o.dataDir, {
+    sync: !o.unsafeNoFsync,
+    logger,
+    onSync: (c) => {
+      metrics?.walCommitted(c);
+      if (c.durationMs > slowFsyncMs)
+        logger.warn(`node ${o.id}: slow WAL fsync: ${Math.round(c.durationMs)} ms for ${c.entries} entries`, {
+          event: "slowFsync",
+          durationMs: Math.round(c.durationMs),
+          entries: c.entries,
+          bytes: c.bytes,
+        });
+    },
+  });
   const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
   if (fresh) {
     try {
@@ -104,6 +149,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     secret: o.secret,
     peers: o.peers,
     logger,
+    ...(metrics && { observer: metrics.transportObserver }),
     ...(o.peerTls && { tls: o.peerTls }),
   });
   const replicated = new ReplicatedMachine(o.machine, o.sessionTtlMs ?? 24 * 3600_000);
@@ -116,13 +162,20 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     peers: o.peers,
     bootstrap: fresh && !o.join,
     logger,
+    ...(metrics && { observer: metrics.raftObserver }),
   });
+  raftRef = raft;
+  metrics?.attach(raft);
+  const leaderLog = logLeaderChanges(o.id, raft.status$, logger);
 
   const app = o.app ?? express();
   let server: Server | null = null;
   const node = createMachineNode(raft, replicated, {
     ...(o.commandTimeoutMs !== undefined && { commandTimeoutMs: o.commandTimeoutMs }),
+    ...(metrics && { onRead: metrics.read }),
     onStop: async () => {
+      leaderLog.unsubscribe();
+      metrics?.close();
       if (!server) return;
       const s = server;
       await new Promise<void>((resolve) => {
@@ -134,7 +187,21 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
   app.use(transport.router);
   app.use(
     apiPath,
-    createAppRouter(node, () => raft.addresses(), apiSecret === null ? {} : { secret: apiSecret }),
+    createOpsRouter(raft, {
+      metrics,
+      metricsSecret: o.metricsSecret ?? null,
+      ...(o.healthMaxApplyLag !== undefined && { maxApplyLag: o.healthMaxApplyLag }),
+      ...(o.readyTimeoutMs !== undefined && { readyTimeoutMs: o.readyTimeoutMs }),
+    }),
+  );
+  if (o.dashboard !== false)
+    app.use(apiPath, createDashboardRouter(raft, { secret: apiSecret, apiPath, metrics }));
+  app.use(
+    apiPath,
+    createAppRouter(node, () => raft.addresses(), {
+      ...(apiSecret !== null && { secret: apiSecret }),
+      logger,
+    }),
   );
 
   if (o.listen) {
@@ -152,7 +219,12 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
 
   // Announce that this member has run, so a later start with lost data is recognised.
   void publishWhenLeaderKnown(node, o.id);
-  return Object.assign(node, { url, apiUrl: `${url.replace(/\/$/, "")}${apiPath}` });
+  return Object.assign(node, {
+    url,
+    apiUrl: `${url.replace(/\/$/, "")}${apiPath}`,
+    metrics: metrics?.registry ?? null,
+    logger: log,
+  });
 }
 
 async function publishWhenLeaderKnown<M extends AnyMachine>(
