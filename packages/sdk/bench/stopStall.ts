@@ -54,6 +54,7 @@ export async function measureStopStall(o: { loadMs?: number; afterMs?: number } 
           dataDir: join(dir, id),
           secret: "stall-secret",
           listen: { port: Number(new URL(peers[id]!).port) },
+          logLevel: "silent",
         }),
       );
     await waitFor(() => nodes.some((n) => n.status().role === "leader"), 20_000);

@@ -27,7 +27,7 @@ export interface PinoLike {
  */
 export function nodeLogger(id: string, given: PinoLike | undefined, level: LogLevel | undefined): PinoLike {
   if (given) return given.child ? given.child({ node: id }) : given;
-  const fromEnv = process.env.RAFTKIT_LOG_LEVEL as LogLevel | undefined;
+  const fromEnv = (process.env.RAFTKIT_LOG_LEVEL || undefined) as LogLevel | undefined;
   return pino({ level: level ?? fromEnv ?? "info", base: { node: id } }, pino.destination({ dest: 2, sync: true }));
 }
 
