@@ -13,6 +13,7 @@ export const dashboardPage = `<!doctype html>
 <style>
   :root { --bg:#0f1419; --panel:#182029; --line:#2a3642; --text:#d8e0e8; --dim:#8a99a8; --ok:#3fb950; --bad:#f85149; --warn:#d29922; --accent:#58a6ff; }
   * { box-sizing: border-box; }
+  [hidden] { display:none !important; }
   body { margin:0; background:var(--bg); color:var(--text); font:14px/1.4 system-ui, sans-serif; }
   header { display:flex; align-items:center; gap:1rem; padding:.8rem 1.2rem; border-bottom:1px solid var(--line); }
   header h1 { font-size:1.1rem; margin:0; font-weight:600; }
@@ -264,6 +265,7 @@ async function start() {
   void stream();
   setInterval(() => {
     push(tput, commitsThisSecond); commitsThisSecond = 0;
+    document.body.dataset.samples = String(tput.length);
     void poll();
     draw($("tput"), tput, "#58a6ff", "");
     draw($("fsync"), fsync, "#d29922", "ms");
