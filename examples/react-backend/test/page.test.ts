@@ -79,11 +79,15 @@ describe("examples/react-backend's main", () => {
   it("stops cleanly on SIGTERM and removes its data", { timeout: 120_000 }, async () => {
     const { spawn } = await import("node:child_process");
     const { existsSync: exists } = await import("node:fs");
-    const child = spawn(process.execPath, ["--conditions=@raftkit/source", "--import", "tsx", "src/main.ts"], {
-      cwd: new URL("..", import.meta.url).pathname,
-      env: { ...process.env, PORT: "0" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--conditions=@raftkit/source", "--import", "tsx", "src/main.ts"],
+      {
+        cwd: new URL("..", import.meta.url).pathname,
+        env: { ...process.env, PORT: "0" },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString();

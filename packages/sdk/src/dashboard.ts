@@ -38,14 +38,19 @@ export function createDashboardRouter(raft: RaftNode, o: DashboardOptions): Rout
   router.get("/dashboard", (_req, res) => {
     res
       .type("text/html")
-      .set("content-security-policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+      .set(
+        "content-security-policy",
+        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+      )
       .set("cache-control", "no-store")
       .send(dashboardPage);
   });
 
   router.get("/dashboard/cluster", async (req, res) => {
     if (o.secret !== null && !secretMatches(bearerToken(req.header("authorization")), o.secret)) {
-      res.status(401).json({ error: { code: "UNAUTHORIZED", message: "missing or wrong secret", node: raft.id } });
+      res
+        .status(401)
+        .json({ error: { code: "UNAUTHORIZED", message: "missing or wrong secret", node: raft.id } });
       return;
     }
     const self = raft.status();

@@ -97,11 +97,14 @@ export function createAppRouter<M extends AnyMachine>(
       const from = req.socket.remoteAddress ?? "?";
       if (o.logger && Date.now() - (refusedAt.get(from) ?? 0) > 60_000) {
         refusedAt.set(from, Date.now());
-        o.logger.warn(`node ${node.id}: refused ${req.method} ${req.originalUrl} from ${from}: missing or wrong secret`, {
-          event: "refused",
-          from,
-          path: req.originalUrl,
-        });
+        o.logger.warn(
+          `node ${node.id}: refused ${req.method} ${req.originalUrl} from ${from}: missing or wrong secret`,
+          {
+            event: "refused",
+            from,
+            path: req.originalUrl,
+          },
+        );
       }
       res.status(401).json({
         error: {

@@ -28,7 +28,10 @@ export interface PinoLike {
 export function nodeLogger(id: string, given: PinoLike | undefined, level: LogLevel | undefined): PinoLike {
   if (given) return given.child ? given.child({ node: id }) : given;
   const fromEnv = (process.env.RAFTKIT_LOG_LEVEL || undefined) as LogLevel | undefined;
-  return pino({ level: level ?? fromEnv ?? "info", base: { node: id } }, pino.destination({ dest: 2, sync: true }));
+  return pino(
+    { level: level ?? fromEnv ?? "info", base: { node: id } },
+    pino.destination({ dest: 2, sync: true }),
+  );
 }
 
 /**
@@ -46,11 +49,7 @@ export function coreLogger(log: PinoLike, term: () => number | null): Logger {
 }
 
 /** Logs each change of leader this node sees, with the term; returns what to unsubscribe. */
-export function logLeaderChanges(
-  id: string,
-  status$: Observable<NodeStatus>,
-  log: Logger,
-): Subscription {
+export function logLeaderChanges(id: string, status$: Observable<NodeStatus>, log: Logger): Subscription {
   let leader: string | null = null;
   return status$.subscribe((s) => {
     if (s.stopped || s.leader === leader) return;

@@ -7,7 +7,6 @@ import {
   type RaftNode,
   type Role,
   StoppedError,
-  sleep,
   systemClock,
   TimeoutError,
 } from "@raftkit/core";

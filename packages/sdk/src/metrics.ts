@@ -7,7 +7,9 @@ import type { Subscription } from "rxjs";
 import type { Consistency } from "./types.js";
 
 /** Latency buckets in seconds, from 0.5 ms to 4 s (etcd's disk histograms span the same range). */
-const SECONDS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096];
+const SECONDS = [
+  0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096,
+];
 const ENTRIES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
 /**
@@ -153,7 +155,12 @@ export class NodeMetrics {
   }
 
   /** A few running totals for the dashboard: fsyncs (count, seconds), proposals committed, leader changes. */
-  async counters(): Promise<{ fsyncs: number; fsyncSeconds: number; committed: number; leaderChanges: number }> {
+  async counters(): Promise<{
+    fsyncs: number;
+    fsyncSeconds: number;
+    committed: number;
+    leaderChanges: number;
+  }> {
     const fsync = (await this.#fsync.get()).values;
     const pick = (name: string) => fsync.find((v) => v.metricName === name)?.value ?? 0;
     return {

@@ -20,7 +20,8 @@ export function unhealthyReason(s: NodeStatus, maxApplyLag: number): string | nu
   if (s.stopped) return `stopped${s.stoppedReason ? `: ${s.stoppedReason}` : ""}`;
   if (s.leader === null) return "no leader";
   const lag = s.commit - s.applied;
-  if (lag > maxApplyLag) return `applied index ${s.applied} is ${lag} entries behind commit index ${s.commit}`;
+  if (lag > maxApplyLag)
+    return `applied index ${s.applied} is ${lag} entries behind commit index ${s.commit}`;
   return null;
 }
 
@@ -73,7 +74,10 @@ export function createOpsRouter(raft: RaftNode, o: OpsRouterOptions): Router {
     router.get("/metrics", async (req, res) => {
       const secret = o.metricsSecret;
       if (secret && !secretMatches(bearerToken(req.header("authorization")), secret)) {
-        res.status(401).type("text/plain").send("missing or wrong secret: send Authorization: Bearer <secret>\n");
+        res
+          .status(401)
+          .type("text/plain")
+          .send("missing or wrong secret: send Authorization: Bearer <secret>\n");
         return;
       }
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -20,8 +20,8 @@ import type { ResolvedOptions } from "./options.js";
 import { parseSnapshotFileName, writeSnapshotFile } from "./snapshot/snapshotFile.js";
 import { TailCache } from "./tailCache.js";
 import type { TermLog } from "./termLog.js";
-import type { SegmentReader } from "./wal/reader.js";
 import { frameByteLength } from "./wal/frame.js";
+import type { SegmentReader } from "./wal/reader.js";
 import { ENTRY_HEADER, type SegmentState, type WalOp } from "./wal/record.js";
 import type { Placement, WalWriter } from "./wal/writer.js";
 

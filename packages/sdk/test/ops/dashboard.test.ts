@@ -10,7 +10,9 @@ const artifacts = new URL("../artifacts/", import.meta.url).pathname;
 let cluster: OpsCluster;
 beforeAll(async () => {
   if (!existsSync(executablePath))
-    throw new Error(`no Chromium at ${executablePath}: run apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    throw new Error(
+      `no Chromium at ${executablePath}: run apt-get install -y chromium (or set CHROMIUM_PATH)`,
+    );
   cluster = await new OpsCluster().start();
 }, 60_000);
 afterAll(async () => {
@@ -23,7 +25,13 @@ describe("the dashboard at /raftkit/dashboard, in headless Chromium", () => {
   }, async () => {
     const browser = await chromium.launch({
       executablePath,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+      ],
     });
     const outside: string[] = [];
     try {
@@ -37,10 +45,11 @@ describe("the dashboard at /raftkit/dashboard, in headless Chromium", () => {
       await page.getByTestId("secret").fill(SECRET);
       await page.getByRole("button", { name: "Open" }).click();
 
-      await expect.poll(() => page.getByTestId("leader").textContent(), { timeout: 20_000 }).toBe(oldLeader.id);
+      await expect
+        .poll(() => page.getByTestId("leader").textContent(), { timeout: 20_000 })
+        .toBe(oldLeader.id);
       await expect.poll(() => page.getByTestId("health").textContent(), { timeout: 20_000 }).toBe("ok");
-      for (const n of cluster.nodes)
-        await page.getByTestId(`member-${n.id}`).waitFor({ timeout: 20_000 });
+      for (const n of cluster.nodes) await page.getByTestId(`member-${n.id}`).waitFor({ timeout: 20_000 });
       await expect
         .poll(() => page.getByTestId(`member-${oldLeader.id}`).locator("td").nth(1).textContent(), {
           timeout: 20_000,
@@ -49,7 +58,9 @@ describe("the dashboard at /raftkit/dashboard, in headless Chromium", () => {
 
       // A command shows up in the recent commits, over the event stream.
       await viewer.commands.add(5);
-      await expect.poll(() => page.getByTestId("commits").textContent(), { timeout: 20_000 }).toContain("add");
+      await expect
+        .poll(() => page.getByTestId("commits").textContent(), { timeout: 20_000 })
+        .toContain("add");
       for (let i = 0; i < 30; i++) await viewer.commands.add(1);
 
       // The leader stops: the page highlights the change.

@@ -31,7 +31,10 @@ describe("structured logs", () => {
     const change = records.find((r) => r.event === "leaderChanged" && r.node === leader.id)!;
     expect(change).toMatchObject({ level: "info", leader: leader.id });
     expect(typeof change.term).toBe("number");
-    expect(records.find((r) => r.event === "refused")).toMatchObject({ level: "warn", path: "/raftkit/status" });
+    expect(records.find((r) => r.event === "refused")).toMatchObject({
+      level: "warn",
+      path: "/raftkit/status",
+    });
     expect(records.find((r) => r.event === "slowFsync")).toMatchObject({ level: "warn" });
 
     // A graceful stop of the leader is logged, and the others log the new leader.
@@ -55,7 +58,14 @@ describe("structured logs", () => {
     });
     const lines = out.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, node: "n9", term: 7, event: "x", index: 3, msg: "node n9: hello" });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 30,
+      node: "n9",
+      term: 7,
+      event: "x",
+      index: 3,
+      msg: "node n9: hello",
+    });
     expect(typeof JSON.parse(lines[0]!).time).toBe("number");
   });
 });

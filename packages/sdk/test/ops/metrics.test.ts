@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createClient } from "../../src/createClient.js";
-import { counter, OpsCluster, SECRET, waitFor } from "./opsCluster.js";
+import { type counter, OpsCluster, SECRET, waitFor } from "./opsCluster.js";
 import { type Family, parsePrometheusText } from "./promText.js";
 
 let cluster: OpsCluster | null = null;
@@ -10,15 +10,18 @@ afterEach(async () => {
 });
 
 async function scrape(apiUrl: string, secret?: string): Promise<Map<string, Family>> {
-  const res = await fetch(`${apiUrl}/metrics`, secret ? { headers: { authorization: `Bearer ${secret}` } } : {});
+  const res = await fetch(
+    `${apiUrl}/metrics`,
+    secret ? { headers: { authorization: `Bearer ${secret}` } } : {},
+  );
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   return parsePrometheusText(await res.text());
 }
 
 const value = (f: Map<string, Family>, name: string, labels: Record<string, string> = {}): number =>
-  (f.get(name) ?? f.get(name.replace(/_(bucket|sum|count)$/, "")))
-    ?.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+  (f.get(name) ?? f.get(name.replace(/_(bucket|sum|count)$/, "")))?.samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((a, s) => a + s.value, 0) ?? Number.NaN;
 
 describe("GET /raftkit/metrics", () => {
@@ -73,12 +76,16 @@ describe("GET /raftkit/metrics", () => {
     expect(value(f, "raftkit_peer_sent_bytes_total", { peer: leader.id })).toBeGreaterThan(0);
     expect(value(f, "raftkit_peer_received_bytes_total", { peer: leader.id })).toBeGreaterThan(0);
     expect(value(f, "raftkit_peer_round_trip_seconds_count", { peer: leader.id })).toBeGreaterThan(0);
-    const buckets = f.get("raftkit_peer_round_trip_seconds")!.samples.filter((s) => s.name.endsWith("_bucket"));
+    const buckets = f
+      .get("raftkit_peer_round_trip_seconds")!
+      .samples.filter((s) => s.name.endsWith("_bucket"));
     expect(buckets.some((s) => s.labels.le === "+Inf")).toBe(true);
     expect(value(f, "raftkit_event_loop_lag_seconds")).toBeGreaterThanOrEqual(0);
   });
 
-  it("keeps each node's metrics apart in one process, and can require a secret", { timeout: 60_000 }, async () => {
+  it("keeps each node's metrics apart in one process, and can require a secret", {
+    timeout: 60_000,
+  }, async () => {
     cluster = await new OpsCluster().start({ metricsSecret: "scrape-secret" });
     const [a, b] = cluster.nodes;
     expect((await fetch(`${a!.apiUrl}/metrics`)).status).toBe(401);

@@ -64,10 +64,7 @@ export function parsePrometheusText(text: string): Map<string, Family> {
     const raw = m[4]!;
     const value = raw === "+Inf" ? Infinity : raw === "-Inf" ? -Infinity : raw === "NaN" ? NaN : Number(raw);
     if (Number.isNaN(value) && raw !== "NaN") throw new Error(`bad value at ${where}`);
-    const family =
-      families.get(name) ??
-      families.get(name.replace(/_(bucket|sum|count)$/, "")) ??
-      undefined;
+    const family = families.get(name) ?? families.get(name.replace(/_(bucket|sum|count)$/, "")) ?? undefined;
     if (!family) throw new Error(`sample without a TYPE at ${where}`);
     if (family.type !== "histogram" && family.type !== "summary" && !families.has(name))
       throw new Error(`suffixed sample of a ${family.type} at ${where}`);
