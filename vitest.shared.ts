@@ -6,5 +6,7 @@ export default defineProject({
   ssr: { resolve: { conditions: ["@raftkit/source"] } },
   test: {
     include: ["test/**/*.test.ts"],
+    // Nodes started with the default logger (pino at info on stderr) log only warnings in tests.
+    env: { RAFTKIT_LOG_LEVEL: "warn" },
   },
 });

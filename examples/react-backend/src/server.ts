@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CommandError, type RaftkitNode, startNode } from "@raftkit/sdk";
 import express from "express";
-import { combineLatest } from "rxjs";
+import { BehaviorSubject, combineLatest, map, switchMap } from "rxjs";
 import { counter } from "./machine.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -30,14 +30,21 @@ export async function buildPage(force = false): Promise<void> {
 
 export interface Backend {
   url: string;
+  /** The running nodes (a node stopped by failover() is replaced by its restart). */
   nodes: RaftkitNode<typeof counter>[];
+  /** Where the nodes keep their data; removed by close(). */
+  dataDir: string;
+  /** Stops the leader gracefully, then starts it again on the same data (it rejoins as a follower). */
+  failover(): Promise<{ stopped: string; leader: string | null }>;
   close(): Promise<void>;
 }
 
 /**
  * An express backend that hosts a 3-node raftkit cluster in its own process and serves the
- * page: `POST /api/add {by}` runs the replicated command, `GET /api/events` streams the
- * counter, leader, term and commit index as server-sent events.
+ * page: `POST /api/add {by}` runs the replicated command, `POST /api/failover` stops the
+ * leader and restarts it, `GET /api/events` streams the counter, leader, term, commit index
+ * and members as server-sent events. Commands and events go through a node that is running,
+ * so both keep working through a failover.
  */
 export async function startBackend(o: { port?: number; host?: string } = {}): Promise<Backend> {
   await buildPage();
@@ -45,29 +52,46 @@ export async function startBackend(o: { port?: number; host?: string } = {}): Pr
   const ids = ["r1", "r2", "r3"];
   const peers: Record<string, string> = {};
   for (const id of ids) peers[id] = `http://127.0.0.1:${await freePort()}`;
-  const nodes = await Promise.all(
-    ids.map((id) =>
-      startNode({
-        machine: counter,
-        id,
-        peers,
-        dataDir: join(dir, id),
-        secret: "react-example-secret",
-        listen: { port: Number(new URL(peers[id]!).port) },
-        raft: { tickMs: 50 },
-      }),
-    ),
-  );
-  const node = nodes[0]!;
+  const start = (id: string) =>
+    startNode({
+      machine: counter,
+      id,
+      peers,
+      dataDir: join(dir, id),
+      secret: "react-example-secret",
+      listen: { port: Number(new URL(peers[id]!).port) },
+      raft: { tickMs: 50 },
+    });
+  const nodes = await Promise.all(ids.map(start));
+  /** The node this backend talks to; never one that is stopping. */
+  const serving = new BehaviorSubject(nodes[0]!);
+  const running = () => nodes.filter((n) => !n.status().stopped);
+
+  async function failover(): Promise<{ stopped: string; leader: string | null }> {
+    const leader = running().find((n) => n.status().role === "leader");
+    if (!leader) throw new Error("no leader right now; try again in a moment");
+    if (serving.value === leader) serving.next(running().find((n) => n !== leader)!);
+    await leader.stop(); // hands leadership over first
+    const restarted = await start(leader.id);
+    nodes[nodes.indexOf(leader)] = restarted;
+    return { stopped: leader.id, leader: serving.value.status().leader };
+  }
 
   const app = express();
   app.use(express.json());
   app.post("/api/add", async (req, res) => {
     const by = Number((req.body as { by?: unknown }).by);
     try {
-      res.json({ value: await node.commands.add(by) });
+      res.json({ value: await serving.value.commands.add(by) });
     } catch (e) {
       res.status(e instanceof CommandError ? 422 : 503).json({ error: (e as Error).message });
+    }
+  });
+  app.post("/api/failover", async (_req, res) => {
+    try {
+      res.json(await failover());
+    } catch (e) {
+      res.status(503).json({ error: (e as Error).message });
     }
   });
   app.get("/api/events", (req, res) => {
@@ -76,13 +100,19 @@ export async function startBackend(o: { port?: number; host?: string } = {}): Pr
       "cache-control": "no-cache",
       connection: "keep-alive",
     });
-    const sub = combineLatest([node.state$, node.status$]).subscribe(([state, status]) => {
+    const live$ = serving.pipe(
+      switchMap((node) =>
+        combineLatest([node.state$, node.status$]).pipe(map(([state, status]) => ({ node, state, status }))),
+      ),
+    );
+    const sub = live$.subscribe(({ node, state, status }) => {
       const live = {
         value: state.value,
         leader: status.leader,
         term: status.term,
         commit: status.commit,
         node: node.id,
+        members: status.membership.voters,
       };
       res.write(`event: live\ndata: ${JSON.stringify(live)}\n\n`);
     });
@@ -96,6 +126,8 @@ export async function startBackend(o: { port?: number; host?: string } = {}): Pr
   return {
     url: `http://${o.host ?? "127.0.0.1"}:${port}`,
     nodes,
+    dataDir: dir,
+    failover,
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -58,8 +58,46 @@ describe("examples/react-backend in headless Chromium", () => {
       // A change made elsewhere reaches the page without a reload (server-sent events).
       await backend.nodes[1]!.commands.add(10);
       await expect.poll(() => page.getByTestId("value").textContent(), { timeout: 30_000 }).toBe("16");
+
+      // Failover: the leader stops (and restarts as a follower); the page shows the new leader
+      // and the buttons keep working.
+      const oldLeader = await page.getByTestId("leader").textContent();
+      await page.getByRole("button", { name: /Stop the leader/ }).click();
+      await expect
+        .poll(() => page.getByTestId("leader").textContent(), { timeout: 30_000 })
+        .toMatch(new RegExp(`^(?!${oldLeader}$)r[123]$`));
+      await page.getByRole("button", { name: "+1" }).click();
+      await expect.poll(() => page.getByTestId("value").textContent(), { timeout: 30_000 }).toBe("17");
+      await expect.poll(() => page.getByTestId("members").locator("li").count(), { timeout: 30_000 }).toBe(3);
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe("examples/react-backend's main", () => {
+  it("stops cleanly on SIGTERM and removes its data", { timeout: 120_000 }, async () => {
+    const { spawn } = await import("node:child_process");
+    const { existsSync: exists } = await import("node:fs");
+    const child = spawn(
+      process.execPath,
+      ["--conditions=@raftkit/source", "--import", "tsx", "src/main.ts"],
+      {
+        cwd: new URL("..", import.meta.url).pathname,
+        env: { ...process.env, PORT: "0" },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    await expect.poll(() => out, { timeout: 60_000 }).toMatch(/data in (\S+)\n/);
+    const dataDir = /data in (\S+)\n/.exec(out)![1]!;
+    expect(exists(dataDir)).toBe(true);
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(exists(dataDir)).toBe(false);
   });
 });

@@ -7,6 +7,7 @@ interface Live {
   term: number;
   commit: number;
   node: string;
+  members: string[];
 }
 
 /** Subscribes to the backend's server-sent events; reconnects on its own (EventSource does). */
@@ -25,20 +26,21 @@ export function App() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  async function add(by: number) {
+  async function post(path: string, body: unknown) {
     setBusy(true);
     setError(null);
     try {
-      const res = await fetch("/api/add", {
+      const res = await fetch(path, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ by }),
+        body: JSON.stringify(body),
       });
       if (!res.ok) setError(((await res.json()) as { error: string }).error);
     } finally {
       setBusy(false);
     }
   }
+  const add = (by: number) => post("/api/add", { by });
 
   return (
     <main style={{ fontFamily: "system-ui, sans-serif", maxWidth: 480, margin: "3rem auto" }}>
@@ -59,6 +61,19 @@ export function App() {
           +5
         </button>
       </p>
+      <p>
+        <button type="button" disabled={busy} onClick={() => post("/api/failover", {})}>
+          Stop the leader (it restarts as a follower)
+        </button>
+      </p>
+      <ul data-testid="members">
+        {(live?.members ?? []).map((id) => (
+          <li key={id} data-testid={`member-${id}`}>
+            {id}
+            {id === live?.leader ? " (leader)" : ""}
+          </li>
+        ))}
+      </ul>
       {error && <p style={{ color: "crimson" }}>{error}</p>}
     </main>
   );

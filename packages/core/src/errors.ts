@@ -24,7 +24,8 @@ export type RaftkitErrorCode =
   | "STORAGE_LOCKED"
   | "STORAGE_FAILED"
   | "STORAGE_CLOSED"
-  | "SESSION_EXPIRED";
+  | "SESSION_EXPIRED"
+  | "LEADER_CHANGED";
 
 /** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
 export class RaftkitError extends Error {
@@ -146,6 +147,23 @@ export class ProposalLostError extends RaftkitError {
     super(
       "PROPOSAL_LOST",
       `node ${nodeId}: the proposal at index ${index} was overwritten after a leader change and was not applied; retry it`,
+    );
+  }
+}
+
+/**
+ * The leader this node forwarded a proposal to was replaced before the proposal was applied
+ * here. Its outcome is unknown (`mayHaveBeenApplied` is always true): the old leader may have
+ * replicated it, and the new one may commit it. Retry at once only with a session that
+ * deduplicates (the SDK's commands do); the retry reaches the new leader without waiting out a
+ * timeout.
+ */
+export class LeaderChangedError extends RaftkitError {
+  readonly mayHaveBeenApplied = true;
+  constructor(nodeId: string, from: string, to: string | null) {
+    super(
+      "LEADER_CHANGED",
+      `node ${nodeId}: the proposal was forwarded to leader ${from}, which was replaced (now ${to ?? "no leader"}) before it was applied here; it may still be applied: retry only with a session that deduplicates`,
     );
   }
 }

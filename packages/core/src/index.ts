@@ -11,6 +11,7 @@ export {
   CompactedError,
   ConfigError,
   CorruptLogError,
+  LeaderChangedError,
   ProposalDroppedError,
   ProposalLostError,
   RaftkitError,
@@ -24,6 +25,7 @@ export type { Clock, TimerHandle } from "./node/clock.js";
 export { sleep, systemClock } from "./node/clock.js";
 export { MemoryNetwork } from "./node/memoryTransport.js";
 export type { NodeStatus } from "./node/nodeStatus.js";
+export type { ProposalFailure, RaftNodeObserver } from "./node/observer.js";
 export type { AppliedEntry, RaftNodeOptions } from "./node/raftNode.js";
 export { RaftNode } from "./node/raftNode.js";
 export type { RuntimeSnapshot } from "./node/runtimeSnapshot.js";
@@ -32,7 +34,7 @@ export type { StateMachine } from "./node/stateMachine.js";
 export type { Transport, TransportHandler } from "./node/transport.js";
 export type { RaftConfig } from "./raft/config.js";
 export { entrySize } from "./raft/entries.js";
-export type { Logger } from "./raft/logger.js";
+export type { LogFields, Logger } from "./raft/logger.js";
 export { silentLogger } from "./raft/logger.js";
 export type { Random } from "./raft/random.js";
 export { SeededRandom } from "./raft/random.js";

@@ -1,4 +1,5 @@
 import {
+  type Logger,
   ProposalDroppedError,
   ProposalLostError,
   RaftkitError,
@@ -37,6 +38,8 @@ export interface AppApiOptions {
   maxBodySize?: string;
   /** Most state events per second on the event stream. Default 10. */
   maxStateEventsPerSecond?: number;
+  /** Where refused requests (wrong or missing secret) are reported, at most once a minute per address. */
+  logger?: Logger;
 }
 
 /** Maps an error to the API's code, so clients can tell "retry" from "give up". */
@@ -90,8 +93,21 @@ export function createAppRouter<M extends AnyMachine>(
     res.status(status).type("application/json").send(JSON.stringify(body));
   };
 
+  const refusedAt = new Map<string, number>();
   router.use((req, res, next) => {
     if (o.secret !== undefined && !secretMatches(bearerToken(req.header("authorization")), o.secret)) {
+      const from = req.socket.remoteAddress ?? "?";
+      if (o.logger && Date.now() - (refusedAt.get(from) ?? 0) > 60_000) {
+        refusedAt.set(from, Date.now());
+        o.logger.warn(
+          `node ${node.id}: refused ${req.method} ${req.originalUrl} from ${from}: missing or wrong secret`,
+          {
+            event: "refused",
+            from,
+            path: req.originalUrl,
+          },
+        );
+      }
       res.status(401).json({
         error: {
           code: "UNAUTHORIZED",

@@ -1,12 +1,12 @@
 import {
   type Clock,
+  LeaderChangedError,
   type NodeStatus,
   ProposalDroppedError,
   ProposalLostError,
   type RaftNode,
   type Role,
   StoppedError,
-  sleep,
   systemClock,
   TimeoutError,
 } from "@raftkit/core";
@@ -28,6 +28,7 @@ import type {
   CommandOptions,
   Commands,
   CommitEvent,
+  Consistency,
   Queries,
   QueryOptions,
   StateOf,
@@ -78,6 +79,8 @@ export interface MachineNodeOptions {
   onStop?: () => Promise<void>;
   /** Time and timers (default: the process's). A simulation gives its own. */
   clock?: Clock;
+  /** Called with the consistency of every query this node serves (for metrics). */
+  onRead?: (consistency: Consistency) => void;
   /** Makes this node's session ids from their creation time (default: {@link newSessionId}, 96 random bits). A simulation draws them from its seed. */
   newSessionId?: (createdAt: number) => string;
 }
@@ -100,6 +103,7 @@ export class CommandRunner<M extends AnyMachine> {
   readonly #commandTimeoutMs: number;
   readonly #queryTimeoutMs: number;
   readonly #clock: Clock;
+  readonly #onRead: ((consistency: Consistency) => void) | undefined;
 
   constructor(raft: RaftNode, machine: ReplicatedMachine<M>, o: MachineNodeOptions) {
     this.#clock = o.clock ?? systemClock;
@@ -109,6 +113,7 @@ export class CommandRunner<M extends AnyMachine> {
     this.#machine = machine;
     this.#commandTimeoutMs = o.commandTimeoutMs ?? 30_000;
     this.#queryTimeoutMs = o.queryTimeoutMs ?? 10_000;
+    this.#onRead = o.onRead;
   }
 
   /** This runner's current session id (a new one once the previous one expired). */
@@ -199,10 +204,15 @@ export class CommandRunner<M extends AnyMachine> {
         outcome = (await this.#raft.propose(payload, { timeoutMs: Math.min(remaining, RETRY_ATTEMPT_MS) }))
           .result as CommandOutcome;
       } catch (e) {
+        // Forwarded to a leader that was replaced: go again at once, to the new one.
+        if (e instanceof LeaderChangedError) {
+          mayHaveBeenApplied = true;
+          continue;
+        }
         if (e instanceof TimeoutError) mayHaveBeenApplied = true;
         else if (!(e instanceof ProposalDroppedError || e instanceof ProposalLostError)) throw e;
         // Same session and seq: if an earlier attempt did commit, this one answers with its result.
-        await sleep(this.#clock, Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
+        await this.#backOff(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
         continue;
       }
       const r = outcome.result;
@@ -211,6 +221,31 @@ export class CommandRunner<M extends AnyMachine> {
         throw new SessionExpiredError(name, session, seq, r.message, mayHaveBeenApplied);
       throw new CommandError(name, r.name, r.message);
     }
+  }
+
+  /**
+   * Waits `ms`, or less if a new leader becomes known meanwhile: a proposal dropped during a
+   * leader change (no leader, a transfer under way) goes again as soon as there is one.
+   */
+  #backOff(ms: number): Promise<void> {
+    // The leader as leader$ last told it (its first, synchronous emission): comparing with
+    // status() instead could see a change leader$ has not emitted yet and never wait at all.
+    let before: string | null | undefined;
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        this.#clock.clearTimeout(timer);
+        queueMicrotask(() => sub.unsubscribe());
+        resolve();
+      };
+      const timer = this.#clock.setTimeout(finish, ms);
+      const sub = this.#raft.leader$.subscribe((l) => {
+        if (before === undefined) before = l;
+        else if (l !== null && l !== before) finish();
+      });
+    });
   }
 
   /** Runs query `name`; `args` are the query's argument (if it declares one) followed by options. */
@@ -233,7 +268,9 @@ export class CommandRunner<M extends AnyMachine> {
       }
     };
     const timeoutMs = options.timeoutMs ?? this.#queryTimeoutMs;
-    switch (options.consistency ?? "linearizable") {
+    const consistency = options.consistency ?? "linearizable";
+    this.#onRead?.(consistency);
+    switch (consistency) {
       case "stale":
         return serve();
       case "lease":

@@ -1,12 +1,17 @@
 import { mkdir } from "node:fs/promises";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { AddressInfo } from "node:net";
-import { type Logger, RaftNode, type RaftNodeOptions, silentLogger } from "@raftkit/core";
+import { RaftNode, type RaftNodeOptions } from "@raftkit/core";
 import { type FileStorage, openFileStorage } from "@raftkit/store-fs";
 import { HttpTransport, type TlsClientOptions } from "@raftkit/transport-http";
 import express, { type Express } from "express";
+import type { Registry } from "prom-client";
+import { createDashboardRouter } from "./dashboard.js";
 import { createAppRouter } from "./httpApi.js";
+import { coreLogger, type LogLevel, logLeaderChanges, nodeLogger, type PinoLike } from "./logging.js";
 import { createMachineNode, type MachineNode } from "./machineNode.js";
+import { NodeMetrics } from "./metrics.js";
+import { createOpsRouter } from "./opsRouter.js";
 import { PUBLISH, ReplicatedMachine } from "./replicatedMachine.js";
 import { claimDataDir } from "./start/identity.js";
 import { type BoundServer, listenFirst } from "./start/listenFirst.js";
@@ -53,7 +58,26 @@ export interface StartNodeOptions<M extends AnyMachine> {
   commandTimeoutMs?: number;
   /** How long an idle session's deduplication record is kept, in log time. Default 24 h. */
   sessionTtlMs?: number;
-  logger?: Logger;
+  /**
+   * Where the node logs: a pino logger (raftkit uses `logger.child({ node: id })`) or any object
+   * with pino's `debug`, `info`, `warn`, `error` taking `(fields, message)`. Default: pino at
+   * `logLevel`, JSON lines on stderr.
+   */
+  logger?: PinoLike;
+  /** Level of the default logger. Default: the RAFTKIT_LOG_LEVEL environment variable, else "info". */
+  logLevel?: LogLevel;
+  /** A write-ahead-log fsync slower than this is logged at `warn`, in ms. Default 500. */
+  slowFsyncMs?: number;
+  /** Serve Prometheus metrics at `GET <apiPath>/metrics`. Default true. */
+  metrics?: boolean;
+  /** The secret `GET <apiPath>/metrics` requires, as `Authorization: Bearer`. Default null: none. */
+  metricsSecret?: string | null;
+  /** `GET <apiPath>/health` fails when applied trails commit by more than this. Default 1,000 entries. */
+  healthMaxApplyLag?: number;
+  /** `GET <apiPath>/ready` fails when a ReadIndex round takes longer than this, in ms. Default 1,000. */
+  readyTimeoutMs?: number;
+  /** Serve the live dashboard at `<apiPath>/dashboard`. Default true. */
+  dashboard?: boolean;
 }
 
 /** A node started by {@link startNode}. */
@@ -62,6 +86,10 @@ export type RaftkitNode<M extends AnyMachine> = MachineNode<M> & {
   readonly url: string;
   /** The app API's URL (for createClient's endpoints). */
   readonly apiUrl: string;
+  /** This node's Prometheus registry (served at `<apiPath>/metrics`); add your own metrics to it. Null with `metrics: false`. */
+  readonly metrics: Registry | null;
+  /** The logger this node writes to (a child with `node` bound). */
+  readonly logger: PinoLike;
 };
 
 /**
@@ -71,11 +99,15 @@ export type RaftkitNode<M extends AnyMachine> = MachineNode<M> & {
  */
 export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): Promise<RaftkitNode<M>> {
   validateStartOptions(o);
-  const logger = o.logger ?? silentLogger;
   const url = o.peers[o.id]!;
   const apiPath = o.apiPath ?? "/raftkit";
   const apiSecret = o.apiSecret === undefined ? o.secret : o.apiSecret;
   const clusterId = o.clusterId ?? "raftkit";
+  const log = nodeLogger(o.id, o.logger, o.logLevel);
+  let raftRef: RaftNode | null = null;
+  const logger = coreLogger(log, () => raftRef?.status().term ?? null);
+  const metrics = o.metrics === false ? null : new NodeMetrics(o.id);
+  const slowFsyncMs = o.slowFsyncMs ?? 500;
 
   // Everything is released if the start fails part way: the server, the storage and its lock.
   let bound: BoundServer | null = null;
@@ -91,7 +123,23 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
         ...(o.listen.tls && { tls: o.listen.tls }),
       });
     await mkdir(o.dataDir, { recursive: true });
-    storage = await openFileStorage(o.dataDir, { sync: !o.unsafeNoFsync, logger });
+    storage = await openFileStorage(o.dataDir, {
+      sync: !o.unsafeNoFsync,
+      logger,
+      onSync: (c) => {
+        metrics?.walCommitted(c);
+        if (c.durationMs > slowFsyncMs)
+          logger.warn(
+            `node ${o.id}: slow WAL fsync: ${Math.round(c.durationMs)} ms for ${c.entries} entries`,
+            {
+              event: "slowFsync",
+              durationMs: Math.round(c.durationMs),
+              entries: c.entries,
+              bytes: c.bytes,
+            },
+          );
+      },
+    });
     await claimDataDir(o.dataDir, { clusterId, nodeId: o.id });
     const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
     if (fresh) await refuseIfLostData(o.id, o.peers, apiPath, apiSecret);
@@ -101,6 +149,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       secret: o.secret,
       peers: o.peers,
       logger,
+      ...(metrics && { observer: metrics.transportObserver }),
       ...(o.peerTls && { tls: o.peerTls }),
     });
     raft = await RaftNode.start({
@@ -112,25 +161,47 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       peers: o.peers,
       bootstrap: fresh && !o.join,
       logger,
+      ...(metrics && { observer: metrics.raftObserver }),
     });
   } catch (e) {
     await transport?.stop().catch(() => {});
     await storage?.close().catch(() => {});
     await bound?.close();
+    metrics?.close();
     throw e;
   }
+  raftRef = raft;
+  metrics?.attach(raft);
+  const leaderLog = logLeaderChanges(o.id, raft.status$, logger);
 
   const app = o.app ?? express();
   const node = createMachineNode(raft, replicated, {
     ...(o.commandTimeoutMs !== undefined && { commandTimeoutMs: o.commandTimeoutMs }),
+    ...(metrics && { onRead: metrics.read }),
     onStop: async () => {
+      leaderLog.unsubscribe();
+      metrics?.close();
       await bound?.close();
     },
   });
   app.use(transport.router);
   app.use(
     apiPath,
-    createAppRouter(node, () => raft.addresses(), apiSecret === null ? {} : { secret: apiSecret }),
+    createOpsRouter(raft, {
+      metrics,
+      metricsSecret: o.metricsSecret ?? null,
+      ...(o.healthMaxApplyLag !== undefined && { maxApplyLag: o.healthMaxApplyLag }),
+      ...(o.readyTimeoutMs !== undefined && { readyTimeoutMs: o.readyTimeoutMs }),
+    }),
+  );
+  if (o.dashboard !== false)
+    app.use(apiPath, createDashboardRouter(raft, { secret: apiSecret, apiPath, metrics }));
+  app.use(
+    apiPath,
+    createAppRouter(node, () => raft.addresses(), {
+      ...(apiSecret !== null && { secret: apiSecret }),
+      logger,
+    }),
   );
 
   if (bound) {
@@ -141,7 +212,12 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
 
   // Announce that this member has run, so a later start with lost data is recognised.
   void publishWhenLeaderKnown(node, o.id);
-  return Object.assign(node, { url, apiUrl: `${url.replace(/\/$/, "")}${apiPath}` });
+  return Object.assign(node, {
+    url,
+    apiUrl: `${url.replace(/\/$/, "")}${apiPath}`,
+    metrics: metrics?.registry ?? null,
+    logger: log,
+  });
 }
 
 async function publishWhenLeaderKnown<M extends AnyMachine>(

@@ -1,5 +1,6 @@
 import { MemoryNetwork, MemoryStorage, RaftNode, type RaftNodeOptions } from "@raftkit/core";
 import { advanceUntil, type PausedProcess, settleInSimulatedTime } from "@raftkit/core/testing";
+import { vi } from "vitest";
 import { createMachineNode, type MachineNodeOptions } from "../src/machineNode.js";
 import { ReplicatedMachine } from "../src/replicatedMachine.js";
 import type { AnyMachine } from "../src/types.js";
@@ -74,8 +75,9 @@ export class LocalCluster<M extends AnyMachine> {
     return settleInSimulatedTime(p, maxMs);
   }
 
+  /** Stops every node; under simulated time, advances it while a leader hands leadership over. */
   async stopAll(): Promise<void> {
-    for (const n of this.nodes.values()) await n.stop();
+    for (const n of this.nodes.values()) await (vi.isFakeTimers() ? this.settle(n.stop()) : n.stop());
   }
 }
 

@@ -20,6 +20,7 @@ import type { ResolvedOptions } from "./options.js";
 import { parseSnapshotFileName, writeSnapshotFile } from "./snapshot/snapshotFile.js";
 import { TailCache } from "./tailCache.js";
 import type { TermLog } from "./termLog.js";
+import { frameByteLength } from "./wal/frame.js";
 import type { SegmentReader } from "./wal/reader.js";
 import { ENTRY_HEADER, type SegmentState, type WalOp } from "./wal/record.js";
 import type { Placement, WalWriter } from "./wal/writer.js";
@@ -262,9 +263,17 @@ export class FileStorage implements WritableStorage {
         await writeSnapshotFile(this.#opts.vfs, this.dir, op.snapshot, this.#opts.sync);
     }
     const compacted = this.#log.terms.compactedIndex;
+    const started = performance.now();
     const placed = await this.#wal.append(ops, () =>
       segmentState(this.#log, this.#hardState, this.#walSnapshot),
     );
+    let entries = 0;
+    for (const op of ops) if (op.kind === "entries") entries += op.entries.length;
+    this.#opts.onSync({
+      durationMs: performance.now() - started,
+      entries,
+      bytes: frameByteLength(ops),
+    });
     this.#applyDurable(ops, placed);
     if (this.#log.terms.compactedIndex > compacted) await this.#removeCovered();
   }

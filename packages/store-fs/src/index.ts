@@ -6,6 +6,6 @@ export type { StorageInspection, StorageProblem } from "./inspect.js";
 export { inspectStorage } from "./inspect.js";
 export { nodeVfs } from "./nodeVfs.js";
 export { openFileStorage } from "./openFileStorage.js";
-export type { FileStorageOptions } from "./options.js";
+export type { FileStorageOptions, WalCommit } from "./options.js";
 export { decodeSnapshot, encodeSnapshot } from "./snapshot/snapshotFile.js";
 export type { Vfs, VfsFile, VfsProcess, VfsReadFile } from "./vfs.js";

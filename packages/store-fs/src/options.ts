@@ -15,8 +15,24 @@ export interface FileStorageOptions {
    * durability: only for benchmarks and tests.
    */
   sync?: boolean;
+  /**
+   * Called after every group commit of the write-ahead log (one write and one fdatasync) with
+   * its duration, the entries it made durable and its size; for metrics and slow-disk logs.
+   * Must return quickly and not throw.
+   */
+  onSync?: (commit: WalCommit) => void;
   /** The file system every disk access goes through; tests inject faults or simulate a disk here. Default: the real one. */
   vfs?: Vfs;
+}
+
+/** One group commit of the write-ahead log, as {@link FileStorageOptions.onSync} reports it. */
+export interface WalCommit {
+  /** From the start of the write to the end of its fdatasync (or of the write, without sync), in ms. */
+  durationMs: number;
+  /** Log entries made durable by it (0 for a commit of hard state only). */
+  entries: number;
+  /** Bytes written. */
+  bytes: number;
 }
 
 /** @internal The options with every default filled in. */
@@ -33,6 +49,7 @@ export function resolveOptions(options: FileStorageOptions): ResolvedOptions {
     logger: options.logger ?? silentLogger,
     sync: options.sync ?? true,
     vfs: options.vfs ?? nodeVfs,
+    onSync: options.onSync ?? ((): void => {}),
   };
   if (!(opts.segmentBytes >= 1024))
     throw new RangeError(`segmentBytes must be at least 1024, not ${opts.segmentBytes}`);

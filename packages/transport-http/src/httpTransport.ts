@@ -9,6 +9,7 @@ import {
 } from "@raftkit/core";
 import type { Router } from "express";
 import { TransportNotRunningError } from "./errors.js";
+import type { TransportObserver } from "./observer.js";
 import { PeerClient, type PeerLimits, type PeerStats, type TlsClientOptions } from "./peerClient.js";
 import { createPeerRouter } from "./router.js";
 
@@ -45,6 +46,8 @@ export interface HttpTransportOptions {
   maxSnapshotBytes?: number;
   /** Default: silent. Unreachable peers and refused requests are reported at `warn`. */
   logger?: Logger;
+  /** Hooks called for every request to and from a peer (round trip, bytes), e.g. to keep metrics. */
+  observer?: TransportObserver;
 }
 
 const MiB = 1024 * 1024;
@@ -115,6 +118,7 @@ export class HttpTransport implements Transport {
       secret: options.secret,
       handler: { receive: (messages) => this.#receive(messages) },
       logger: this.#logger,
+      ...(options.observer?.received && { onReceived: options.observer.received }),
       ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
       ...(options.maxSnapshotBytes === undefined ? {} : { maxSnapshotBytes: options.maxSnapshotBytes }),
     });
@@ -185,6 +189,7 @@ export class HttpTransport implements Transport {
         tls: this.#options.tls,
         ...this.#limits,
         logger: this.#logger,
+        observer: this.#options.observer ?? {},
         events: {
           unreachable: (peer) => this.#handler?.reportUnreachable(peer),
           snapshot: (peer, ok) => this.#handler?.reportSnapshot(peer, ok),

@@ -2,6 +2,7 @@ export { decodeMessages, encodedMessageSize, encodeMessages, WIRE_VERSION } from
 export { MalformedMessageError, TransportNotRunningError } from "./errors.js";
 export type { HttpTransportOptions } from "./httpTransport.js";
 export { HttpTransport } from "./httpTransport.js";
+export type { TransportObserver } from "./observer.js";
 export { CLUSTER_HEADER, FROM_HEADER } from "./peerAuth.js";
 export type { PeerStats, TlsClientOptions } from "./peerClient.js";
 export type { PeerServer, PeerServerOptions, TlsServerOptions } from "./peerServer.js";

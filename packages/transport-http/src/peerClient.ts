@@ -2,6 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Logger, Message, NodeId } from "@raftkit/core";
 import { encodedMessageSize, encodeMessages } from "./codec.js";
+import type { TransportObserver } from "./observer.js";
 import { peerHeaders } from "./peerAuth.js";
 import { PeerQueue } from "./peerQueue.js";
 import { type PeerResponse, postRequest } from "./postRequest.js";
@@ -76,6 +77,7 @@ export interface PeerClientOptions {
   snapshotChunkBytes: number;
   logger: Logger;
   events: PeerEvents;
+  observer: TransportObserver;
 }
 
 function routeUrl(base: URL, route: string): URL {
@@ -265,6 +267,7 @@ export class PeerClient {
   /** Sends one request; returns null when the peer accepted it, or why it did not. */
   async #post(url: URL, length: number, chunks: Iterable<Uint8Array>, what: string): Promise<string | null> {
     let failure: string | null;
+    const started = performance.now();
     try {
       const res = await postRequest({
         url,
@@ -284,6 +287,7 @@ export class PeerClient {
       const code = err.code && !err.message.includes(err.code) ? `${err.code} ` : "";
       failure = `${code}${err.message}`;
     }
+    this.#o.observer.sent?.(this.#o.peerId, length, (performance.now() - started) / 1000, failure === null);
     if (!this.#closed) this.#note(failure, what);
     return failure;
   }

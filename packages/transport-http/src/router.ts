@@ -40,6 +40,8 @@ export interface PeerRouterOptions {
   handler: PeerMessageHandler;
   /** Where refused requests are reported (each kind once a minute per peer). Default: silent. */
   logger?: Logger;
+  /** Called with the sender and size of every accepted request. */
+  onReceived?: (peer: NodeId, bytes: number) => void;
 }
 
 /** The codes of the JSON error body `{ error: { code, message } }` a refused request gets. */
@@ -234,6 +236,7 @@ export function createPeerRouter(options: PeerRouterOptions): Router {
     }
     const refused = checkMessages(req, messages) ?? deliver(messages);
     if (refused) return refuse(req, res, refused, false);
+    if (messages.length > 0) options.onReceived?.(messages[0]!.from, body.byteLength);
     res.statusCode = 204;
     res.end();
   };

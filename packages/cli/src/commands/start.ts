@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Logger } from "@raftkit/core";
 import { type AnyMachine, type RaftkitNode, type StartNodeOptions, startNode } from "@raftkit/sdk";
 import { CliError, EXIT, type ExitCode, usage } from "../exitCodes.js";
 import { parsePeers } from "../parsePeers.js";
@@ -71,17 +70,6 @@ async function loadMachine(file: string): Promise<AnyMachine> {
   return m as AnyMachine;
 }
 
-function stderrLogger(verbose: boolean): Logger {
-  const line = (level: string) => (m: string) =>
-    process.stderr.write(`${new Date().toISOString()} ${level} ${m}\n`);
-  return {
-    debug: verbose ? line("debug") : () => {},
-    info: line("info"),
-    warn: line("warn"),
-    error: line("error"),
-  };
-}
-
 /**
  * `raftkit start`: runs one member in this process until SIGTERM or SIGINT, which stop it
  * cleanly (exit 0). Prints one line on stdout once it serves; logs go to stderr.
@@ -107,7 +95,6 @@ export async function startCommand(flags: StartFlags): Promise<ExitCode> {
   const secret = readSecret(flags.secretFile ?? fromConfig(config.secretFile), true)!;
   const clusterId = flags.clusterId ?? config.clusterId;
   const join = flags.join ?? config.join;
-  const logger = stderrLogger(flags.verbose ?? false);
 
   const machine = await loadMachine(machineFile);
   let node: RaftkitNode<AnyMachine>;
@@ -119,7 +106,8 @@ export async function startCommand(flags: StartFlags): Promise<ExitCode> {
       dataDir,
       secret,
       listen: parseListen(listenText),
-      logger,
+      // pino JSON lines on stderr, at RAFTKIT_LOG_LEVEL or info unless --verbose.
+      ...(flags.verbose && { logLevel: "debug" as const }),
       ...(clusterId !== undefined && { clusterId }),
       ...(join !== undefined && { join }),
       ...(config.raft && { raft: config.raft }),
@@ -140,11 +128,11 @@ export async function startCommand(flags: StartFlags): Promise<ExitCode> {
     const stop = (why: string, code: ExitCode): void => {
       if (stopping) return;
       stopping = true;
-      logger.info(`node ${id}: ${why}; stopping`);
+      node.logger.info({ event: "signal" }, `node ${id}: ${why}; stopping`);
       node.stop().then(
         () => resolve(code),
         (e: unknown) => {
-          logger.error(`node ${id}: stop failed: ${(e as Error).message}`);
+          node.logger.error({ event: "stopFailed" }, `node ${id}: stop failed: ${(e as Error).message}`);
           resolve(EXIT.FAILED);
         },
       );

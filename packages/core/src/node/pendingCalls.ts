@@ -45,6 +45,20 @@ export class PendingCalls<T> {
     });
   }
 
+  /** How many calls are waiting. */
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  /** The ids of the calls waiting now. */
+  ids(): string[] {
+    return [...this.#calls.keys()];
+  }
+
+  has(id: string): boolean {
+    return this.#calls.has(id);
+  }
+
   resolve(id: string, value: T): void {
     this.#take(id)?.resolve(value);
   }

@@ -1,7 +1,14 @@
 import { BehaviorSubject, distinctUntilChanged, map, type Observable, Subject } from "rxjs";
 import type { ConfChange, ConfChangeSingle } from "../confchange/confChange.js";
 import { decodeConfChange } from "../confchange/confChange.js";
-import { CorruptLogError, ProposalLostError, StoppedError, TimeoutError } from "../errors.js";
+import {
+  CorruptLogError,
+  LeaderChangedError,
+  ProposalDroppedError,
+  ProposalLostError,
+  StoppedError,
+  TimeoutError,
+} from "../errors.js";
 import { type Logger, silentLogger } from "../raft/logger.js";
 import type { Random } from "../raft/random.js";
 import { RawNode } from "../raft/rawNode.js";
@@ -10,8 +17,11 @@ import type { ConfState, Entry, HardState, Message, NodeId, Ready, Role, Snapsho
 import { emptyConfState } from "../raft/types.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { unwrapProposal, wrapProposal } from "./envelope.js";
+import { ForwardedProposals } from "./forwardedProposals.js";
+import { handOverLeadership } from "./handOver.js";
 import { LeaderLease, type LeadershipView, type LeaseRound } from "./leaderLease.js";
 import { type NodeStatus, nodeStatus } from "./nodeStatus.js";
+import type { ProposalFailure, RaftNodeObserver } from "./observer.js";
 import { PendingCalls } from "./pendingCalls.js";
 import { ReadBatcher } from "./readBatcher.js";
 import { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./runtimeSnapshot.js";
@@ -62,6 +72,13 @@ export interface RaftNodeOptions {
    */
   leaseMaxClockDrift?: number;
   logger?: Logger;
+  /** Hooks called as the node works (proposals, applies, snapshots), e.g. to keep metrics. */
+  observer?: RaftNodeObserver;
+  /**
+   * How long `stop()` on a leader may spend handing leadership over to the most caught-up
+   * voter, in ms. Default: two election timeouts (2 × electionTick × tickMs). 0 skips it.
+   */
+  stopHandOverMs?: number;
   /** Time and timers. Default: the process's own ({@link systemClock}); a simulation gives its own. */
   clock?: Clock;
   /** Randomness for election timeouts. Default: seeded from the node id. */
@@ -97,11 +114,17 @@ export class RaftNode {
   readonly #transport: Transport;
   readonly #sm: StateMachine;
   readonly #logger: Logger;
+  readonly #observer: RaftNodeObserver;
   readonly #clock: Clock;
   readonly #opts: Required<
     Pick<
       RaftNodeOptions,
-      "tickMs" | "snapshotEntries" | "snapshotCatchUpEntries" | "proposalTimeoutMs" | "readTimeoutMs"
+      | "tickMs"
+      | "snapshotEntries"
+      | "snapshotCatchUpEntries"
+      | "proposalTimeoutMs"
+      | "readTimeoutMs"
+      | "stopHandOverMs"
     >
   >;
   readonly #incarnation: string;
@@ -110,6 +133,7 @@ export class RaftNode {
   /** Leader-side: the index each of our proposals got, to detect it being overwritten. */
   readonly #pendingIndex = new Map<number, string>();
   readonly #pendingConf: PendingCalls<ConfState>;
+  readonly #forwarded = new ForwardedProposals();
   readonly #reads: ReadBatcher<LeaseRound>;
   readonly #lease: LeaderLease;
   /** Monotonic ms of the last lease read; while recent, the leader keeps its lease renewed. */
@@ -156,9 +180,12 @@ export class RaftNode {
     this.#transport = o.transport;
     this.#sm = o.stateMachine;
     this.#logger = o.logger ?? silentLogger;
+    this.#observer = o.observer ?? {};
     this.#clock = o.clock ?? systemClock;
+    const tickMs = o.tickMs ?? 100;
     this.#opts = {
-      tickMs: o.tickMs ?? 100,
+      tickMs,
+      stopHandOverMs: o.stopHandOverMs ?? 2 * (o.electionTick ?? 10) * tickMs,
       snapshotEntries: o.snapshotEntries ?? 10_000,
       snapshotCatchUpEntries: o.snapshotCatchUpEntries ?? 5_000,
       proposalTimeoutMs: o.proposalTimeoutMs ?? 10_000,
@@ -293,11 +320,22 @@ export class RaftNode {
   ): Promise<{ index: number; result: unknown }> {
     if (this.#stopped) return Promise.reject(this.#stoppedError("the proposal"));
     const id = `${this.id}/${this.#incarnation}/${this.#proposalSeq++}`;
-    return this.#pending.start(id, opts.timeoutMs ?? this.#opts.proposalTimeoutMs, () => {
+    this.#observer.proposalStarted?.();
+    const p = this.#pending.start(id, opts.timeoutMs ?? this.#opts.proposalTimeoutMs, () => {
       this.#raw.propose(wrapProposal(id, payload));
-      if (this.#raw.raft.role === "leader") this.#pendingIndex.set(this.#raw.raft.raftLog.lastIndex(), id);
+      const r = this.#raw.raft;
+      if (r.role === "leader") this.#pendingIndex.set(r.raftLog.lastIndex(), id);
+      else if (r.lead !== null) this.#forwarded.add(id, r.lead);
       this.#schedule();
     });
+    p.then(
+      () => this.#observer.proposalCommitted?.(),
+      (e: unknown) => {
+        this.#forwarded.delete(id);
+        this.#observer.proposalFailed?.(failureOf(e));
+      },
+    );
+    return p;
   }
 
   /**
@@ -412,13 +450,29 @@ export class RaftNode {
   }
 
   /**
-   * Stops the node: timers, transport and storage. Calls in flight reject with
-   * {@link StoppedError}; its status says it stopped. Also releases the storage of a node
-   * that a fatal error stopped.
+   * Stops the node: timers, transport and storage. A leader first hands leadership over to
+   * its most caught-up voter and waits for its own proposals to be applied (within
+   * `stopHandOverMs`; `{ handOver: false }` skips this), so the cluster need not wait out an
+   * election timeout. Calls still in flight then reject with {@link StoppedError}; its status
+   * says it stopped. Also releases the storage of a node that a fatal error stopped.
    */
-  async stop(): Promise<void> {
+  async stop(opts: { handOver?: boolean } = {}): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    if (!this.#stopped && opts.handOver !== false && this.#opts.stopHandOverMs > 0) {
+      await handOverLeadership(
+        {
+          id: this.id,
+          status: () => this.status(),
+          transferLeader: (to, o) => this.transferLeader(to, o),
+          pendingNow: () => {
+            const ids = this.#pending.ids();
+            return () => ids.every((id) => !this.#pending.has(id));
+          },
+        },
+        { timeoutMs: this.#opts.stopHandOverMs, clock: this.#clock, logger: this.#logger },
+      );
+    }
     if (!this.#stopped) this.#halt(STOP_CALLED);
     await this.#loopDone;
     this.#failAll((what) => this.#stoppedError(what));
@@ -533,8 +587,20 @@ export class RaftNode {
       this.#lastLead = lead;
       if (lead !== null) this.#reads.leaderChanged();
     }
+    this.#retryForwarded();
     await this.#maybeSnapshot();
     this.#status$.next(this.#computeStatus());
+  }
+
+  /**
+   * After a leader change, proposals forwarded to the old leader fail with
+   * {@link LeaderChangedError} at once, so their callers retry with the new one instead of
+   * waiting out their deadline.
+   */
+  #retryForwarded(): void {
+    const leader = this.#raw.raft.lead;
+    for (const { id, to } of this.#forwarded.leaderIs(leader))
+      this.#pending.reject(id, new LeaderChangedError(this.id, to, leader));
   }
 
   async #persist(rd: Ready): Promise<void> {
@@ -555,6 +621,7 @@ export class RaftNode {
   }
 
   async #restoreSnapshot(data: Uint8Array, index: number, confState: ConfState): Promise<void> {
+    const started = this.#clock.monotonic();
     const rs = decodeRuntimeSnapshot(data);
     await this.#sm.restore(rs.app);
     // The leader's map is from the leader's point of view: an address this node was configured
@@ -565,7 +632,13 @@ export class RaftNode {
     this.#membership = confState;
     this.#applied = index;
     this.#lastSnapshotIndex = index;
-    this.#logger.info(`node ${this.id}: restored the state machine from a snapshot at index ${index}`);
+    const ms = this.#clock.monotonic() - started;
+    this.#observer.snapshotRestored?.(index, ms);
+    this.#logger.info(`node ${this.id}: restored the state machine from a snapshot at index ${index}`, {
+      event: "snapshotRestored",
+      index,
+      durationMs: Math.round(ms),
+    });
   }
 
   async #apply(entries: Entry[]): Promise<void> {
@@ -574,6 +647,7 @@ export class RaftNode {
       if (batch.length === 0) return;
       const run = batch;
       batch = [];
+      const started = this.#clock.monotonic();
       const results = await this.#sm.apply(
         run.map(({ entry, payload }) => ({
           term: entry.term,
@@ -582,6 +656,7 @@ export class RaftNode {
           data: payload,
         })),
       );
+      this.#observer.applied?.(run.length, this.#clock.monotonic() - started);
       run.forEach(({ entry, id, payload }, i) => {
         const result = results[i];
         this.#settleProposal(entry.index, id, result);
@@ -641,6 +716,13 @@ export class RaftNode {
     }
     this.#logger.info(
       `node ${this.id}: membership is now voters [${cs.voters.join(",")}]${cs.votersOutgoing.length ? ` & [${cs.votersOutgoing.join(",")}]` : ""} learners [${cs.learners.join(",")}]`,
+      {
+        event: "membership",
+        index: e.index,
+        voters: cs.voters.join(","),
+        learners: cs.learners.join(","),
+        votersOutgoing: cs.votersOutgoing.join(","),
+      },
     );
     this.#settleConf(ctx.id, cs, null);
   }
@@ -664,6 +746,7 @@ export class RaftNode {
     const index = this.#applied;
     const term = this.#raw.raft.raftLog.term(index);
     if (term === null) return;
+    const started = this.#clock.monotonic();
     const app = await this.#sm.snapshot();
     const data = encodeRuntimeSnapshot({ addresses: Object.fromEntries(this.#addresses), app });
     // The stored commit must not lag behind the snapshot: commit-only hard states are written lazily.
@@ -676,8 +759,11 @@ export class RaftNode {
     this.#lastSnapshotIndex = index;
     const compactTo = index - this.#opts.snapshotCatchUpEntries;
     if (compactTo >= this.#storage.firstIndex()) await this.#storage.compact(compactTo);
+    const ms = this.#clock.monotonic() - started;
+    this.#observer.snapshotTaken?.(index, ms);
     this.#logger.info(
       `node ${this.id}: snapshot at index ${index}; log compacted up to ${Math.max(compactTo, 0)}`,
+      { event: "snapshot", index, compactedTo: Math.max(compactTo, 0), durationMs: Math.round(ms) },
     );
   }
 
@@ -691,6 +777,15 @@ export class RaftNode {
   #computeStatus(): NodeStatus {
     return nodeStatus(this.id, this.#raw, this.#applied, this.#membership, this.#stopReason);
   }
+}
+
+function failureOf(e: unknown): ProposalFailure {
+  if (e instanceof ProposalDroppedError) return "dropped";
+  if (e instanceof ProposalLostError) return "lost";
+  if (e instanceof LeaderChangedError) return "leader_changed";
+  if (e instanceof TimeoutError) return "timeout";
+  if (e instanceof StoppedError) return "stopped";
+  return "error";
 }
 
 function isMember(cs: ConfState, id: NodeId): boolean {

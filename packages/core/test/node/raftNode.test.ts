@@ -121,10 +121,23 @@ describe("RaftNode", () => {
     const p = leader.propose(encode(1));
     const r = leader.readIndex();
     await vi.advanceTimersByTimeAsync(20);
-    const stopping = leader.stop();
+    const stopping = leader.stop({ handOver: false });
     await expect(p).rejects.toBeInstanceOf(StoppedError);
     await expect(r).rejects.toBeInstanceOf(StoppedError);
     await stopping;
+    await c.stopAll();
+  });
+
+  it("stop() on a leader hands leadership over to a caught-up voter before stopping", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    await c.settle(leader.propose(encode(1)));
+    await c.settle(leader.stop());
+    // No election timeout was waited out: another member leads the moment stop() resolves.
+    const others = [...c.nodes.values()].filter((n) => n !== leader);
+    expect(others.filter((n) => n.status().role === "leader")).toHaveLength(1);
+    expect(leader.status().stopped).toBe(true);
     await c.stopAll();
   });
 

@@ -105,6 +105,7 @@ export class RuntimeCluster {
   }
 
   async stopAll(): Promise<void> {
-    for (const n of this.nodes.values()) await n.stop();
+    // A leader hands leadership over before it stops, which takes (simulated) time.
+    for (const n of this.nodes.values()) await this.settle(n.stop());
   }
 }

@@ -78,7 +78,7 @@ describe("a stopped node says so everywhere", () => {
     const { c, leader } = await cluster(recordingLogger());
     const statuses: NodeStatus[] = [];
     leader.status$.subscribe((s) => statuses.push(s));
-    await leader.stop();
+    await c.settle(leader.stop());
     expectStopped(leader.status(), /stop\(\)/);
     expectStopped(statuses.at(-1)!, /stop\(\)/);
     await expect(leader.propose(encode(1))).rejects.toThrow(

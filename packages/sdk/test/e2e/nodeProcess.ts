@@ -19,7 +19,7 @@ interface Config {
 }
 
 const config = JSON.parse(process.argv[2] ?? "{}") as Config;
-const log = (level: string) => (m: string) => process.stderr.write(`${level} ${m}\n`);
+const log = (level: string) => (_fields: object, m: string) => process.stderr.write(`${level} ${m}\n`);
 try {
   const node = await startNode({
     machine: testMachine,
