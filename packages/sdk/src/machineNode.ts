@@ -291,6 +291,10 @@ export function createMachineNode<M extends AnyMachine>(
 ): MachineNode<M> & { runner: CommandRunner<M> } {
   const runner = new CommandRunner(raft, machine, o);
   const commits$ = new Subject<CommitEvent<M>>();
+  machine.isMember = (id) => {
+    const m = raft.status().membership;
+    return [m.voters, m.learners, m.votersOutgoing, m.learnersNext].some((ids) => ids.includes(id));
+  };
   machine.onCommand = (c) => {
     commits$.next({
       name: c.name,

@@ -99,6 +99,12 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   #lastTime = 0;
   readonly #members = new Map<string, PublishedMember>();
   readonly state$: BehaviorSubject<unknown>;
+  /**
+   * Whether `id` belongs to the configuration as of the entry being applied (set by the
+   * runtime's wiring; the runtime applies configuration entries in log order with the rest).
+   * Null: every id counts as a member.
+   */
+  isMember: ((id: string) => boolean) | null = null;
   /** Called with every applied command, in log order. */
   onCommand: ((o: CommandOutcome) => void) | null = null;
 
@@ -215,6 +221,9 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     if (typeof arg?.id !== "string")
       return { ok: false, name: "TypeError", message: `${p.name} needs an id` };
     if (p.name === PUBLISH) {
+      // A late announcement of a member removed meanwhile (an old incarnation's retry) must not
+      // undo its UNPUBLISH, or re-adding the id with an empty data directory would be refused.
+      if (this.isMember && !this.isMember(arg.id)) return { ok: true, value: undefined };
       this.#members.set(arg.id, { incarnation: String(arg.incarnation ?? ""), since: this.#lastTime });
       return { ok: true, value: undefined };
     }

@@ -39,16 +39,21 @@ export interface SessionTableSnapshot {
  * the same table.
  *
  * An expired session is recognised exactly, from the log alone. A command whose session is
- * not in the table is refused as expired (never run) when either
- * - its `lowest` is above 1: the caller was answered for command 1, so the session was in
- *   the table and has since been swept; or
+ * not in the table is refused as expired (never run) when
  * - its id is stamped with a creation time ({@link newSessionId}) more than the TTL before the
  *   command's log time. A session enters the table with `lastSeen` no earlier than its stamp,
  *   so one that was swept at log time T had `T - stamp > TTL`: any later command of it is
  *   refused, whatever the clocks of the caller and the leader. A new session whose first
- *   command took longer than the TTL to commit is refused too; the caller starts another.
- * Otherwise the command opens a new session. NB: for an unstamped id (a custom session given
- * over HTTP) only the first rule applies: a retry of its command 1 after expiry runs again.
+ *   command took longer than the TTL to commit is refused too; the caller starts another. The
+ *   stamp is the caller's clock and log time the proposers': keep the TTL far above their
+ *   spread (the default is 24 h);
+ * - its id is not stamped (a custom session given over HTTP) and its `lowest` is above 1: the
+ *   caller was answered for command 1, so the session was in the table and has since been
+ *   swept. A retry of such a session's command 1 after expiry runs again, and a caller that
+ *   gave up on its first commands before any was applied is told its session expired.
+ * A stamped session is never judged by `lowest`: a caller may give up on its first commands
+ * before any of them is applied, and its next command (with `lowest` above 1) still opens the
+ * session.
  *
  * Invariant: every stored seq >= its session's `lowest`.
  */
@@ -67,7 +72,8 @@ export class SessionTable {
     let rec = this.sessions.get(session);
     if (!rec) {
       const created = sessionCreatedAt(session);
-      if (lowest > 1 || (created !== undefined && time - created > this.#ttlMs)) return { kind: "expired" };
+      const expired = created !== undefined ? time - created > this.#ttlMs : lowest > 1;
+      if (expired) return { kind: "expired" };
       rec = { lowest: 0, results: new Map(), lastSeen: Math.max(time, created ?? time) };
       this.sessions.set(session, rec);
     }

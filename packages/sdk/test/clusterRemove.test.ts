@@ -49,4 +49,20 @@ describe("cluster.remove on nodes that published themselves (as under startNode)
     expect(await c.settle(a.commands.add(1))).toBe(4);
     await c.stopAll();
   });
+
+  it("ignores a removed member's late announcement, so its id can come back with an empty data directory", async () => {
+    // Found by the stack simulation: a restarted member's PUBLISH, still being retried,
+    // committed after the UNPUBLISH of its removal and left it published.
+    const c = new LocalCluster(counter, ["a", "b", "c", "d"]);
+    await c.startAll();
+    await c.until(() => c.leader() !== undefined);
+    for (const n of c.nodes.values()) await c.settle(publish(n));
+    const a = c.node("a");
+    await c.settle(a.cluster.remove("d"));
+    await c.settle(a.runner.system(PUBLISH, { id: "d", incarnation: "late" }));
+    expect(await c.settle(a.commands.add(1))).toBe(1);
+    for (const id of ["a", "b", "c"])
+      expect(Object.hasOwn(c.machines.get(id)!.publishedMembers(), "d"), `on ${id}`).toBe(false);
+    await c.stopAll();
+  });
 });

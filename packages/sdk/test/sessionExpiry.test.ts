@@ -58,6 +58,12 @@ describe("an expired session (Raft thesis §6.3)", () => {
     expect(m.apply([entry(stamped(9_000, 5), 1, 1, 9_300)])[0]!.result).toEqual({ ok: true, value: 2 });
     expect(m.apply([entry("custom-id-2", 1, 1, 9_400)])[0]!.result).toEqual({ ok: true, value: 3 });
   });
+
+  it("opens a fresh stamped session whose caller gave up on its first commands before any was applied", () => {
+    // Found by the stack simulation: command 1 was never applied, so command 2 carries lowest 2.
+    const m = new ReplicatedMachine(counter, TTL);
+    expect(m.apply([entry(stamped(9_000, 6), 2, 2, 9_050)])[0]!.result).toEqual({ ok: true, value: 1 });
+  });
 });
 
 describe("CommandRunner with an expired session", () => {
