@@ -291,10 +291,11 @@ export function createMachineNode<M extends AnyMachine>(
 ): MachineNode<M> & { runner: CommandRunner<M> } {
   const runner = new CommandRunner(raft, machine, o);
   const commits$ = new Subject<CommitEvent<M>>();
-  machine.isMember = (id) => {
+  const isMember = (id: string): boolean => {
     const m = raft.status().membership;
     return [m.voters, m.learners, m.votersOutgoing, m.learnersNext].some((ids) => ids.includes(id));
   };
+  machine.isMember = isMember;
   machine.onCommand = (c) => {
     commits$.next({
       name: c.name,
@@ -333,9 +334,13 @@ export function createMachineNode<M extends AnyMachine>(
       addLearner: (id, address) => change(raft.addLearner(id, address)),
       promote: (id) => change(raft.addVoter(id)),
       async remove(id) {
-        // Forget that it ran, so it can later be added back with an empty data directory.
-        await runner.system(UNPUBLISH, { id });
-        await raft.removeNode(id);
+        // Remove first: from then on a late PUBLISH of the old member is ignored, so the
+        // UNPUBLISH that follows sticks and the id can come back with an empty data directory.
+        // Retrying after a failure is safe: a member already removed is only unpublished.
+        // A node removing itself unpublishes first: once removed it no longer applies the log.
+        if (id === raft.id) await runner.system(UNPUBLISH, { id });
+        if (isMember(id)) await raft.removeNode(id);
+        if (id !== raft.id) await runner.system(UNPUBLISH, { id });
       },
     },
     transferLeadership: (id) => raft.transferLeader(id),
