@@ -23,7 +23,10 @@ export type RaftkitErrorCode =
   | "STORAGE_LOCKED"
   | "STORAGE_FAILED"
   | "STORAGE_CLOSED"
-  | "SESSION_EXPIRED";
+  | "SESSION_EXPIRED"
+  | "VALIDATION"
+  | "NONDETERMINISM"
+  | "DIVERGED";
 
 /** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
 export class RaftkitError extends Error {

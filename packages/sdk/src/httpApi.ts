@@ -8,12 +8,14 @@ import {
 import express, { type Request, type Response, type Router } from "express";
 import { type Subscription, throttleTime } from "rxjs";
 import { bearerToken, secretMatches } from "./auth.js";
+import { InvalidOptionsError } from "./callOptions.js";
 import {
   CommandError,
   DecodeError,
   QueryError,
   SessionExpiredError,
   UnknownOperationError,
+  ValidationError,
 } from "./errors.js";
 import type { CommandRunner, MachineNode } from "./machineNode.js";
 import type { AnyMachine } from "./types.js";
@@ -46,6 +48,11 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
   if (e instanceof UnknownOperationError)
     code = err.message.startsWith("unknown query") ? "UNKNOWN_QUERY" : "UNKNOWN_COMMAND";
   else if (e instanceof DecodeError) code = "DECODE";
+  else if (e instanceof ValidationError) {
+    code = "VALIDATION";
+    body.error.issues = e.issues;
+    body.error.operation = { kind: e.kind, name: e.operation };
+  } else if (e instanceof InvalidOptionsError) code = "BAD_REQUEST";
   else if (e instanceof SessionExpiredError) {
     code = "SESSION_EXPIRED";
     body.error.mayHaveBeenApplied = e.retried;

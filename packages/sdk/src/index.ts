@@ -6,15 +6,18 @@ export {
   StoppedError,
   TimeoutError,
 } from "@raftkit/core";
+export { InvalidOptionsError, MAX_TIMEOUT_MS } from "./callOptions.js";
 export type { Client, ClientOptions } from "./createClient.js";
 export { ApiError, createClient } from "./createClient.js";
 export { defineMachine } from "./defineMachine.js";
+export type { ValidationIssue } from "./errors.js";
 export {
   CommandError,
   DecodeError,
   QueryError,
   SessionExpiredError,
   UnknownOperationError,
+  ValidationError,
 } from "./errors.js";
 export type { AppApiOptions } from "./httpApi.js";
 export { createAppRouter } from "./httpApi.js";
@@ -27,15 +30,20 @@ export type {
   AnyCommand,
   AnyMachine,
   AnyQuery,
+  AnyQueryFn,
+  AnyReducer,
   ArgsOf,
   CommandContext,
   CommandOptions,
   Commands,
+  CommandWithInput,
   CommitEvent,
   Consistency,
   Machine,
+  ParamsWithOptions,
   Queries,
   QueryOptions,
+  QueryWithInput,
   ResultOf,
   StateOf,
 } from "./types.js";

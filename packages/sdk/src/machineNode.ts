@@ -12,9 +12,11 @@ import {
 import type { Immutable } from "immer";
 import { type Observable, Subject } from "rxjs";
 import { CallerSession } from "./callerSession.js";
+import { checkCommandOptions, checkQueryOptions } from "./callOptions.js";
 import { encodeValue } from "./codec.js";
 import { CommandError, QueryError, SessionExpiredError, UnknownOperationError } from "./errors.js";
 import { operationProxy } from "./operationProxy.js";
+import { validateInput } from "./operations.js";
 import {
   type CommandOutcome,
   type PublishedMember,
@@ -115,10 +117,14 @@ export class CommandRunner<M extends AnyMachine> {
     return this.#session.id;
   }
 
-  /** Runs command `name` with `arg` under this runner's session. */
+  /**
+   * Runs command `name` with `arg` under this runner's session. The argument is validated
+   * against the command's input schema first (throws {@link ValidationError}); what is
+   * proposed is the schema's output.
+   */
   async command(name: string, arg: unknown, opts: CommandOptions = {}): Promise<unknown> {
-    this.#assertCommand(name);
-    return this.#inSession(name, arg, opts);
+    const input = await this.#validated(name, arg, opts);
+    return this.#inSession(name, input, opts);
   }
 
   /**
@@ -161,14 +167,17 @@ export class CommandRunner<M extends AnyMachine> {
     lowest: () => number,
     opts: CommandOptions = {},
   ): Promise<unknown> {
-    this.#assertCommand(name);
-    return this.#propose(name, arg, session, seq, lowest, opts);
+    const input = await this.#validated(name, arg, opts);
+    return this.#propose(name, input, session, seq, lowest, opts);
   }
 
-  #assertCommand(name: string): void {
+  /** The command's argument as it will be proposed; throws before anything is proposed if it or the options are wrong. */
+  async #validated(name: string, arg: unknown, opts: CommandOptions): Promise<unknown> {
     const commands = this.#machine.machine.commands;
     if (!Object.hasOwn(commands, name))
       throw new UnknownOperationError("command", name, Object.keys(commands));
+    checkCommandOptions(name, opts);
+    return validateInput("command", name, commands[name], arg);
   }
 
   async #propose(
@@ -212,14 +221,17 @@ export class CommandRunner<M extends AnyMachine> {
     }
   }
 
-  /** Runs query `name`; `args` are the query's argument (if it declares one) followed by options. */
+  /**
+   * Runs query `name`; `args` are `[arg, options]`, as tRPC's `query(input, opts)`: a query
+   * without argument takes `undefined` first. The argument is validated against the query's
+   * input schema, if it has one.
+   */
   async query(name: string, args: readonly unknown[]): Promise<unknown> {
     const queries = this.#machine.machine.queries;
-    const fn = Object.hasOwn(queries, name) ? queries[name] : undefined;
-    if (typeof fn !== "function") throw new UnknownOperationError("query", name, Object.keys(queries));
-    const takesArg = fn.length >= 2;
-    const arg = takesArg ? args[0] : undefined;
-    const options = ((takesArg ? args[1] : args[0]) ?? {}) as QueryOptions;
+    if (!Object.hasOwn(queries, name)) throw new UnknownOperationError("query", name, Object.keys(queries));
+    const options = (args[1] ?? {}) as QueryOptions;
+    checkQueryOptions(name, options);
+    const arg = await validateInput("query", name, queries[name], args[0]);
     await this.waitForConsistency(options);
     try {
       return this.#machine.query(name, arg);
@@ -259,7 +271,7 @@ export function createMachineNode<M extends AnyMachine>(
     } as unknown as CommitEvent<M>);
   };
   const commands = operationProxy(
-    (name) => (arg?: unknown) => runner.command(name, arg),
+    (name) => (arg?: unknown, options?: CommandOptions) => runner.command(name, arg, options),
   ) as unknown as Commands<M>;
   const query = operationProxy(
     (name) =>

@@ -2,6 +2,7 @@ import type { Entry, StateMachine } from "@raftkit/core";
 import { enableMapSet, freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
+import { operationFn } from "./operations.js";
 import { type BatchStep, runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
 import type { AnyMachine, CommandContext } from "./types.js";
@@ -176,7 +177,9 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   /** What a new command does: a reducer step to run, or (system or unknown command) its result now. */
   #prepare(p: CommandPayload, e: Entry): { step: BatchStep } | { result: StoredResult } {
     if (p.name.startsWith(SYSTEM_PREFIX)) return { result: this.#runSystem(p) };
-    const fn = Object.hasOwn(this.machine.commands, p.name) ? this.machine.commands[p.name] : undefined;
+    const fn = Object.hasOwn(this.machine.commands, p.name)
+      ? operationFn(this.machine.commands[p.name])
+      : undefined;
     if (typeof fn !== "function") {
       const known = Object.keys(this.machine.commands).join(", ");
       const message = `unknown command "${p.name}"; this machine has: ${known}`;
@@ -250,7 +253,9 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
 
   /** Runs a query against the current state. Throws for an unknown query or what the query throws. */
   query(name: string, arg: unknown): unknown {
-    const fn = Object.hasOwn(this.machine.queries, name) ? this.machine.queries[name] : undefined;
+    const fn = Object.hasOwn(this.machine.queries, name)
+      ? operationFn(this.machine.queries[name])
+      : undefined;
     if (typeof fn !== "function") {
       throw new Error(
         `unknown query "${name}"; this machine has: ${Object.keys(this.machine.queries).join(", ")}`,

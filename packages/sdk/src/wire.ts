@@ -31,6 +31,7 @@ export const errorStatus = {
   UNKNOWN_COMMAND: 404,
   UNKNOWN_QUERY: 404,
   DECODE: 400,
+  VALIDATION: 400,
   BAD_REQUEST: 400,
   COMMAND_FAILED: 422,
   SESSION_EXPIRED: 410,
@@ -55,6 +56,10 @@ export interface ApiErrorBody {
      * SESSION_EXPIRED: whether an earlier attempt, sent by the node, may have been applied.
      */
     mayHaveBeenApplied?: boolean;
+    /** For VALIDATION: what the schema found wrong, and where. */
+    issues?: { message: string; path: (string | number)[] }[];
+    /** For VALIDATION: the operation whose argument was refused. */
+    operation?: { kind: "command" | "query"; name: string };
     /** The node that answered. */
     node?: string;
   };

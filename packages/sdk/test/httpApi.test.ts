@@ -74,7 +74,7 @@ describe("the app API and createClient", () => {
     expect(await client.commands.add(3)).toBe(5);
     expect(await client.query.value()).toBe(5);
     expect(await client.query.at()).toBeInstanceOf(Date);
-    expect(await client.query.value({ consistency: "stale" })).toBeTypeOf("number");
+    expect(await client.query.value(undefined, { consistency: "stale" })).toBeTypeOf("number");
   });
 
   it("reports reducer errors, unknown commands and bad secrets with typed errors", async () => {

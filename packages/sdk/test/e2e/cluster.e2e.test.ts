@@ -50,7 +50,7 @@ describe("a cluster of node processes", { timeout: 120_000 }, () => {
     const target = (await c.status(fresh))!.commit;
     await waitFor("the old leader to catch up", async () => ((await c.status(old))?.applied ?? 0) >= target);
     const oldClient = c.client([old]);
-    expect(await oldClient.query.ids({ consistency: "stale" })).toEqual(acked);
+    expect(await oldClient.query.ids(undefined, { consistency: "stale" })).toEqual(acked);
   });
 
   it("a follower stopped with SIGSTOP catches up after SIGCONT", async () => {
@@ -66,7 +66,7 @@ describe("a cluster of node processes", { timeout: 120_000 }, () => {
       "the follower to catch up",
       async () => ((await c.status(follower))?.applied ?? 0) >= commit,
     );
-    expect(await c.client([follower]).query.value({ consistency: "stale" })).toBe(60);
+    expect(await c.client([follower]).query.value(undefined, { consistency: "stale" })).toBe(60);
   });
 
   it("after compaction, a new node added as a learner catches up by snapshot and is promoted to voter", async () => {
