@@ -210,7 +210,8 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
         const retried = mayHaveBeenApplied || err.mayHaveBeenApplied !== false;
         throw new SessionExpiredError(name, sent.session ?? "", sent.seq ?? 0, err.message, retried);
       }
-      if (err.code === "COMMAND_FAILED") throw new CommandError(name, err.name ?? "Error", err.message);
+      if (err.code === "COMMAND_FAILED")
+        throw new CommandError(name, err.name ?? "Error", err.message, err.errorCode);
       if (err.code === "QUERY_FAILED") throw new QueryError(name, err.name ?? "Error", err.message);
       if (err.code === "UNKNOWN_COMMAND" || err.code === "UNKNOWN_QUERY")
         throw new UnknownOperationError(kind, name, []);

@@ -11,12 +11,19 @@ abstract class UserCodeError extends Error {
   }
 }
 
-/** A command's reducer threw: the state is unchanged on every node. */
+/**
+ * A command's reducer threw, or raftkit failed it (`code` NOT_SERIALIZABLE: it returned or
+ * put into the state what a snapshot cannot encode; NONDETERMINISM: it read the clock,
+ * randomness or a timer): the state is unchanged on every node.
+ */
 export class CommandError extends UserCodeError {
   readonly command: string;
-  constructor(command: string, errorName: string, message: string) {
+  /** Set when raftkit failed the command rather than the reducer throwing on its own. */
+  readonly code: string | undefined;
+  constructor(command: string, errorName: string, message: string, code?: string) {
     super(errorName, message);
     this.command = command;
+    this.code = code;
   }
 }
 

@@ -59,6 +59,7 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
   } else if (e instanceof CommandError) {
     code = "COMMAND_FAILED";
     body.error.name = e.errorName;
+    if (e.code !== undefined) body.error.errorCode = e.code;
   } else if (e instanceof QueryError) {
     code = "QUERY_FAILED";
     body.error.name = e.errorName;

@@ -217,7 +217,7 @@ export class CommandRunner<M extends AnyMachine> {
       if (r.ok) return r.value;
       if (r.code === "SESSION_EXPIRED")
         throw new SessionExpiredError(name, session, seq, r.message, mayHaveBeenApplied);
-      throw new CommandError(name, r.name, r.message);
+      throw new CommandError(name, r.name, r.message, r.code);
     }
   }
 

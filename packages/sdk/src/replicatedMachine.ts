@@ -5,6 +5,7 @@ import { decodeValue, encodeValue } from "./codec.js";
 import { operationFn } from "./operations.js";
 import { type BatchStep, runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
+import { assertChangesEncodable } from "./stateChanges.js";
 import type { AnyMachine, CommandContext } from "./types.js";
 
 enableMapSet();
@@ -107,7 +108,9 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     this.machine = machine;
     this.#sessions = new SessionTable(sessionTtlMs);
     this.#sessionTtlMs = sessionTtlMs;
-    this.#state = freeze(machine.initial(), true);
+    const initial = machine.initial();
+    encodeValue(initial, "the machine's initial state (returned by initial())");
+    this.#state = freeze(initial, true);
     this.state$ = new BehaviorSubject(this.#state);
   }
 
@@ -197,7 +200,9 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
             time: new Date(time),
             random: entryRandom(e.index, e.term),
           };
-          return fn(draft, arg, ctx);
+          const result = fn(draft, arg, ctx);
+          assertChangesEncodable(draft, p.name);
+          return result;
         },
       },
     };

@@ -56,6 +56,8 @@ export interface ApiErrorBody {
      * SESSION_EXPIRED: whether an earlier attempt, sent by the node, may have been applied.
      */
     mayHaveBeenApplied?: boolean;
+    /** For COMMAND_FAILED when raftkit failed the command: NOT_SERIALIZABLE or NONDETERMINISM. */
+    errorCode?: string;
     /** For VALIDATION: what the schema found wrong, and where. */
     issues?: { message: string; path: (string | number)[] }[];
     /** For VALIDATION: the operation whose argument was refused. */
