@@ -5,6 +5,7 @@ const benches: Record<string, string> = {
   transport: "../packages/transport-http/bench/codec.ts",
   cluster: "../packages/sdk/bench/cluster.ts",
   e2e: "../packages/sdk/bench/e2e.ts",
+  apply: "../packages/sdk/bench/apply.ts",
 };
 
 const name = process.argv[2];

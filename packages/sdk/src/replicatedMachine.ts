@@ -2,6 +2,7 @@ import type { Entry, StateMachine } from "@raftkit/core";
 import { enableMapSet, freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
+import { withDeterminismGuards } from "./determinismGuards.js";
 import { operationFn } from "./operations.js";
 import { type BatchStep, runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
@@ -209,9 +210,11 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   }
 
   #runSteps(steps: readonly Waiting[]): StoredResult[] {
-    const { state, results } = runBatch(
-      this.#state,
-      steps.map((w) => w.step!),
+    const { state, results } = withDeterminismGuards(() =>
+      runBatch(
+        this.#state,
+        steps.map((w) => w.step!),
+      ),
     );
     this.#state = state;
     return results;
