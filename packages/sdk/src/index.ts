@@ -10,6 +10,7 @@ export { InvalidOptionsError, MAX_TIMEOUT_MS } from "./callOptions.js";
 export type { Client, ClientOptions } from "./createClient.js";
 export { ApiError, createClient } from "./createClient.js";
 export { defineMachine } from "./defineMachine.js";
+export { NondeterminismError } from "./determinismGuards.js";
 export type { ValidationIssue } from "./errors.js";
 export {
   CommandError,
