@@ -70,7 +70,7 @@ export interface Client<M extends AnyMachine> {
   endpoint(): string;
 }
 
-const RETRYABLE = new Set(["TIMEOUT", "UNAVAILABLE", "STOPPED", "INTERNAL"]);
+const RETRYABLE = new Set(["TIMEOUT", "UNAVAILABLE", "STOPPED", "DIVERGED", "INTERNAL"]);
 /** Requests in flight at once; calls made meanwhile are sent together in the next request. */
 const MAX_IN_FLIGHT = 4;
 const MAX_BATCH = 512;

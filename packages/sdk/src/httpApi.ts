@@ -9,6 +9,7 @@ import express, { type Request, type Response, type Router } from "express";
 import { type Subscription, throttleTime } from "rxjs";
 import { bearerToken, secretMatches } from "./auth.js";
 import { InvalidOptionsError } from "./callOptions.js";
+import { DivergedError } from "./divergence.js";
 import {
   CommandError,
   DecodeError,
@@ -53,6 +54,7 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
     body.error.issues = e.issues;
     body.error.operation = { kind: e.kind, name: e.operation };
   } else if (e instanceof InvalidOptionsError) code = "BAD_REQUEST";
+  else if (e instanceof DivergedError) code = "DIVERGED";
   else if (e instanceof SessionExpiredError) {
     code = "SESSION_EXPIRED";
     body.error.mayHaveBeenApplied = e.retried;

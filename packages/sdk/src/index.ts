@@ -11,6 +11,8 @@ export type { Client, ClientOptions } from "./createClient.js";
 export { ApiError, createClient } from "./createClient.js";
 export { defineMachine } from "./defineMachine.js";
 export { NondeterminismError } from "./determinismGuards.js";
+export type { DivergenceEvent } from "./divergence.js";
+export { DivergedError } from "./divergence.js";
 export type { ValidationIssue } from "./errors.js";
 export {
   CommandError,
@@ -22,7 +24,7 @@ export {
 } from "./errors.js";
 export type { AppApiOptions } from "./httpApi.js";
 export { createAppRouter } from "./httpApi.js";
-export type { ClusterApi, MachineNode, MachineNodeOptions } from "./machineNode.js";
+export type { ClusterApi, MachineNode, MachineNodeOptions, MachineNodeStatus } from "./machineNode.js";
 export { createMachineNode } from "./machineNode.js";
 export { ReplicatedMachine } from "./replicatedMachine.js";
 export type { RaftkitNode, StartNodeOptions } from "./startNode.js";

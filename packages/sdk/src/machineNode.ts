@@ -1,5 +1,6 @@
 import {
   type Clock,
+  type Logger,
   type NodeStatus,
   ProposalDroppedError,
   ProposalLostError,
@@ -10,17 +11,20 @@ import {
   TimeoutError,
 } from "@raftkit/core";
 import type { Immutable } from "immer";
-import { type Observable, Subject } from "rxjs";
+import { map, type Observable, Subject } from "rxjs";
 import { CallerSession } from "./callerSession.js";
 import { checkCommandOptions, checkQueryOptions } from "./callOptions.js";
 import { encodeValue } from "./codec.js";
+import { type DivergenceEvent, DivergenceMonitor } from "./divergence.js";
 import { CommandError, QueryError, SessionExpiredError, UnknownOperationError } from "./errors.js";
 import { operationProxy } from "./operationProxy.js";
 import { validateInput } from "./operations.js";
 import {
   type CommandOutcome,
+  HASH_REPORT,
   type PublishedMember,
   type ReplicatedMachine,
+  STATE_CHECK,
   SYSTEM_PREFIX,
   UNPUBLISH,
 } from "./replicatedMachine.js";
@@ -59,10 +63,12 @@ export interface MachineNode<M extends AnyMachine> {
   readonly commits$: Observable<CommitEvent<M>>;
   /** The state after each batch of applied commands. */
   readonly state$: Observable<Immutable<StateOf<M>>>;
-  readonly status$: Observable<NodeStatus>;
+  readonly status$: Observable<MachineNodeStatus>;
+  /** Replicas found holding a different state than the majority at the same index (see DivergenceMonitor). */
+  readonly divergence$: Observable<DivergenceEvent>;
   readonly cluster: ClusterApi;
   transferLeadership(id: string): Promise<void>;
-  status(): NodeStatus;
+  status(): MachineNodeStatus;
   /** Members that have started at least once and announced it through the log. */
   publishedMembers(): Record<string, PublishedMember>;
   stop(): Promise<void>;
@@ -70,7 +76,14 @@ export interface MachineNode<M extends AnyMachine> {
   readonly raft: RaftNode;
 }
 
+/** The runtime's status, and whether this node's state diverged from the majority's (it then refuses queries). */
+export type MachineNodeStatus = NodeStatus & { diverged: boolean };
+
 export interface MachineNodeOptions {
+  /** Applied entries between the state checks that detect diverged replicas. Default 10,000. */
+  divergenceCheckEntries?: number;
+  /** Where a detected divergence is reported (error level). */
+  logger?: Pick<Logger, "error">;
   /** Overall deadline of a command including retries across leader changes, in ms. Default 30,000. */
   commandTimeoutMs?: number;
   /** Default deadline of a query, in ms. Default 10,000. */
@@ -101,6 +114,8 @@ export class CommandRunner<M extends AnyMachine> {
   readonly #commandTimeoutMs: number;
   readonly #queryTimeoutMs: number;
   readonly #clock: Clock;
+  /** Throws when this node must not answer queries (it diverged). */
+  readGate: () => void = () => {};
 
   constructor(raft: RaftNode, machine: ReplicatedMachine<M>, o: MachineNodeOptions) {
     this.#clock = o.clock ?? systemClock;
@@ -232,7 +247,9 @@ export class CommandRunner<M extends AnyMachine> {
     const options = (args[1] ?? {}) as QueryOptions;
     checkQueryOptions(name, options);
     const arg = await validateInput("query", name, queries[name], args[0]);
+    this.readGate();
     await this.waitForConsistency(options);
+    this.readGate();
     try {
       return this.#machine.query(name, arg);
     } catch (e) {
@@ -258,6 +275,23 @@ export function createMachineNode<M extends AnyMachine>(
   o: MachineNodeOptions = {},
 ): MachineNode<M> & { runner: CommandRunner<M> } {
   const runner = new CommandRunner(raft, machine, o);
+  const monitor = new DivergenceMonitor({
+    id: raft.id,
+    voters: () => raft.status().membership.voters,
+    isLeader: () => raft.status().role === "leader",
+    check: () => runner.system(STATE_CHECK, {}),
+    report: (index, hash) => runner.system(HASH_REPORT, { index, node: raft.id, hash }),
+    everyEntries: o.divergenceCheckEntries ?? 10_000,
+    logger: o.logger,
+  });
+  machine.onStateCheck = (index, hash) => monitor.onStateCheck(index, hash);
+  machine.onHashReport = (index, node, hash) => monitor.onHashReport(index, node, hash);
+  const appliedSub = raft.appliedIndex$.subscribe((i) => monitor.onApplied(i));
+  runner.readGate = () => monitor.assertConsistent();
+  const withDivergence = (s: NodeStatus): MachineNodeStatus => ({
+    ...s,
+    diverged: monitor.diverged !== null,
+  });
   const commits$ = new Subject<CommitEvent<M>>();
   machine.onCommand = (c) => {
     commits$.next({
@@ -291,7 +325,8 @@ export function createMachineNode<M extends AnyMachine>(
     term$: raft.term$,
     commits$: commits$.asObservable(),
     state$: machine.state$.asObservable() as Observable<Immutable<StateOf<M>>>,
-    status$: raft.status$,
+    status$: raft.status$.pipe(map(withDivergence)),
+    divergence$: monitor.divergence$,
     cluster: {
       addVoter: (id, address) => change(raft.addVoter(id, address)),
       addLearner: (id, address) => change(raft.addLearner(id, address)),
@@ -304,10 +339,12 @@ export function createMachineNode<M extends AnyMachine>(
     },
     transferLeadership: (id) => raft.transferLeader(id),
     publishedMembers: () => machine.publishedMembers(),
-    status: () => raft.status(),
+    status: () => withDivergence(raft.status()),
     async stop() {
       if (stopped) return;
       stopped = true;
+      appliedSub.unsubscribe();
+      monitor.stop();
       await raft.stop();
       commits$.complete();
       machine.state$.complete();

@@ -51,6 +51,8 @@ export interface StartNodeOptions<M extends AnyMachine> {
   /** How long an idle session's deduplication record is kept, in log time. Default 24 h. */
   sessionTtlMs?: number;
   logger?: Logger;
+  /** Applied entries between the state checks that detect diverged replicas (see MachineNodeOptions). Default 10,000. */
+  divergenceCheckEntries?: number;
 }
 
 /** A node started by {@link startNode}. */
@@ -122,6 +124,8 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
   let server: Server | null = null;
   const node = createMachineNode(raft, replicated, {
     ...(o.commandTimeoutMs !== undefined && { commandTimeoutMs: o.commandTimeoutMs }),
+    ...(o.divergenceCheckEntries !== undefined && { divergenceCheckEntries: o.divergenceCheckEntries }),
+    logger,
     onStop: async () => {
       if (!server) return;
       const s = server;

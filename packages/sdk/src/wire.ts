@@ -39,6 +39,7 @@ export const errorStatus = {
   TIMEOUT: 504,
   UNAVAILABLE: 503,
   STOPPED: 503,
+  DIVERGED: 503,
   INTERNAL: 500,
 } as const;
 
