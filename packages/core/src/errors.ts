@@ -15,6 +15,7 @@ export type RaftkitErrorCode =
   | "PROPOSAL_LOST"
   | "MALFORMED_MESSAGE"
   | "CORRUPT_WAL"
+  | "CORRUPT_LOG"
   | "CORRUPT_SNAPSHOT"
   | "LOCKED"
   | "IDENTITY_MISMATCH"
@@ -96,10 +97,34 @@ export class ConfigError extends RaftkitError {
   }
 }
 
-/** The node was stopped; the call did not complete. Whether a proposal was applied is unknown. */
+/**
+ * The node was stopped (by `stop()`, or by a fatal error: `reason` says which); the call did
+ * not complete. Whether a proposal that was already under way is applied is unknown.
+ */
 export class StoppedError extends RaftkitError {
-  constructor(nodeId: string, what: string) {
-    super("STOPPED", `node ${nodeId} stopped before ${what} completed`);
+  readonly nodeId: string;
+  readonly reason: string | null;
+  constructor(nodeId: string, what: string, reason: string | null = null) {
+    super("STOPPED", `node ${nodeId} stopped before ${what} completed${reason ? `: ${reason}` : ""}`);
+    this.nodeId = nodeId;
+    this.reason = reason;
+  }
+}
+
+/**
+ * This node's log contradicts what it knows is committed (a message would overwrite a
+ * committed entry, or commit past the end of the log): its storage lost or changed durable
+ * data, or the cluster's safety is broken. Continuing could apply or acknowledge wrong
+ * entries, so the node must stop (etcd panics here) and an operator must repair it.
+ */
+export class CorruptLogError extends RaftkitError {
+  readonly nodeId: string;
+  /** The log index at which the contradiction was found. */
+  readonly index: number;
+  constructor(nodeId: string, index: number, detail: string) {
+    super("CORRUPT_LOG", `node ${nodeId}: ${detail}`);
+    this.nodeId = nodeId;
+    this.index = index;
   }
 }
 

@@ -10,6 +10,7 @@ export type { ProposalDropReason, RaftkitErrorCode } from "./errors.js";
 export {
   CompactedError,
   ConfigError,
+  CorruptLogError,
   ProposalDroppedError,
   ProposalLostError,
   RaftkitError,
@@ -22,8 +23,11 @@ export {
 export type { Clock, TimerHandle } from "./node/clock.js";
 export { sleep, systemClock } from "./node/clock.js";
 export { MemoryNetwork } from "./node/memoryTransport.js";
-export type { AppliedEntry, NodeStatus, RaftNodeOptions } from "./node/raftNode.js";
+export type { NodeStatus } from "./node/nodeStatus.js";
+export type { AppliedEntry, RaftNodeOptions } from "./node/raftNode.js";
 export { RaftNode } from "./node/raftNode.js";
+export type { RuntimeSnapshot } from "./node/runtimeSnapshot.js";
+export { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./node/runtimeSnapshot.js";
 export type { StateMachine } from "./node/stateMachine.js";
 export type { Transport, TransportHandler } from "./node/transport.js";
 export type { RaftConfig } from "./raft/config.js";

@@ -3,7 +3,7 @@ import type { Immutable } from "immer";
 import { distinctUntilChanged, filter, map, Observable, share } from "rxjs";
 import { ApiConnection } from "./apiConnection.js";
 import { CallerSession } from "./callerSession.js";
-import { checkCommandOptions, checkQueryOptions, InvalidOptionsError } from "./callOptions.js";
+import { checkCommandOptions, checkQueryOptions, InvalidCallOptionsError } from "./callOptions.js";
 import {
   CommandError,
   DecodeError,
@@ -120,8 +120,9 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
       try {
         const res = await connection(preferred).request("GET", "status", undefined, requestTimeoutMs);
         if (res.status === 200) {
-          const s = JSON.parse(res.text) as { leaderUrl: string | null };
-          if (s.leaderUrl) {
+          const s = JSON.parse(res.text) as { leaderUrl: string | null; stopped?: boolean };
+          // A stopped node is passed by like an unreachable one.
+          if (s.leaderUrl && s.stopped !== true) {
             preferred = s.leaderUrl;
             return;
           }
@@ -217,7 +218,7 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
         throw new UnknownOperationError(kind, name, []);
       if (err.code === "VALIDATION")
         throw new ValidationError(err.operation?.kind ?? kind, err.operation?.name ?? name, err.issues ?? []);
-      if (err.code === "BAD_REQUEST") throw new InvalidOptionsError(err.message);
+      if (err.code === "BAD_REQUEST") throw new InvalidCallOptionsError(err.message);
       if (err.code === "DECODE") throw new DecodeError(`the ${kind} "${name}"`, new Error(err.message));
       if (!RETRYABLE.has(err.code)) throw new ApiError(outcome.status, err);
       if (err.mayHaveBeenApplied !== false) mayHaveBeenApplied = mayHaveBeenApplied || kind === "command";

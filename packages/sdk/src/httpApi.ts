@@ -8,7 +8,7 @@ import {
 import express, { type Request, type Response, type Router } from "express";
 import { type Subscription, throttleTime } from "rxjs";
 import { bearerToken, secretMatches } from "./auth.js";
-import { InvalidOptionsError } from "./callOptions.js";
+import { InvalidCallOptionsError } from "./callOptions.js";
 import { DivergedError } from "./divergence.js";
 import {
   CommandError,
@@ -19,6 +19,7 @@ import {
   ValidationError,
 } from "./errors.js";
 import type { CommandRunner, MachineNode } from "./machineNode.js";
+import { createOperatorRouter } from "./operatorRoutes.js";
 import type { AnyMachine } from "./types.js";
 import {
   type ApiErrorBody,
@@ -53,7 +54,7 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
     code = "VALIDATION";
     body.error.issues = e.issues;
     body.error.operation = { kind: e.kind, name: e.operation };
-  } else if (e instanceof InvalidOptionsError) code = "BAD_REQUEST";
+  } else if (e instanceof InvalidCallOptionsError) code = "BAD_REQUEST";
   else if (e instanceof DivergedError) code = "DIVERGED";
   else if (e instanceof SessionExpiredError) {
     code = "SESSION_EXPIRED";
@@ -85,7 +86,8 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
  *
  * Routes: `POST /commands/:name` (body: superjson {@link CommandRequest}), `POST /queries/:name`
  * (body: superjson {@link QueryRequest}), `GET /status`, `GET /events` (SSE: `status`,
- * `commit`, `state`), `POST /cluster/{addVoter,addLearner,promote,remove,transfer}`.
+ * `commit`, `state`), `POST /cluster/{addVoter,addLearner,promote,remove,transfer}`, and the operator routes
+ * `GET /node` and `GET /snapshot` (see {@link createOperatorRouter}).
  */
 export function createAppRouter<M extends AnyMachine>(
   node: MachineNode<M> & { runner: CommandRunner<M> },
@@ -112,6 +114,7 @@ export function createAppRouter<M extends AnyMachine>(
     next();
   });
   router.use(express.text({ type: () => true, limit: o.maxBodySize ?? "1mb" }));
+  router.use(createOperatorRouter(node, addresses));
 
   const parse = <T>(req: Request): T => {
     const text = typeof req.body === "string" && req.body.length > 0 ? req.body : '{"json":{}}';
@@ -182,9 +185,11 @@ export function createAppRouter<M extends AnyMachine>(
     return address ? `${address.replace(/\/$/, "")}${baseUrl}` : null;
   };
 
+  // A stopped node answers 503 (with stopped and stoppedReason in the body), so health checks
+  // and clients pass it by.
   router.get("/status", (req, res) => {
     const s = node.status();
-    res.json({ ...s, leaderUrl: leaderApi(s.leader, req.baseUrl) });
+    res.status(s.stopped ? 503 : 200).json({ ...s, leaderUrl: leaderApi(s.leader, req.baseUrl) });
   });
 
   router.get("/members", (_req, res) => {

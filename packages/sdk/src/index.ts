@@ -6,7 +6,7 @@ export {
   StoppedError,
   TimeoutError,
 } from "@raftkit/core";
-export { InvalidOptionsError, MAX_TIMEOUT_MS } from "./callOptions.js";
+export { InvalidCallOptionsError, MAX_TIMEOUT_MS } from "./callOptions.js";
 export type { Client, ClientOptions } from "./createClient.js";
 export { ApiError, createClient } from "./createClient.js";
 export { defineMachine } from "./defineMachine.js";
@@ -26,9 +26,14 @@ export type { AppApiOptions } from "./httpApi.js";
 export { createAppRouter } from "./httpApi.js";
 export type { ClusterApi, MachineNode, MachineNodeOptions, MachineNodeStatus } from "./machineNode.js";
 export { createMachineNode } from "./machineNode.js";
+export type { NodeInfo } from "./operatorRoutes.js";
+export { createOperatorRouter, SDK_VERSION } from "./operatorRoutes.js";
 export { ReplicatedMachine } from "./replicatedMachine.js";
+export { readIdentity, writeIdentity } from "./start/identity.js";
+export type { DataDirIdentity } from "./start/startErrors.js";
+export { IdentityMismatchError, InvalidOptionsError, LostDataError } from "./start/startErrors.js";
 export type { RaftkitNode, StartNodeOptions } from "./startNode.js";
-export { LostDataError, startNode } from "./startNode.js";
+export { startNode } from "./startNode.js";
 export type {
   AnyCommand,
   AnyMachine,

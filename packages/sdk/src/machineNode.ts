@@ -6,6 +6,7 @@ import {
   ProposalLostError,
   type RaftNode,
   type Role,
+  StoppedError,
   sleep,
   systemClock,
   TimeoutError,
@@ -54,7 +55,7 @@ export interface MachineNode<M extends AnyMachine> {
   readonly id: string;
   /** One method per command: proposed through Raft, resolved with the reducer's result once applied here. */
   readonly commands: Commands<M>;
-  /** One method per query: linearizable by default; `{ consistency: "lease" | "stale" }` as the last argument. */
+  /** One method per query: linearizable by default; `{ consistency: "lease" | "stale" }` after the argument (`undefined` for a query without one). */
   readonly query: Queries<M>;
   readonly leader$: Observable<string | null>;
   readonly role$: Observable<Role>;
@@ -244,27 +245,34 @@ export class CommandRunner<M extends AnyMachine> {
   async query(name: string, args: readonly unknown[]): Promise<unknown> {
     const queries = this.#machine.machine.queries;
     if (!Object.hasOwn(queries, name)) throw new UnknownOperationError("query", name, Object.keys(queries));
+    // A stopped node answers nothing, not even a stale read: its state no longer follows the cluster.
+    const status = this.#raft.status();
+    if (status.stopped) throw new StoppedError(this.#raft.id, "the query", status.stoppedReason);
     const options = (args[1] ?? {}) as QueryOptions;
     checkQueryOptions(name, options);
     const arg = await validateInput("query", name, queries[name], args[0]);
     this.readGate();
-    await this.waitForConsistency(options);
-    this.readGate();
-    try {
-      return this.#machine.query(name, arg);
-    } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      throw new QueryError(name, err.name, err.message);
+    const serve = (): unknown => {
+      // A node found diverged while the read waited answers nothing either.
+      this.readGate();
+      try {
+        return this.#machine.query(name, arg);
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        throw new QueryError(name, err.name, err.message);
+      }
+    };
+    const timeoutMs = options.timeoutMs ?? this.#queryTimeoutMs;
+    switch (options.consistency ?? "linearizable") {
+      case "stale":
+        return serve();
+      case "lease":
+        // The lease is checked and the query run in one synchronous step (RaftNode.leaseRead).
+        return this.#raft.leaseRead(serve, { timeoutMs });
+      case "linearizable":
+        await this.#raft.readIndex({ timeoutMs });
+        return serve();
     }
-  }
-
-  /** Waits until this node's state is fresh enough for `options.consistency`. */
-  async waitForConsistency(options: QueryOptions): Promise<void> {
-    const consistency = options.consistency ?? "linearizable";
-    if (consistency === "stale") return;
-    // A leader under check-quorum holds a lease: it steps down within an election timeout of losing its quorum.
-    if (consistency === "lease" && this.#raft.status().role === "leader") return;
-    await this.#raft.readIndex({ timeoutMs: options.timeoutMs ?? this.#queryTimeoutMs });
   }
 }
 

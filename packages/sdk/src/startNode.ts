@@ -1,14 +1,17 @@
 import { mkdir } from "node:fs/promises";
-import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from "node:https";
+import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { AddressInfo } from "node:net";
-import { type Logger, RaftkitError, RaftNode, type RaftNodeOptions, silentLogger } from "@raftkit/core";
-import { openFileStorage } from "@raftkit/store-fs";
+import { type Logger, RaftNode, type RaftNodeOptions, silentLogger } from "@raftkit/core";
+import { type FileStorage, openFileStorage } from "@raftkit/store-fs";
 import { HttpTransport, type TlsClientOptions } from "@raftkit/transport-http";
 import express, { type Express } from "express";
 import { createAppRouter } from "./httpApi.js";
 import { createMachineNode, type MachineNode } from "./machineNode.js";
 import { PUBLISH, ReplicatedMachine } from "./replicatedMachine.js";
+import { claimDataDir } from "./start/identity.js";
+import { type BoundServer, listenFirst } from "./start/listenFirst.js";
+import { refuseIfLostData } from "./start/lostData.js";
+import { validateStartOptions } from "./start/validateOptions.js";
 import type { AnyMachine } from "./types.js";
 
 /** Options of {@link startNode}. */
@@ -63,76 +66,69 @@ export type RaftkitNode<M extends AnyMachine> = MachineNode<M> & {
   readonly apiUrl: string;
 };
 
-/** This node's data directory is empty, but the cluster knows it ran before: its vote and log are lost. */
-export class LostDataError extends RaftkitError {
-  constructor(id: string, peer: string) {
-    super(
-      "IDENTITY_MISMATCH",
-      `node ${id} starts with an empty data directory, but the cluster (as seen from ${peer}) says ${id} has run before: ` +
-        `its log and vote are lost, and rejoining as if nothing happened could elect two leaders. ` +
-        `Remove it (node.cluster.remove("${id}")) from a live member, then add it back as a new member (cluster.addLearner, start it with join: true).`,
-    );
-  }
-}
-
 /**
  * Starts a member of a raftkit cluster: the machine, a file store in `dataDir`, the HTTP
  * transport, the runtime, and the app API. Resolves once the node runs (not once a leader is
  * elected: commands wait for one).
  */
 export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): Promise<RaftkitNode<M>> {
+  validateStartOptions(o);
   const logger = o.logger ?? silentLogger;
-  const url = o.peers[o.id];
-  if (!url) throw new TypeError(`startNode: peers must include this node's own URL under "${o.id}"`);
-  if (!o.listen && !o.app)
-    throw new TypeError("startNode: give `listen: { port }` or an express `app` to mount on");
+  const url = o.peers[o.id]!;
   const apiPath = o.apiPath ?? "/raftkit";
   const apiSecret = o.apiSecret === undefined ? o.secret : o.apiSecret;
+  const clusterId = o.clusterId ?? "raftkit";
 
-  await mkdir(o.dataDir, { recursive: true });
-  const storage = await openFileStorage(o.dataDir, { sync: !o.unsafeNoFsync, logger });
-  const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
-  if (fresh) {
-    try {
-      await refuseIfLostData(o.id, o.peers, apiPath, apiSecret);
-    } catch (e) {
-      await storage.close();
-      throw e;
-    }
-  }
-  const transport = new HttpTransport({
-    nodeId: o.id,
-    clusterId: o.clusterId ?? "raftkit",
-    secret: o.secret,
-    peers: o.peers,
-    logger,
-    ...(o.peerTls && { tls: o.peerTls }),
-  });
+  // Everything is released if the start fails part way: the server, the storage and its lock.
+  let bound: BoundServer | null = null;
+  let storage: FileStorage | null = null;
+  let transport: HttpTransport | null = null;
+  let raft: RaftNode;
   const replicated = new ReplicatedMachine(o.machine, o.sessionTtlMs ?? 24 * 3600_000);
-  const raft = await RaftNode.start({
-    ...o.raft,
-    id: o.id,
-    storage,
-    transport,
-    stateMachine: replicated,
-    peers: o.peers,
-    bootstrap: fresh && !o.join,
-    logger,
-  });
+  try {
+    if (o.listen)
+      bound = await listenFirst({
+        port: o.listen.port,
+        host: o.listen.host ?? "127.0.0.1",
+        ...(o.listen.tls && { tls: o.listen.tls }),
+      });
+    await mkdir(o.dataDir, { recursive: true });
+    storage = await openFileStorage(o.dataDir, { sync: !o.unsafeNoFsync, logger });
+    await claimDataDir(o.dataDir, { clusterId, nodeId: o.id });
+    const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
+    if (fresh) await refuseIfLostData(o.id, o.peers, apiPath, apiSecret);
+    transport = new HttpTransport({
+      nodeId: o.id,
+      clusterId,
+      secret: o.secret,
+      peers: o.peers,
+      logger,
+      ...(o.peerTls && { tls: o.peerTls }),
+    });
+    raft = await RaftNode.start({
+      ...o.raft,
+      id: o.id,
+      storage,
+      transport,
+      stateMachine: replicated,
+      peers: o.peers,
+      bootstrap: fresh && !o.join,
+      logger,
+    });
+  } catch (e) {
+    await transport?.stop().catch(() => {});
+    await storage?.close().catch(() => {});
+    await bound?.close();
+    throw e;
+  }
 
   const app = o.app ?? express();
-  let server: Server | null = null;
   const node = createMachineNode(raft, replicated, {
     ...(o.commandTimeoutMs !== undefined && { commandTimeoutMs: o.commandTimeoutMs }),
     ...(o.divergenceCheckEntries !== undefined && { divergenceCheckEntries: o.divergenceCheckEntries }),
     logger,
     onStop: async () => {
-      if (!server) return;
-      const s = server;
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      });
+      await bound?.close();
     },
   });
   app.use(transport.router);
@@ -141,17 +137,10 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     createAppRouter(node, () => raft.addresses(), apiSecret === null ? {} : { secret: apiSecret }),
   );
 
-  if (o.listen) {
-    const host = o.listen.host ?? "127.0.0.1";
-    const s = o.listen.tls
-      ? createHttpsServer({ noDelay: true, ...o.listen.tls }, app)
-      : createHttpServer({ noDelay: true }, app);
-    server = s;
-    await new Promise<void>((resolve, reject) => {
-      s.once("error", reject);
-      s.listen(o.listen!.port, host, () => resolve());
-    });
-    logger.info(`node ${o.id}: listening on ${host}:${(s.address() as AddressInfo).port}`);
+  if (bound) {
+    bound.serve(app);
+    const a = bound.server.address() as AddressInfo;
+    logger.info(`node ${o.id}: listening on ${a.address}:${a.port}`);
   }
 
   // Announce that this member has run, so a later start with lost data is recognised.
@@ -169,32 +158,4 @@ async function publishWhenLeaderKnown<M extends AnyMachine>(
   } catch {
     // Stopped before a leader was found: the next start publishes.
   }
-}
-
-/** Asks the initial members whether this id has run before; throws {@link LostDataError} if so. */
-async function refuseIfLostData(
-  id: string,
-  peers: Record<string, string>,
-  apiPath: string,
-  apiSecret: string | null,
-): Promise<void> {
-  const headers: Record<string, string> = apiSecret ? { authorization: `Bearer ${apiSecret}` } : {};
-  await Promise.all(
-    Object.entries(peers)
-      .filter(([peer]) => peer !== id)
-      .map(async ([peer, base]) => {
-        let members: Record<string, unknown> | undefined;
-        try {
-          const res = await fetch(`${base.replace(/\/$/, "")}${apiPath}/members`, {
-            headers,
-            signal: AbortSignal.timeout(2_000),
-          });
-          if (!res.ok) return;
-          members = ((await res.json()) as { published?: Record<string, unknown> }).published;
-        } catch {
-          return; // unreachable peers cannot tell; the reachable ones decide
-        }
-        if (members && Object.hasOwn(members, id)) throw new LostDataError(id, peer);
-      }),
-  );
 }

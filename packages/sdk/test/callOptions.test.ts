@@ -1,6 +1,6 @@
 import { TimeoutError } from "@raftkit/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { InvalidOptionsError } from "../src/callOptions.js";
+import { InvalidCallOptionsError } from "../src/callOptions.js";
 import { defineMachine } from "../src/defineMachine.js";
 import { LocalCluster } from "./localCluster.js";
 
@@ -72,7 +72,7 @@ describe("call arguments and options", () => {
     const node = (await started()).leader()!;
     const commit = node.status().commit;
     for (const timeoutMs of [-1, 0, Number.NaN, Number.POSITIVE_INFINITY, 2 * 24 * 60 * 60 * 1000]) {
-      await expect(node.commands.push("x", { timeoutMs })).rejects.toThrow(InvalidOptionsError);
+      await expect(node.commands.push("x", { timeoutMs })).rejects.toThrow(InvalidCallOptionsError);
       await expect(node.query.top(1, { timeoutMs })).rejects.toThrow(/timeoutMs must be a finite number/);
     }
     await expect(node.commands.push("x", { timeout: 5 } as never)).rejects.toThrow(

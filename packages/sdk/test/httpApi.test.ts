@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { StoppedError } from "@raftkit/core";
 import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiError, createClient } from "../src/createClient.js";
@@ -46,7 +47,7 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Pro
 async function startServed(
   sessionTtlMs?: number,
 ): Promise<{ endpoints: string[]; c: LocalCluster<typeof counter> }> {
-  const c = new LocalCluster(counter, undefined, {}, sessionTtlMs);
+  const c = new LocalCluster(counter, undefined, {}, sessionTtlMs === undefined ? {} : { sessionTtlMs });
   cluster = c;
   await c.startAll();
   const urls: Record<string, string> = {};
@@ -140,6 +141,55 @@ describe("the app API and createClient", () => {
     expect(retry.status).toBe(410);
     expect(((await retry.json()) as { error: { code: string } }).error.code).toBe("SESSION_EXPIRED");
     expect(await client.query.value()).toBe(111);
+  });
+
+  it("a stopped node answers /status with 503 and stopped, and a client passes it by", async () => {
+    const { endpoints, c } = await startServed();
+    const leader = c.leader()!;
+    const stoppedApi = endpoints[c.ids.indexOf(leader.id)]!;
+    // Its HTTP server keeps running: only the node stopped.
+    await leader.stop();
+    const res = await fetch(`${stoppedApi}/status`, { headers: { authorization: `Bearer ${SECRET}` } });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({
+      id: leader.id,
+      stopped: true,
+      stoppedReason: expect.stringMatching(/stop\(\)/),
+      role: "follower",
+      leader: null,
+      leaderUrl: null,
+    });
+    const client = createClient<typeof counter>({
+      endpoints: [stoppedApi, ...endpoints.filter((e) => e !== stoppedApi)],
+      secret: SECRET,
+      requestTimeoutMs: 1_000,
+    });
+    expect(await client.commands.add(2)).toBe(2);
+    expect(await client.query.value()).toBe(2);
+  });
+
+  it("every command and query consistency on a stopped node rejects with StoppedError naming the node and why", async () => {
+    const { endpoints, c } = await startServed();
+    const follower = c.ids.map((id) => c.node(id)).find((n) => n !== c.leader())!;
+    await follower.stop();
+    const reason = new RegExp(`^node ${follower.id} stopped before .*: stopped by a stop\\(\\) call$`);
+    for (const consistency of ["stale", "lease", "linearizable"] as const) {
+      const err = await follower.query.value(undefined, { consistency }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoppedError);
+      expect((err as StoppedError).message).toMatch(reason);
+    }
+    await expect(follower.commands.add(1)).rejects.toBeInstanceOf(StoppedError);
+    // Over HTTP: the same error, as code STOPPED.
+    const res = await fetch(`${endpoints[c.ids.indexOf(follower.id)]}/queries/value`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}` },
+      body: JSON.stringify({ json: { args: [null, { consistency: "stale" }] } }),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: "STOPPED",
+      message: expect.stringMatching(reason),
+    });
   });
 
   it("streams status and commits as server-sent events", async () => {

@@ -1,8 +1,18 @@
-import { MemoryNetwork, MemoryStorage, RaftNode } from "@raftkit/core";
-import { advanceUntil, settleInSimulatedTime } from "@raftkit/core/testing";
+import { MemoryNetwork, MemoryStorage, RaftNode, type RaftNodeOptions } from "@raftkit/core";
+import { advanceUntil, type PausedProcess, settleInSimulatedTime } from "@raftkit/core/testing";
 import { createMachineNode, type MachineNodeOptions } from "../src/machineNode.js";
 import { ReplicatedMachine } from "../src/replicatedMachine.js";
 import type { AnyMachine } from "../src/types.js";
+
+/** Per-node replacements: a storage (e.g. a slow one), a pausable process (its clock and traffic). */
+export interface LocalNodeHooks {
+  storage?: (id: string) => MemoryStorage;
+  process?: (id: string) => PausedProcess | undefined;
+  /** Further runtime options of one node (e.g. a pinned random source). */
+  raft?: (id: string) => Partial<RaftNodeOptions>;
+  /** How long idle sessions are kept, in log time. Default 60 s. */
+  sessionTtlMs?: number;
+}
 
 /** A cluster of machine nodes in one process on a MemoryNetwork, driven by vitest's fake timers. */
 export class LocalCluster<M extends AnyMachine> {
@@ -15,26 +25,30 @@ export class LocalCluster<M extends AnyMachine> {
     readonly machine: M,
     readonly ids: string[] = ["a", "b", "c"],
     readonly nodeOptions: MachineNodeOptions = {},
-    readonly sessionTtlMs = 60_000,
+    readonly hooks: LocalNodeHooks = {},
   ) {}
 
   async start(id: string): Promise<ReturnType<typeof createMachineNode<M>>> {
-    const storage = this.storages.get(id) ?? new MemoryStorage();
+    const storage = this.storages.get(id) ?? this.hooks.storage?.(id) ?? new MemoryStorage();
     this.storages.set(id, storage);
-    const rm = new ReplicatedMachine(this.machine, this.sessionTtlMs);
+    const rm = new ReplicatedMachine(this.machine, this.hooks.sessionTtlMs ?? 60_000);
     this.machines.set(id, rm);
+    const proc = this.hooks.process?.(id);
+    const transport = this.net.transport(id);
     const raft = await RaftNode.start({
       id,
       storage,
-      transport: this.net.transport(id),
+      transport: proc ? proc.transport(transport) : transport,
+      ...(proc && { clock: proc.clock }),
       stateMachine: rm,
       peers: Object.fromEntries(this.ids.map((p) => [p, `mem://${p}`])),
       bootstrap: true,
       tickMs: 10,
       snapshotEntries: 40,
       snapshotCatchUpEntries: 5,
+      ...this.hooks.raft?.(id),
     });
-    const node = createMachineNode(raft, rm, this.nodeOptions);
+    const node = createMachineNode(raft, rm, { ...this.nodeOptions, ...(proc && { clock: proc.clock }) });
     this.nodes.set(id, node);
     return node;
   }

@@ -67,7 +67,7 @@ describe("CommandRunner with an expired session", () => {
   });
 
   it("starts a new session for a new command, and surfaces SessionExpiredError for a retried one", async () => {
-    const c = new LocalCluster(counter, ["a", "b", "c"], {}, 2_000);
+    const c = new LocalCluster(counter, ["a", "b", "c"], {}, { sessionTtlMs: 2_000 });
     await c.startAll();
     await c.until(() => c.leader() !== undefined);
     const node = c.leader() as ReturnType<LocalCluster<typeof counter>["node"]>;

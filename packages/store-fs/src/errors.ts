@@ -34,8 +34,8 @@ export class StorageLockedError extends RaftkitError {
   readonly dir: string;
   /** The process holding the lock. */
   readonly pid: number;
-  constructor(dir: string, pid: number) {
-    const who = pid === process.pid ? `this process (pid ${pid})` : `process ${pid}`;
+  constructor(dir: string, pid: number, heldByThisProcess = pid === process.pid) {
+    const who = heldByThisProcess ? `this process (pid ${pid})` : `process ${pid}`;
     super(
       "STORAGE_LOCKED",
       `storage directory ${dir} is in use by ${who}: close that storage or stop that process first. ` +

@@ -1,4 +1,3 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import {
   CompactedError,
@@ -61,8 +60,11 @@ export interface FileStorageParts {
  * Reads are synchronous and show what is durable: a batch becomes visible when its `save`
  * resolves. Recent entries are served from memory, older ones from disk through an index of
  * where each record lies. Writes from concurrent `save` and `compact` calls are applied in call
- * order and share fsyncs (group commit). After a failed write every later one is refused with
- * {@link StorageFailedError}: the node must restart.
+ * order and share fsyncs (group commit). A failed write or fsync is fatal for this instance, as
+ * in etcd: after a failed fsync the kernel may have dropped the unsynced pages, so retrying could
+ * report durable what is not. That save and every later write are refused with
+ * {@link StorageFailedError} (reads go on); the node must restart, and reopening the directory
+ * recovers what reached the disk.
  *
  * The storage keeps the entries and snapshots it is given by reference: the caller must not
  * change them afterwards.
@@ -313,7 +315,7 @@ export class FileStorage implements WritableStorage {
     const compacted = this.#log.terms.compactedIndex;
     try {
       for (const s of await this.#wal.removeCovered(compacted)) this.#reader.remove(s.seq);
-      for (const name of await fs.readdir(this.dir)) {
+      for (const name of await this.#opts.vfs.readdir(this.dir)) {
         const s = parseSnapshotFileName(name);
         if (s && s.index < compacted) await this.#opts.vfs.unlink(path.join(this.dir, name));
       }

@@ -1,4 +1,3 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import type { HardState, SnapshotMeta } from "@raftkit/core";
 import { FileStorage, segmentState } from "./fileStorage.js";
@@ -19,10 +18,10 @@ import { WalWriter } from "./wal/writer.js";
 export async function openFileStorage(dir: string, options: FileStorageOptions = {}): Promise<FileStorage> {
   const opts = resolveOptions(options);
   await makeDir(dir, opts.vfs);
-  const lock = await lockDir(dir, opts.logger);
+  const lock = await lockDir(dir, opts.vfs, opts.logger);
   try {
     const { replayed, snapshot } = await recover(dir, opts.vfs, opts.logger);
-    const reader = new SegmentReader();
+    const reader = new SegmentReader(opts.vfs);
     const writerOptions = {
       dir,
       vfs: opts.vfs,
@@ -52,7 +51,7 @@ export async function openFileStorage(dir: string, options: FileStorageOptions =
 
 /** Creates `dir` if missing and makes the new directory entries durable. */
 async function makeDir(dir: string, vfs: Vfs): Promise<void> {
-  const created = await fs.mkdir(dir, { recursive: true });
+  const created = await vfs.mkdir(dir);
   if (created === undefined) return;
   await vfs.syncDir(path.dirname(created));
   if (path.resolve(created) !== path.resolve(dir)) await vfs.syncDir(path.dirname(path.resolve(dir)));

@@ -1,5 +1,6 @@
 import { type Logger, silentLogger } from "@raftkit/core";
-import { nodeVfs, type Vfs } from "./vfs.js";
+import { nodeVfs } from "./nodeVfs.js";
+import type { Vfs } from "./vfs.js";
 
 /** Options of `openFileStorage`. */
 export interface FileStorageOptions {
@@ -14,7 +15,7 @@ export interface FileStorageOptions {
    * durability: only for benchmarks and tests.
    */
   sync?: boolean;
-  /** The file system writes go through; tests inject faults here. Default: the real one. */
+  /** The file system every disk access goes through; tests inject faults or simulate a disk here. Default: the real one. */
   vfs?: Vfs;
 }
 

@@ -1,4 +1,3 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import { emptyConfState, type Logger, type Snapshot, type SnapshotMeta } from "@raftkit/core";
 import { CorruptWalError } from "./errors.js";
@@ -20,7 +19,7 @@ export interface Recovered {
  * picks the snapshot. Throws {@link CorruptWalError} if the directory cannot be trusted.
  */
 export async function recover(dir: string, vfs: Vfs, logger: Logger): Promise<Recovered> {
-  const names = await fs.readdir(dir);
+  const names = await vfs.readdir(dir);
   for (const name of names.filter((n) => n.endsWith(".tmp"))) {
     logger.info(`store-fs ${dir}: removing ${name}, left by a write that a crash interrupted`);
     await vfs.unlink(path.join(dir, name));
@@ -54,11 +53,12 @@ export async function recover(dir: string, vfs: Vfs, logger: Logger): Promise<Re
       usable.push(s);
     }
   }
-  return { replayed, snapshot: await pickSnapshot(dir, want, usable, replayed.log, logger) };
+  return { replayed, snapshot: await pickSnapshot(dir, vfs, want, usable, replayed.log, logger) };
 }
 
 async function pickSnapshot(
   dir: string,
+  vfs: Vfs,
   want: SnapshotMeta,
   files: readonly { index: number; term: number; name: string }[],
   log: LogIndex,
@@ -71,7 +71,7 @@ async function pickSnapshot(
     // An older snapshot can stand in only if the log still holds everything after it.
     if (!isWanted && log.terms.term(f.index) !== f.term) continue;
     try {
-      const snapshot = await readSnapshotFile(dir, f.name);
+      const snapshot = await readSnapshotFile(vfs, dir, f.name);
       if (!isWanted) {
         logger.warn(
           `store-fs ${dir}: using the older snapshot ${f.name} instead (${problems.join("; ")}); ` +

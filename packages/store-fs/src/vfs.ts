@@ -1,6 +1,3 @@
-import fs from "node:fs";
-import fsp from "node:fs/promises";
-
 /** A file opened for writing through a {@link Vfs}. */
 export interface VfsFile {
   /** Writes all of `data` at `position`; may finish synchronously. */
@@ -10,89 +7,47 @@ export interface VfsFile {
   close(): Promise<void>;
 }
 
+/** A file opened for positional reads, synchronous so that reading a cached segment costs no thread-pool hop. */
+export interface VfsReadFile {
+  /** Reads up to `length` bytes at `position` into `buffer` from `offset`; returns how many (0 at the end of the file). */
+  read(buffer: Uint8Array, offset: number, length: number, position: number): number;
+  close(): void;
+}
+
 /**
- * Every operation by which a FileStorage changes the disk, so tests can inject faults (torn
- * writes, failing fsyncs). Reads go to `node:fs` directly: they change nothing.
+ * The process that directory locks taken through a {@link Vfs} belong to. Lock files record
+ * `id`; a lock file naming an `id` for which `isAlive` is false was left by a crash.
+ */
+export interface VfsProcess {
+  readonly id: number;
+  isAlive(id: number): boolean;
+}
+
+/**
+ * Every disk access of a FileStorage: the real file system ({@link nodeVfs}), one that injects
+ * faults, or a simulated disk (`SimulatedDisk` from `@raftkit/store-fs/testing`).
+ *
+ * Paths are absolute or relative as given to `openFileStorage`, joined with `node:path`.
+ * Failures are errors shaped like Node's: a `code` (`ENOENT`, `EEXIST`, `EIO`, `ENOSPC`, …) and
+ * a message naming the path.
  */
 export interface Vfs {
   /** Opens a file for writing: `"wx"` creates it and fails if it exists; `"r+"` opens an existing one. */
   open(path: string, flags: "wx" | "r+"): Promise<VfsFile>;
+  /** Opens an existing file for synchronous positional reads. */
+  openForReading(path: string): VfsReadFile;
+  /** A whole file's contents. */
+  readFile(path: string): Promise<Buffer>;
+  /** The names in a directory. */
+  readdir(dir: string): Promise<string[]>;
+  /** Creates `dir` and any missing parents; resolves with the first directory created, or undefined if `dir` existed. */
+  mkdir(dir: string): Promise<string | undefined>;
+  /** The canonical path of an existing file or directory. */
+  realpath(path: string): Promise<string>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   /** Makes the directory's entries (created, renamed, deleted files) durable. */
   syncDir(dir: string): Promise<void>;
+  /** Who takes directory locks through this Vfs. */
+  readonly process: VfsProcess;
 }
-
-/**
- * Writes up to this size are made on the calling thread: a write into the page cache takes
- * microseconds, less than the thread-pool hop of an async write, which would cost a batch of
- * one entry a tenth of its fsync budget. Larger writes go to the thread pool.
- */
-const SYNC_WRITE_MAX = 256 * 1024;
-
-class NodeFile implements VfsFile {
-  readonly #fd: number;
-  constructor(fd: number) {
-    this.#fd = fd;
-  }
-
-  write(data: Uint8Array, position: number): Promise<void> | void {
-    if (data.byteLength <= SYNC_WRITE_MAX) {
-      let done = 0;
-      while (done < data.byteLength) {
-        done += fs.writeSync(this.#fd, data, done, data.byteLength - done, position + done);
-      }
-      return;
-    }
-    return this.#writeAsync(data, position);
-  }
-
-  async #writeAsync(data: Uint8Array, position: number): Promise<void> {
-    let done = 0;
-    while (done < data.byteLength) {
-      const { bytesWritten } = await writeAt(this.#fd, data, done, data.byteLength - done, position + done);
-      done += bytesWritten;
-    }
-  }
-
-  datasync(): Promise<void> {
-    return new Promise((resolve, reject) => fs.fdatasync(this.#fd, (err) => (err ? reject(err) : resolve())));
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve, reject) => fs.close(this.#fd, (err) => (err ? reject(err) : resolve())));
-  }
-}
-
-function writeAt(
-  fd: number,
-  data: Uint8Array,
-  offset: number,
-  length: number,
-  position: number,
-): Promise<{ bytesWritten: number }> {
-  return new Promise((resolve, reject) =>
-    fs.write(fd, data, offset, length, position, (err, bytesWritten) =>
-      err ? reject(err) : resolve({ bytesWritten }),
-    ),
-  );
-}
-
-/** The real file system. Callbacks rather than `fs/promises` file handles: they cost less per call. */
-export const nodeVfs: Vfs = {
-  open(path, flags) {
-    return new Promise((resolve, reject) =>
-      fs.open(path, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(new NodeFile(fd)))),
-    );
-  },
-  rename: (from, to) => fsp.rename(from, to),
-  unlink: (path) => fsp.unlink(path),
-  async syncDir(dir) {
-    const handle = await fsp.open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  },
-};

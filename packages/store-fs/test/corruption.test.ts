@@ -2,15 +2,19 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CorruptWalError, type FileStorage, openFileStorage } from "../src/index.js";
+import { SECTOR } from "../src/wal/tornWrite.js";
 import { entries, recordingLogger, segmentFiles, tempDirs } from "./helpers.js";
 
 const newDir = tempDirs();
 
 /**
- * A directory with one segment holding three batches. Returns the segment's bytes and where the
- * frames of the second and third batch start (the file ends after the third).
+ * A directory with one segment holding three batches, the third with entries of `thirdSize`
+ * bytes. Returns the segment's bytes and where the frames of the second and third batch start
+ * (the file ends after the third: the first segment is not preallocated).
  */
-async function threeBatches(): Promise<{ seg: Buffer; name: string; second: number; third: number }> {
+async function threeBatches(
+  thirdSize = 24,
+): Promise<{ seg: Buffer; name: string; second: number; third: number }> {
   const dir = newDir();
   const s = await openFileStorage(dir);
   const file = () => segmentFiles(dir)[0]!;
@@ -18,7 +22,7 @@ async function threeBatches(): Promise<{ seg: Buffer; name: string; second: numb
   const second = fs.statSync(file()).size;
   await s.save({ entries: entries(4, 2, 1, 40) });
   const third = fs.statSync(file()).size;
-  await s.save({ entries: entries(6, 3, 2, 24), hardState: { term: 2, vote: "b", commit: 5 } });
+  await s.save({ entries: entries(6, 3, 2, thirdSize), hardState: { term: 2, vote: "b", commit: 5 } });
   await s.close();
   return { seg: fs.readFileSync(file()), name: path.basename(file()), second, third };
 }
@@ -38,10 +42,20 @@ function writtenEnd(buf: Buffer, from: number): number {
   return end;
 }
 
-function flip(buf: Buffer, at: number): Buffer {
+function flip(buf: Buffer, at: number, mask = 0x5a): Buffer {
   const b = Buffer.from(buf);
-  b[at] = b[at]! ^ 0x5a;
+  b[at] = b[at]! ^ mask;
   return b;
+}
+
+async function openError(dir: string): Promise<unknown> {
+  return openFileStorage(dir).then(
+    async (s) => {
+      await s.close();
+      return null;
+    },
+    (e: unknown) => e,
+  );
 }
 
 async function expectTwoBatches(s: FileStorage): Promise<void> {
@@ -73,18 +87,21 @@ describe("a torn write at the end of the log", () => {
     }
   });
 
-  it("is cut off whichever byte of the last record is damaged", async () => {
-    const { seg, name, third } = await threeBatches();
-    for (let at = third; at < seg.byteLength; at++) {
+  it("is cut off whichever sector of it never reached the disk, in preallocated space", async () => {
+    const { seg, name, third } = await threeBatches(700);
+    const preallocated = Buffer.concat([seg, Buffer.alloc(4 * SECTOR)]);
+    const sectors = new Set<number>();
+    for (let at = third; at < seg.byteLength; at = (Math.floor(at / SECTOR) + 1) * SECTOR) {
+      const torn = Buffer.from(preallocated);
+      torn.fill(0, at, Math.min(seg.byteLength, (Math.floor(at / SECTOR) + 1) * SECTOR));
       const logger = recordingLogger();
-      const damaged = flip(seg, at);
-      const s = await openFileStorage(dirWith(name, damaged), { logger });
+      const s = await openFileStorage(dirWith(name, torn), { logger });
       await expectTwoBatches(s);
-      expect(logger.lines).toContainEqual(
-        expect.stringContaining(`cut ${writtenEnd(damaged, third) - third} bytes at offset ${third}`),
-      );
+      expect(logger.lines).toContainEqual(expect.stringContaining(`bytes at offset ${third}`));
       await s.close();
+      sectors.add(Math.floor(at / SECTOR));
     }
+    expect(sectors.size).toBeGreaterThan(3);
   });
 
   it("leaves a log that takes new writes and reopens cleanly", async () => {
@@ -98,6 +115,50 @@ describe("a torn write at the end of the log", () => {
     expect(s.entries(1, 8)).toEqual([...entries(1, 3, 1), ...entries(4, 2, 1, 40), ...entries(6, 2, 3)]);
     expect(logger.lines).toEqual([]);
     await s.close();
+  });
+});
+
+describe("damage to the last frame, fsynced and perhaps acknowledged", () => {
+  /** Flips bits of every byte of the last frame in turn: each must stop the open at the frame's offset, never be cut as torn. */
+  async function expectEveryFlipRefused(
+    seg: Buffer,
+    name: string,
+    third: number,
+    end: number,
+    bits: (at: number) => number[],
+  ): Promise<void> {
+    for (let at = third; at < end; at++) {
+      for (const bit of bits(at)) {
+        const dir = dirWith(name, flip(seg, at, 1 << bit));
+        const err = await openError(dir);
+        expect(err, `byte ${at} bit ${bit}`).toBeInstanceOf(CorruptWalError);
+        expect((err as CorruptWalError).file).toBe(path.join(dir, name));
+        expect((err as CorruptWalError).offset).toBe(third);
+        expect(fs.readFileSync(path.join(dir, name)).equals(flip(seg, at, 1 << bit))).toBe(true);
+      }
+    }
+  }
+
+  it("a flipped bit anywhere in it stops the open with CorruptWalError naming the file and the frame's offset", async () => {
+    const { seg, name, third } = await threeBatches();
+    await expectEveryFlipRefused(seg, name, third, seg.byteLength, (at) => [at % 8, (at + 3) % 8]);
+  });
+
+  it("a flipped bit anywhere in it, with preallocated zeros after it, stops the open", async () => {
+    const { seg, name, third } = await threeBatches();
+    const padded = Buffer.concat([seg, Buffer.alloc(2 * SECTOR)]);
+    await expectEveryFlipRefused(padded, name, third, seg.byteLength, (at) => [at % 8]);
+  });
+
+  it("a flipped bit in the payload of a large frame spanning sectors stops the open", async () => {
+    const { seg, name, third } = await threeBatches(700);
+    const padded = Buffer.concat([seg, Buffer.alloc(SECTOR)]);
+    for (const at of [third + 100, third + SECTOR, seg.byteLength - 20]) {
+      const dir = dirWith(name, flip(padded, at, 4));
+      const err = await openError(dir);
+      expect(err, `byte ${at}`).toBeInstanceOf(CorruptWalError);
+      expect((err as CorruptWalError).message).toContain(`${path.join(dir, name)} at byte ${third}`);
+    }
   });
 });
 

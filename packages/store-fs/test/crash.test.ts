@@ -1,10 +1,11 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { MemoryStorage, type Storage } from "@raftkit/core";
+import { MemoryStorage } from "@raftkit/core";
 import { afterAll, expect, it } from "vitest";
 import { openFileStorage } from "../src/index.js";
-import { rng, type Spec, toBatch } from "./crash/workload.js";
+import { apply, key, view } from "./crash/check.js";
+import { rng, type Spec } from "./crash/workload.js";
 import { recordingLogger, tempDirs } from "./helpers.js";
 
 const ITERATIONS = 30;
@@ -80,35 +81,6 @@ function spawnChild(): Child {
       });
     },
   };
-}
-
-/** A cheap digest of a storage's state: equal views have equal keys. */
-function key(s: Storage): string {
-  const { hardState: hs } = s.initialState();
-  return `${s.firstIndex()} ${s.lastIndex()} ${s.term(s.lastIndex())} ${hs.term} ${hs.vote} ${hs.commit} ${s.snapshot().meta.index}`;
-}
-
-/** Everything a storage shows, as a string that is equal for equal contents. */
-function view(s: Storage): string {
-  const first = s.firstIndex();
-  const last = s.lastIndex();
-  const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
-  const { hardState: hs, confState: cs } = s.initialState();
-  const snap = s.snapshot();
-  return JSON.stringify({
-    first,
-    last,
-    termBefore: s.term(first - 1),
-    entries: s.entries(first, last + 1).map((e) => [e.index, e.term, e.type, hex(e.data)]),
-    hardState: [hs.term, hs.vote, hs.commit],
-    confState: [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext, cs.autoLeave],
-    snapshot: [snap.meta.index, snap.meta.term, snap.meta.confState.voters, hex(snap.data)],
-  });
-}
-
-function apply(m: MemoryStorage, spec: Spec): void {
-  if (spec.kind === "compact") m.compact(spec.index);
-  else m.saveSync(toBatch(spec));
 }
 
 it("keeps every acknowledged batch, and nothing else, across SIGKILLs at random moments", async () => {

@@ -57,6 +57,7 @@ export interface TestVfs extends Vfs {
 /** The real file system, with faults injected on demand. */
 export function testVfs(): TestVfs {
   const vfs: TestVfs = {
+    ...nodeVfs,
     datasyncs: 0,
     failNextDatasync: false,
     tearNextWrite: false,
@@ -88,8 +89,6 @@ export function testVfs(): TestVfs {
         throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
       await nodeVfs.rename(from, to);
     },
-    unlink: (p) => nodeVfs.unlink(p),
-    syncDir: (d) => nodeVfs.syncDir(d),
   };
   return vfs;
 }

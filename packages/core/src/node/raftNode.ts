@@ -1,28 +1,22 @@
 import { BehaviorSubject, distinctUntilChanged, map, type Observable, Subject } from "rxjs";
 import type { ConfChange, ConfChangeSingle } from "../confchange/confChange.js";
 import { decodeConfChange } from "../confchange/confChange.js";
-import { ProposalLostError, StoppedError, TimeoutError } from "../errors.js";
+import { CorruptLogError, ProposalLostError, StoppedError, TimeoutError } from "../errors.js";
 import { type Logger, silentLogger } from "../raft/logger.js";
 import type { Random } from "../raft/random.js";
 import { RawNode } from "../raft/rawNode.js";
 import type { WritableStorage } from "../raft/storage.js";
-import type {
-  ConfState,
-  Entry,
-  HardState,
-  Message,
-  NodeId,
-  ProgressStatus,
-  Ready,
-  Role,
-} from "../raft/types.js";
+import type { ConfState, Entry, HardState, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
 import { emptyConfState } from "../raft/types.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { unwrapProposal, wrapProposal } from "./envelope.js";
+import { LeaderLease, type LeadershipView, type LeaseRound } from "./leaderLease.js";
+import { type NodeStatus, nodeStatus } from "./nodeStatus.js";
 import { PendingCalls } from "./pendingCalls.js";
 import { ReadBatcher } from "./readBatcher.js";
 import { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./runtimeSnapshot.js";
 import type { StateMachine } from "./stateMachine.js";
+import { corruptLogReason, fatalErrorReason, STOP_CALLED } from "./stopReasons.js";
 import type { Transport } from "./transport.js";
 
 /** How a {@link RaftNode} runs. Only `id`, `storage`, `transport` and `stateMachine` are required. */
@@ -61,24 +55,17 @@ export interface RaftNodeOptions {
   proposalTimeoutMs?: number;
   /** Default deadline of readIndex, in ms. Default 10,000. */
   readTimeoutMs?: number;
+  /**
+   * The most any node's clock rate may differ from real time, as a fraction, for
+   * {@link RaftNode.leaseRead}: the lease is shortened by it (see {@link LeaderLease}).
+   * Default 0.05 (5%, far beyond the ~0.01% of a working quartz clock, to cover VM time).
+   */
+  leaseMaxClockDrift?: number;
   logger?: Logger;
   /** Time and timers. Default: the process's own ({@link systemClock}); a simulation gives its own. */
   clock?: Clock;
   /** Randomness for election timeouts. Default: seeded from the node id. */
   random?: Random;
-}
-
-/** The node as seen from outside, after the last Ready. */
-export interface NodeStatus {
-  id: NodeId;
-  role: Role;
-  leader: NodeId | null;
-  term: number;
-  commit: number;
-  applied: number;
-  membership: ConfState;
-  /** On the leader: every member's replication progress. */
-  progress: Record<NodeId, ProgressStatus>;
 }
 
 /** One application entry as applied on this node, with the state machine's result. */
@@ -123,8 +110,18 @@ export class RaftNode {
   /** Leader-side: the index each of our proposals got, to detect it being overwritten. */
   readonly #pendingIndex = new Map<number, string>();
   readonly #pendingConf: PendingCalls<ConfState>;
-  readonly #reads: ReadBatcher;
+  readonly #reads: ReadBatcher<LeaseRound>;
+  readonly #lease: LeaderLease;
+  /** Monotonic ms of the last lease read; while recent, the leader keeps its lease renewed. */
+  #leaseUsedAt = Number.NEGATIVE_INFINITY;
+  #ticks = 0;
+  #lastLead: NodeId | null = null;
+  readonly #checkQuorum: boolean;
+  readonly #electionTick: number;
+  readonly #heartbeatTick: number;
   readonly #addresses = new Map<NodeId, string>();
+  /** Ids whose address this node was configured with (its own included): a snapshot never overrides them. */
+  readonly #configured = new Set<NodeId>();
   #membership: ConfState = emptyConfState();
   #persisted: HardState = { term: 0, vote: null, commit: 0 };
   #deferredHardState: HardState | null = null;
@@ -134,6 +131,9 @@ export class RaftNode {
   #scheduled = false;
   #running = false;
   #stopped = false;
+  /** Why the node stopped; null while it runs. */
+  #stopReason: string | null = null;
+  #closing = false;
   #loopDone: Promise<void> = Promise.resolve();
 
   readonly #status$: BehaviorSubject<NodeStatus>;
@@ -167,13 +167,27 @@ export class RaftNode {
     this.#incarnation = `${this.#clock.now().toString(36)}${(incarnationCounter++).toString(36)}`;
     this.#pending = new PendingCalls(this.id, "the proposal", this.#clock);
     this.#pendingConf = new PendingCalls(this.id, "the membership change", this.#clock);
+    this.#checkQuorum = o.checkQuorum ?? true;
+    this.#electionTick = o.electionTick ?? 10;
+    this.#heartbeatTick = o.heartbeatTick ?? 1;
+    this.#lease = new LeaderLease({
+      clock: this.#clock,
+      tickMs: this.#opts.tickMs,
+      electionTick: this.#electionTick,
+      maxClockDrift: o.leaseMaxClockDrift ?? 0.05,
+    });
     this.#reads = new ReadBatcher({
       nodeId: this.id,
+      incarnation: this.#incarnation,
       request: (ctx) => {
+        // Stamped before the request is stepped, so before any of its heartbeats is sent.
+        const round = this.#lease.startRound(this.#leadership());
         this.#raw.readIndex(ctx);
         this.#schedule();
+        return round;
       },
-      retryAfterTicks: (o.electionTick ?? 10) * 2,
+      confirmed: (round) => this.#lease.confirmed(round, this.#leadership()),
+      retryAfterTicks: this.#electionTick * 2,
       clock: this.#clock,
     });
     this.#status$ = new BehaviorSubject(this.#computeStatus());
@@ -207,6 +221,8 @@ export class RaftNode {
       applied: snap.meta.index,
       preVote: o.preVote ?? true,
       checkQuorum: o.checkQuorum ?? true,
+      // Leader leases rely on a restarted voter not electing anyone for an election timeout.
+      ignoreVotesAfterStart: true,
       ...(o.maxSizePerMsg !== undefined && { maxSizePerMsg: o.maxSizePerMsg }),
       ...(o.maxInflightMsgs !== undefined && { maxInflightMsgs: o.maxInflightMsgs }),
       ...(o.maxUncommittedEntriesSize !== undefined && {
@@ -217,6 +233,7 @@ export class RaftNode {
     });
     const node = new RaftNode(o, raw);
     for (const [id, url] of Object.entries(o.peers ?? {})) node.#addresses.set(id, url);
+    for (const id of Object.keys(o.peers ?? {})) node.#configured.add(id);
     if (snap.meta.index > 0) {
       const rs = decodeRuntimeSnapshot(snap.data);
       await o.stateMachine.restore(rs.app);
@@ -274,7 +291,7 @@ export class RaftNode {
     payload: Uint8Array,
     opts: { timeoutMs?: number } = {},
   ): Promise<{ index: number; result: unknown }> {
-    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the proposal"));
+    if (this.#stopped) return Promise.reject(this.#stoppedError("the proposal"));
     const id = `${this.id}/${this.#incarnation}/${this.#proposalSeq++}`;
     return this.#pending.start(id, opts.timeoutMs ?? this.#opts.proposalTimeoutMs, () => {
       this.#raw.propose(wrapProposal(id, payload));
@@ -289,13 +306,57 @@ export class RaftNode {
    * linearizable. Concurrent calls share one confirmation round.
    */
   readIndex(opts: { timeoutMs?: number } = {}): Promise<number> {
-    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the read"));
+    if (this.#stopped) return Promise.reject(this.#stoppedError("the read"));
     return this.#reads.read(opts.timeoutMs ?? this.#opts.readTimeoutMs);
+  }
+
+  /**
+   * Runs `serve` (a read of local state) so that it is linearizable, without a round trip
+   * when this node leads and holds a lease (see {@link LeaderLease} for exactly what that
+   * assumes: clock rates within ±`leaseMaxClockDrift`, equal `tickMs`/`electionTick` on every
+   * node, check-quorum). The read first waits until this node applied the commit index as of
+   * the call, then checks the lease again and calls `serve` in the same synchronous step.
+   * Without a lease (a follower, a new leader before its first commit, after a stall, a
+   * transfer or a step-down) it falls back to {@link readIndex}, which also renews the lease.
+   * While lease reads keep coming, the leader renews its lease every heartbeat interval.
+   */
+  async leaseRead<T>(serve: () => T, opts: { timeoutMs?: number } = {}): Promise<T> {
+    if (this.#stopped) throw this.#stoppedError("the read");
+    const timeoutMs = opts.timeoutMs ?? this.#opts.readTimeoutMs;
+    this.#leaseUsedAt = this.#clock.monotonic();
+    if (this.#checkQuorum && this.#lease.holds(this.#leadership())) {
+      const index = this.#raw.raft.raftLog.committed;
+      if (this.#applied < index) await this.#reads.waitApplied(index, timeoutMs);
+      if (this.#lease.holds(this.#leadership())) return serve();
+    }
+    await this.#reads.read(timeoutMs);
+    return serve();
+  }
+
+  /**
+   * A snapshot of everything applied on this node so far: the state machine's, the members'
+   * addresses, the membership, and the index and term of the last applied entry. Call it after
+   * {@link readIndex} for a snapshot that holds every write acknowledged before the call.
+   *
+   * NB: it waits for the loop to finish the batch it is applying, then asks the state machine
+   * for its snapshot at once, so a state machine whose `snapshot()` captures its state before
+   * its first `await` (as the SDK's does) gives a snapshot of exactly `meta.index`.
+   */
+  async captureSnapshot(): Promise<Snapshot> {
+    if (this.#stopped) throw this.#stoppedError("the snapshot");
+    while (this.#running) await this.#loopDone;
+    const index = this.#applied;
+    const term = this.#raw.raft.raftLog.term(index);
+    if (term === null) throw new Error(`node ${this.id}: the term of applied entry ${index} is unknown`);
+    const confState = structuredClone(this.#membership);
+    const addresses = Object.fromEntries(this.#addresses);
+    const app = await this.#sm.snapshot();
+    return { meta: { index, term, confState }, data: encodeRuntimeSnapshot({ addresses, app }) };
   }
 
   /** Asks for leadership to move to `to`; resolves once this node sees `to` lead. */
   transferLeader(to: NodeId, opts: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the leadership transfer"));
+    if (this.#stopped) return Promise.reject(this.#stoppedError("the leadership transfer"));
     const timeoutMs = opts.timeoutMs ?? this.#opts.proposalTimeoutMs;
     return new Promise((resolve, reject) => {
       const sub = this.leader$.subscribe((l) => {
@@ -340,7 +401,7 @@ export class RaftNode {
     addresses: Record<NodeId, string> = {},
     opts: { timeoutMs?: number } = {},
   ): Promise<ConfState> {
-    if (this.#stopped) return Promise.reject(new StoppedError(this.id, "the membership change"));
+    if (this.#stopped) return Promise.reject(this.#stoppedError("the membership change"));
     const id = `${this.id}/${this.#incarnation}/c${this.#proposalSeq++}`;
     const context: ConfChangeContext = { id, addresses };
     const cc: ConfChange = { transition: "auto", changes, context: JSON.stringify(context) };
@@ -350,13 +411,17 @@ export class RaftNode {
     });
   }
 
-  /** Stops the node: timers, transport and storage. Calls in flight reject with {@link StoppedError}. */
+  /**
+   * Stops the node: timers, transport and storage. Calls in flight reject with
+   * {@link StoppedError}; its status says it stopped. Also releases the storage of a node
+   * that a fatal error stopped.
+   */
   async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    if (this.#timer) this.#clock.clearInterval(this.#timer);
+    if (this.#closing) return;
+    this.#closing = true;
+    if (!this.#stopped) this.#halt(STOP_CALLED);
     await this.#loopDone;
-    this.#failAll((what) => new StoppedError(this.id, what));
+    this.#failAll((what) => this.#stoppedError(what));
     await this.#transport.stop();
     await this.#storage.close();
     this.#status$.complete();
@@ -367,9 +432,24 @@ export class RaftNode {
 
   #tick(): void {
     if (this.#stopped) return;
+    this.#lease.tick();
     this.#raw.tick();
     this.#reads.tick();
+    this.#ticks++;
+    const leaseInUse = this.#clock.monotonic() - this.#leaseUsedAt < this.#electionTick * this.#opts.tickMs;
+    if (leaseInUse && this.#raw.raft.role === "leader" && this.#ticks % this.#heartbeatTick === 0)
+      this.#reads.renew();
     this.#schedule();
+  }
+
+  #leadership(): LeadershipView {
+    const r = this.#raw.raft;
+    return {
+      term: r.term,
+      isLeader: r.role === "leader",
+      committedInTerm: r.committedEntryInCurrentTerm(),
+      transferring: r.leadTransferee !== null || r.timeoutNowSent,
+    };
   }
 
   #receive(msgs: Message[]): void {
@@ -378,6 +458,12 @@ export class RaftNode {
       try {
         this.#raw.step(m);
       } catch (e) {
+        // A log that contradicts what is committed must not serve or vote any more (etcd
+        // panics); any other error is a bad or stale message from the peer, dropped.
+        if (e instanceof CorruptLogError) {
+          this.#fatal(corruptLogReason(e, m));
+          return;
+        }
         this.#logger.warn(`node ${this.id}: ignored ${m.type} from ${m.from}: ${(e as Error).message}`);
       }
     }
@@ -399,19 +485,33 @@ export class RaftNode {
     try {
       while (!this.#stopped && this.#raw.hasReady()) await this.#handleReady(this.#raw.ready());
     } catch (e) {
-      this.#logger.error(`node ${this.id}: stopping after a fatal error: ${(e as Error).stack ?? e}`);
-      this.#fatal(e as Error);
+      this.#fatal(fatalErrorReason(e as Error), e as Error);
     } finally {
       this.#running = false;
     }
   }
 
-  #fatal(e: Error): void {
-    this.#stopped = true;
-    if (this.#timer) this.#clock.clearInterval(this.#timer);
-    this.#failAll(() => e);
+  /** Stops the node for good after an error it cannot continue from; logged once, with what to do. */
+  #fatal(reason: string, cause: Error | null = null): void {
+    if (this.#stopped) return;
+    this.#logger.error(`node ${this.id}: stopped: ${reason}${cause?.stack ? `\n${cause.stack}` : ""}`);
+    this.#halt(reason);
     void this.#transport.stop();
-    this.#status$.error(e);
+    this.#status$.complete();
+    this.#applied$.complete();
+  }
+
+  /** Marks the node stopped: no more ticks, calls in flight fail, and its status says why. */
+  #halt(reason: string): void {
+    this.#stopped = true;
+    this.#stopReason = reason;
+    if (this.#timer) this.#clock.clearInterval(this.#timer);
+    this.#failAll((what) => this.#stoppedError(what));
+    this.#status$.next(this.#computeStatus());
+  }
+
+  #stoppedError(what: string): StoppedError {
+    return new StoppedError(this.id, what, this.#stopReason);
   }
 
   async #handleReady(rd: Ready): Promise<void> {
@@ -428,6 +528,11 @@ export class RaftNode {
     for (const rs of rd.readStates) this.#reads.confirmed(rs.requestCtx, rs.index);
     this.#raw.advance(rd);
     this.#reads.applied(this.#applied);
+    const lead = this.#raw.raft.lead;
+    if (lead !== this.#lastLead) {
+      this.#lastLead = lead;
+      if (lead !== null) this.#reads.leaderChanged();
+    }
     await this.#maybeSnapshot();
     this.#status$.next(this.#computeStatus());
   }
@@ -452,7 +557,11 @@ export class RaftNode {
   async #restoreSnapshot(data: Uint8Array, index: number, confState: ConfState): Promise<void> {
     const rs = decodeRuntimeSnapshot(data);
     await this.#sm.restore(rs.app);
-    for (const [id, url] of Object.entries(rs.addresses)) this.#setAddress(id, url);
+    // The leader's map is from the leader's point of view: an address this node was configured
+    // with (its own, or a peer's as reachable from here) stays; the others are newer than
+    // anything applied here, since the snapshot covers every entry this node had applied.
+    for (const [id, url] of Object.entries(rs.addresses))
+      if (!this.#configured.has(id)) this.#setAddress(id, url);
     this.#membership = confState;
     this.#applied = index;
     this.#lastSnapshotIndex = index;
@@ -544,6 +653,8 @@ export class RaftNode {
 
   #setAddress(id: NodeId, url: string): void {
     if (this.#addresses.get(id) === url) return;
+    // Our own address is what we were told at start; another member's view of it may differ.
+    if (id === this.id && this.#configured.has(id)) return;
     this.#addresses.set(id, url);
     if (id !== this.id) this.#transport.addPeer(id, url);
   }
@@ -578,17 +689,7 @@ export class RaftNode {
   }
 
   #computeStatus(): NodeStatus {
-    const s = this.#raw.status();
-    return {
-      id: this.id,
-      role: s.role,
-      leader: s.lead,
-      term: s.term,
-      commit: s.commit,
-      applied: this.#applied,
-      membership: this.#membership,
-      progress: s.progress,
-    };
+    return nodeStatus(this.id, this.#raw, this.#applied, this.#membership, this.#stopReason);
   }
 }
 

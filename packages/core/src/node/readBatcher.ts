@@ -9,25 +9,41 @@ interface Waiter {
   done: boolean;
 }
 
-interface Round {
-  ctx: Uint8Array;
+interface Round<TStamp> {
   key: string;
   waiters: Waiter[];
   ticks: number;
+  /** What the caller recorded when the round started (before its messages went out). */
+  stamp: TStamp;
+}
+
+/**
+ * The context of a read request from node `nodeId`, incarnation `incarnation`: unique across
+ * nodes and restarts, so a late answer to another node's or a previous incarnation's request
+ * can never pass for this one's.
+ */
+export function readRequestContext(nodeId: NodeId, incarnation: string, seq: number): Uint8Array {
+  return new TextEncoder().encode(`${nodeId}/${incarnation}/${seq}`);
 }
 
 /**
  * Linearizable reads batched into ReadIndex rounds: at most one round is in flight; reads
  * that arrive meanwhile wait for the next one, so any number of concurrent reads cost one
  * confirmation. A read resolves once the node has applied up to its round's read index. A
- * round with no answer after `retryAfterTicks` (lost request, leader change) is asked again.
+ * round with no answer is asked again under a new context: at once when the leader changes
+ * ({@link leaderChanged}), else after `retryAfterTicks` (a lost request or answer).
+ *
+ * `request` starts a round and returns a stamp (e.g. when it started); `confirmed` receives the
+ * stamp once the round's ReadState arrived, for a leader lease to build on.
  */
-export class ReadBatcher {
+export class ReadBatcher<TStamp = undefined> {
   readonly #nodeId: NodeId;
-  readonly #request: (ctx: Uint8Array) => void;
+  readonly #incarnation: string;
+  readonly #request: (ctx: Uint8Array) => TStamp;
+  readonly #onConfirmed: (stamp: TStamp) => void;
   readonly #retryAfterTicks: number;
   #queued: Waiter[] = [];
-  #round: Round | null = null;
+  #round: Round<TStamp> | null = null;
   #seq = 0;
   /** Reads whose index is known, waiting for the apply to catch up. */
   #waitingApply: { index: number; waiters: Waiter[] }[] = [];
@@ -36,42 +52,66 @@ export class ReadBatcher {
 
   constructor(o: {
     nodeId: NodeId;
-    request: (ctx: Uint8Array) => void;
+    /** Tells this node's contexts apart from a previous run's. */
+    incarnation: string;
+    request: (ctx: Uint8Array) => TStamp;
+    confirmed?: (stamp: TStamp) => void;
     retryAfterTicks: number;
     clock?: Clock;
   }) {
     this.#clock = o.clock ?? systemClock;
     this.#nodeId = o.nodeId;
+    this.#incarnation = o.incarnation;
     this.#request = o.request;
+    this.#onConfirmed = o.confirmed ?? (() => {});
     this.#retryAfterTicks = o.retryAfterTicks;
   }
 
   read(timeoutMs: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const w: Waiter = {
-        resolve,
-        reject,
-        done: false,
-        timer: this.#clock.setTimeout(() => {
-          if (w.done) return;
-          w.done = true;
-          reject(new TimeoutError(this.#nodeId, "the linearizable read", timeoutMs, false));
-        }, timeoutMs),
-      };
-      this.#queued.push(w);
-      this.#maybeStartRound();
+      this.#queued.push(this.#waiter(resolve, reject, timeoutMs, "the linearizable read"));
+      this.#maybeStartRound(false);
     });
   }
 
-  #maybeStartRound(): void {
+  /** Resolves once this node has applied `index`. */
+  waitApplied(index: number, timeoutMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const w = this.#waiter(resolve, reject, timeoutMs, "the lease read");
+      this.#waitingApply.push({ index, waiters: [w] });
+      this.applied(this.#applied);
+    });
+  }
+
+  /** Starts a round even with no read waiting (to renew a lease), unless one is in flight. */
+  renew(): void {
+    this.#maybeStartRound(true);
+  }
+
+  #waiter(resolve: (i: number) => void, reject: (e: Error) => void, timeoutMs: number, what: string): Waiter {
+    const w: Waiter = {
+      resolve,
+      reject,
+      done: false,
+      timer: this.#clock.setTimeout(() => {
+        if (w.done) return;
+        w.done = true;
+        reject(new TimeoutError(this.#nodeId, what, timeoutMs, false));
+      }, timeoutMs),
+    };
+    return w;
+  }
+
+  #maybeStartRound(evenIfEmpty: boolean): void {
     if (this.#round !== null) return;
     this.#queued = this.#queued.filter((w) => !w.done);
-    if (this.#queued.length === 0) return;
-    const ctx = new Uint8Array(8);
-    new DataView(ctx.buffer).setFloat64(0, ++this.#seq);
-    this.#round = { ctx, key: keyOf(ctx), waiters: this.#queued, ticks: 0 };
+    if (this.#queued.length === 0 && !evenIfEmpty) return;
+    const ctx = readRequestContext(this.#nodeId, this.#incarnation, ++this.#seq);
+    const waiters = this.#queued;
     this.#queued = [];
-    this.#request(ctx);
+    const round: Round<TStamp> = { key: keyOf(ctx), waiters, ticks: 0, stamp: undefined as TStamp };
+    this.#round = round;
+    round.stamp = this.#request(ctx);
   }
 
   /** A ReadState arrived: the read with `ctx` may be served once `index` is applied. */
@@ -79,9 +119,10 @@ export class ReadBatcher {
     const round = this.#round;
     if (!round || keyOf(ctx) !== round.key) return;
     this.#round = null;
+    this.#onConfirmed(round.stamp);
     this.#waitingApply.push({ index, waiters: round.waiters });
     this.applied(this.#applied);
-    this.#maybeStartRound();
+    this.#maybeStartRound(false);
   }
 
   /** The node applied up to `index`. */
@@ -104,9 +145,22 @@ export class ReadBatcher {
     if (!round) return;
     if (++round.ticks < this.#retryAfterTicks) return;
     // No answer: the request or its answer was lost. Ask again with a new context.
+    this.#restartRound();
+  }
+
+  /**
+   * A new leader is known: the round in flight went to the old one (or was dropped for want
+   * of a leader) and will likely never be answered. Ask again at once, under a new context.
+   */
+  leaderChanged(): void {
+    if (this.#round) this.#restartRound();
+  }
+
+  #restartRound(): void {
+    const round = this.#round!;
     this.#round = null;
     this.#queued = [...round.waiters, ...this.#queued];
-    this.#maybeStartRound();
+    this.#maybeStartRound(false);
   }
 
   #settle(w: Waiter, f: () => void): void {

@@ -33,8 +33,14 @@ export interface RaftConfig {
   checkQuorum?: boolean;
   /** Run a pre-election before campaigning so a rejoining node cannot disrupt the cluster (Raft thesis §9.6). Default false. */
   preVote?: boolean;
-  /** "safe" confirms leadership with a heartbeat round per read; "lease" trusts the leader's lease (needs checkQuorum). Default "safe". */
-  readOnly?: "safe" | "lease";
+  /**
+   * After start, ignore vote and pre-vote requests for one election timeout, as if a leader had
+   * just been heard from (needs checkQuorum, which is what makes nodes ignore them at all). A
+   * restarted node has forgotten hearing from the leader; without this it could help elect a new
+   * leader inside the old leader's lease. Costs a fresh cluster at most one election timeout.
+   * Default false.
+   */
+  ignoreVotesAfterStart?: boolean;
   /** Drop proposals on a follower instead of forwarding them to the leader. Default false. */
   disableProposalForwarding?: boolean;
   /** Randomness for election timeouts. Default: seeded from the node id, so runs are reproducible. */
@@ -70,13 +76,7 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
   if (maxInflightBytes !== 0 && maxInflightBytes < maxSizePerMsg) {
     throw new ConfigError("maxInflightBytes must be 0 (no limit) or at least maxSizePerMsg");
   }
-  const readOnly = c.readOnly ?? "safe";
   const checkQuorum = c.checkQuorum ?? false;
-  if (readOnly === "lease" && !checkQuorum) {
-    throw new ConfigError(
-      'readOnly "lease" needs checkQuorum: true, or a deposed leader could serve stale reads',
-    );
-  }
   return {
     id: c.id,
     storage: c.storage,
@@ -90,7 +90,7 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     maxUncommittedEntriesSize: c.maxUncommittedEntriesSize ?? 0,
     checkQuorum,
     preVote: c.preVote ?? false,
-    readOnly,
+    ignoreVotesAfterStart: c.ignoreVotesAfterStart ?? false,
     disableProposalForwarding: c.disableProposalForwarding ?? false,
     random: c.random ?? new SeededRandom(seedFromId(c.id)),
     logger: c.logger ?? silentLogger,

@@ -10,7 +10,7 @@ import { entriesSize, payloadSize } from "./entries.js";
 import type { Logger } from "./logger.js";
 import { RaftLog } from "./raftLog.js";
 import type { Random } from "./random.js";
-import { ReadOnly } from "./readOnly.js";
+import { contextKey, ReadOnly } from "./readOnly.js";
 import { stepCandidate } from "./stepCandidate.js";
 import { stepFollower } from "./stepFollower.js";
 import { stepLeader } from "./stepLeader.js";
@@ -36,6 +36,9 @@ function isTransferContext(ctx: Uint8Array | null): boolean {
   if (ctx === null || ctx.length !== TRANSFER_CONTEXT.length) return false;
   return ctx.every((b, i) => b === TRANSFER_CONTEXT[i]);
 }
+
+/** Most reads a follower remembers having forwarded; a retry beyond that is asked anew. */
+const MAX_FORWARDED_READS = 4096;
 
 /** A role's message handler. */
 export type StepFn = (r: Raft, m: Message) => void;
@@ -71,10 +74,18 @@ export class Raft {
 
   electionElapsed = 0;
   heartbeatElapsed = 0;
-  /** Ticks since this node became leader; heartbeats carry it so acks date the lease. */
-  leaderTicks = 0;
-  /** Set once a leadership transfer sent timeout-now: the target may win at any moment, so the lease proves nothing. */
-  leaseRevoked = false;
+  /** Ticks since this instance was created, counted up to the election timeout (see `ignoreVotesAfterStart`). */
+  ticksSinceStart = 0;
+  /**
+   * Set once this leader sent timeout-now in this term: the target may win at any moment (its
+   * election skips the voters' lease check), so nothing proves leadership until the term ends.
+   */
+  timeoutNowSent = false;
+  /**
+   * Contexts of reads this follower forwarded to the leader in this term and that were not
+   * answered yet (insertion order, bounded by {@link MAX_FORWARDED_READS}).
+   */
+  readonly forwardedReads = new Set<string>();
   randomizedElectionTimeout = 0;
 
   readonly cfg: ResolvedConfig;
@@ -170,8 +181,8 @@ export class Raft {
     this.uncommittedSize = 0;
     this.readOnly.clear();
     this.pendingReadIndexMessages = [];
-    this.leaderTicks = 0;
-    this.leaseRevoked = false;
+    this.timeoutNowSent = false;
+    this.forwardedReads.clear();
   }
 
   /** The last index known to be on this node's stable storage. */
@@ -251,6 +262,7 @@ export class Raft {
   // ---- ticks ----
 
   tickElection(): void {
+    this.countTickSinceStart();
     this.electionElapsed++;
     if (this.promotable() && this.pastElectionTimeout()) {
       this.electionElapsed = 0;
@@ -259,7 +271,7 @@ export class Raft {
   }
 
   tickHeartbeat(): void {
-    this.leaderTicks++;
+    this.countTickSinceStart();
     this.heartbeatElapsed++;
     this.electionElapsed++;
     if (this.electionElapsed >= this.electionTimeout) {
@@ -280,6 +292,21 @@ export class Raft {
     }
   }
 
+  countTickSinceStart(): void {
+    if (this.ticksSinceStart < this.electionTimeout) this.ticksSinceStart++;
+  }
+
+  /**
+   * Whether vote requests are ignored because a live leader may exist (Raft thesis §4.2.3):
+   * one was heard from within the election timeout, or this node started less than an election
+   * timeout ago and so cannot know (`ignoreVotesAfterStart`). Leader leases rest on this.
+   */
+  inLeaderLease(): boolean {
+    if (!this.cfg.checkQuorum) return false;
+    if (this.lead !== null && this.electionElapsed < this.electionTimeout) return true;
+    return this.cfg.ignoreVotesAfterStart && this.ticksSinceStart < this.electionTimeout;
+  }
+
   // ---- elections (Raft paper §5.2, thesis §9.6) ----
 
   hup(t: CampaignType): void {
@@ -291,12 +318,6 @@ export class Raft {
     if (this.hasUnappliedConfChanges()) {
       this.logger.warn(
         `node ${this.id}: cannot campaign at term ${this.term}: configuration changes are not yet applied`,
-      );
-      return;
-    }
-    if (this.removedByPendingConfChanges()) {
-      this.logger.warn(
-        `node ${this.id}: cannot campaign: a configuration change in its log removes its vote`,
       );
       return;
     }
@@ -366,9 +387,7 @@ export class Raft {
     } else if (m.term > this.term) {
       if (m.type === "vote" || m.type === "preVote") {
         const force = isTransferContext(m.context);
-        const inLease =
-          this.cfg.checkQuorum && this.lead !== null && this.electionElapsed < this.electionTimeout;
-        if (!force && inLease) {
+        if (!force && this.inLeaderLease()) {
           // Heard from a live leader within the election timeout: ignore (Raft thesis §4.2.3).
           this.logger.info(
             `node ${this.id}: [term ${this.term}] ignored ${m.type} from ${m.from} at term ${m.term}: lease with ${this.lead} has not expired`,
@@ -539,7 +558,7 @@ export class Raft {
     // Only commit what the follower is known to hold: a heartbeat must never advance a
     // follower's commit past entries it may not have.
     const commit = Math.min(pr?.match ?? 0, this.raftLog.committed);
-    this.send(message({ type: "heartbeat", to, commit, context, index: this.leaderTicks }));
+    this.send(message({ type: "heartbeat", to, commit, context }));
   }
 
   bcastHeartbeat(context: Uint8Array | null = this.readOnly.lastPendingRequestCtx()): void {
@@ -588,6 +607,9 @@ export class Raft {
 
   handleAppendEntries(m: Message): void {
     if (m.index < this.raftLog.committed) {
+      // A delayed append: answered with our commit. A leader of this term or a later one holds
+      // every committed entry (Raft paper §5.4), so one that differs means a corrupt log.
+      this.raftLog.checkAgainstCommitted(m.index, m.logTerm, m.entries);
       this.send(message({ type: "appendResponse", to: m.from, index: this.raftLog.committed }));
       return;
     }
@@ -616,7 +638,7 @@ export class Raft {
 
   handleHeartbeat(m: Message): void {
     this.raftLog.commitTo(m.commit);
-    this.send(message({ type: "heartbeatResponse", to: m.from, context: m.context, index: m.index }));
+    this.send(message({ type: "heartbeatResponse", to: m.from, context: m.context }));
   }
 
   handleSnapshot(m: Message): void {
@@ -662,6 +684,23 @@ export class Raft {
     this.send(message({ type: "readIndexResponse", to: req.from, index: readIndex, context: req.context }));
   }
 
+  /** A follower forwards a read to the leader: remember its context to accept the answer. */
+  forwardedRead(ctx: Uint8Array | null): void {
+    const key = contextKey(ctx);
+    this.forwardedReads.delete(key);
+    this.forwardedReads.add(key);
+    if (this.forwardedReads.size > MAX_FORWARDED_READS) {
+      // Unanswered reads are retried under new contexts; forget the oldest.
+      const oldest = this.forwardedReads.values().next().value;
+      if (oldest !== undefined) this.forwardedReads.delete(oldest);
+    }
+  }
+
+  /** Whether `ctx` is a read this node forwarded and still waits for; forgets it if so. */
+  takeForwardedRead(ctx: Uint8Array | null): boolean {
+    return this.forwardedReads.delete(contextKey(ctx));
+  }
+
   releasePendingReadIndexMessages(): void {
     if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return;
     const msgs = this.pendingReadIndexMessages;
@@ -672,27 +711,8 @@ export class Raft {
   // ---- leadership transfer (Raft thesis §3.10) ----
 
   sendTimeoutNow(to: NodeId): void {
-    this.leaseRevoked = true;
+    this.timeoutNowSent = true;
     this.send(message({ type: "timeoutNow", to }));
-  }
-
-  /**
-   * Whether this leader's lease still holds (Raft thesis §6.4.1): a quorum acknowledged a
-   * heartbeat sent less than an election timeout ago (one tick of margin for clock drift), so
-   * no quorum can have voted for another leader since. Followers only vote once they have not
-   * heard from a leader for an election timeout, which check-quorum guarantees to be honoured.
-   * NB: like etcd's, the lease assumes bounded clock drift, and a follower that restarts
-   * forgets it; use "safe" reads where that is not acceptable.
-   */
-  leaseValid(): boolean {
-    if (this.leaseRevoked || !this.cfg.checkQuorum) return false;
-    const now = this.leaderTicks;
-    const oldestValid = now - this.electionTimeout + 1;
-    const acked = jointCommittedIndex(this.trk.config.voters, (id) =>
-      id === this.id ? now : this.trk.progress.get(id)?.ackedBeatTick,
-    );
-    // A heartbeat sent at tick 0 of this term cannot have been acknowledged before it was sent.
-    return acked > 0 && acked >= oldestValid;
   }
 
   abortLeaderTransfer(): void {
@@ -752,12 +772,6 @@ export class Raft {
       }
     }
     return out;
-  }
-
-  /** Whether configuration entries already in the log, once applied, leave this node without a vote. */
-  removedByPendingConfChanges(): boolean {
-    const latest = this.configsAfter(this.raftLog.applied, this.raftLog.lastIndex()).at(-1)?.config;
-    return latest !== undefined && !latest.voters[0].has(this.id) && !latest.voters[1].has(this.id);
   }
 
   /** Makes `cfg` the active membership, creating and dropping progress records to match. */

@@ -1,4 +1,4 @@
-import { CompactedError, UnavailableError } from "../errors.js";
+import { CompactedError, CorruptLogError, UnavailableError } from "../errors.js";
 import { limitSize } from "./entries.js";
 import type { Logger } from "./logger.js";
 import type { Storage } from "./storage.js";
@@ -47,7 +47,9 @@ export class RaftLog {
 
   lastTerm(): number {
     const t = this.term(this.lastIndex());
-    if (t === null) throw new Error(`node ${this.#id}: term of the last entry is unavailable`);
+    if (t === null) {
+      throw new CorruptLogError(this.#id, this.lastIndex(), "the term of the last entry is unavailable");
+    }
     return t;
   }
 
@@ -79,8 +81,10 @@ export class RaftLog {
     const conflict = this.findConflict(ents);
     if (conflict !== 0) {
       if (conflict <= this.committed) {
-        throw new Error(
-          `node ${this.#id}: entry ${conflict} conflicts with a committed entry (committed ${this.committed}); the log is corrupt`,
+        throw new CorruptLogError(
+          this.#id,
+          conflict,
+          `entry ${conflict} conflicts with a committed entry (committed ${this.committed})`,
         );
       }
       this.append(ents.slice(conflict - (index + 1)));
@@ -89,12 +93,36 @@ export class RaftLog {
     return lastNew;
   }
 
+  /**
+   * Throws {@link CorruptLogError} if the leader's entry before an append (`index`, `logTerm`)
+   * or any of `ents` contradicts an entry this log holds as committed. Compacted entries are
+   * not checked.
+   */
+  checkAgainstCommitted(index: number, logTerm: number, ents: readonly Entry[]): void {
+    const claims = [{ index, term: logTerm }, ...ents];
+    for (const { index: i, term } of claims) {
+      if (i === 0 || i > this.committed) continue;
+      const ours = this.term(i);
+      if (ours !== null && ours !== term) {
+        throw new CorruptLogError(
+          this.#id,
+          i,
+          `the leader's entry ${i} has term ${term}, but committed entry ${i} here has term ${ours}`,
+        );
+      }
+    }
+  }
+
   /** Appends entries after the log's end or over an uncommitted suffix. Returns the new last index. */
   append(ents: readonly Entry[]): number {
     if (ents.length === 0) return this.lastIndex();
     const after = ents[0]!.index - 1;
     if (after < this.committed) {
-      throw new Error(`node ${this.#id}: append after ${after} would overwrite committed ${this.committed}`);
+      throw new CorruptLogError(
+        this.#id,
+        after + 1,
+        `an append after ${after} would overwrite committed entries (committed ${this.committed})`,
+      );
     }
     this.unstable.truncateAndAppend(ents);
     return this.lastIndex();
@@ -141,8 +169,10 @@ export class RaftLog {
   commitTo(c: number): void {
     if (c <= this.committed) return;
     if (c > this.lastIndex()) {
-      throw new Error(
-        `node ${this.#id}: commit ${c} is past the last index ${this.lastIndex()}; the log is corrupt or truncated`,
+      throw new CorruptLogError(
+        this.#id,
+        c,
+        `commit ${c} is past the last index ${this.lastIndex()}: the log was truncated or lost`,
       );
     }
     this.committed = c;

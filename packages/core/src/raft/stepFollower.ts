@@ -46,9 +46,18 @@ export function stepFollower(r: Raft, m: Message): void {
         r.logger.info(`node ${r.id}: no leader at term ${r.term}; dropping the read request`);
         return;
       }
+      r.forwardedRead(m.context);
       r.send({ ...m, to: r.lead });
       return;
     case "readIndexResponse":
+      // Only an answer to a read this node asked for, in this term: a late answer to another
+      // request (or to a previous incarnation's) must not pass for a fresh one.
+      if (!r.takeForwardedRead(m.context)) {
+        r.logger.debug(
+          `node ${r.id}: ignored a read answer from ${m.from} for a request it has not outstanding`,
+        );
+        return;
+      }
       r.readStates.push({ index: m.index, requestCtx: m.context ?? new Uint8Array() });
       return;
     default:

@@ -73,13 +73,11 @@ export function stepLeader(r: Raft, m: Message): void {
     }
     case "heartbeatResponse": {
       pr.recentActive = true;
-      // The follower echoes the leader tick its heartbeat was sent at: the start of its lease.
-      pr.ackedBeatTick = Math.max(pr.ackedBeatTick, m.index);
       pr.msgAppFlowPaused = false;
       // Appends in flight may have been lost; free one slot so replication can resume.
       if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirst();
       if (pr.match < r.raftLog.lastIndex()) r.sendAppend(m.from);
-      if (r.cfg.readOnly !== "safe" || m.context === null) return;
+      if (m.context === null) return;
       const acks = r.readOnly.recvAck(m.from, m.context);
       if (acks === null) return;
       const votes = new Map<NodeId, boolean>();
@@ -150,14 +148,16 @@ function readIndex(r: Raft, m: Message): void {
     r.pendingReadIndexMessages.push(m);
     return;
   }
-  // A lone voter needs no confirmation; a valid lease stands in for one (thesis §6.4.1).
-  if (r.trk.voterIds().length === 1 || (r.cfg.readOnly === "lease" && r.leaseValid())) {
+  // A lone voter needs no confirmation.
+  if (r.trk.voterIds().length === 1) {
     r.respondToReadIndex(m, r.raftLog.committed);
     return;
   }
-  r.readOnly.addRequest(r.raftLog.committed, m);
-  r.readOnly.recvAck(r.id, m.context);
-  r.bcastHeartbeat(m.context);
+  const requester = m.from === "" ? r.id : m.from;
+  const beatCtx = r.readOnly.addRequest(r.raftLog.committed, m, requester);
+  if (beatCtx === null) return;
+  r.readOnly.recvAck(r.id, beatCtx);
+  r.bcastHeartbeat(beatCtx);
 }
 
 function transferLeader(r: Raft, m: Message, isLearner: boolean): void {

@@ -21,8 +21,6 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
-  /** The leader tick of the newest heartbeat this follower acknowledged (for lease reads). */
-  ackedBeatTick = 0;
   isLearner: boolean;
   readonly inflights: Inflights;
 

@@ -145,6 +145,47 @@ describe("membership changes", () => {
     }
   });
 
+  it("shrinking 5→3: a leave-joint entry held only by the removed nodes still gets a leader elected after the leader dies", () => {
+    const c = new TestCluster(["a", "b", "c", "d", "e"]);
+    c.campaign("c");
+    c.get("c").node.proposeConfChange({
+      transition: "explicit",
+      changes: [
+        { type: "removeNode", nodeId: "a" },
+        { type: "removeNode", nodeId: "b" },
+      ],
+    });
+    c.settle();
+    expect(c.get("d").confState).toMatchObject({
+      voters: ["c", "d", "e"],
+      votersOutgoing: ["a", "b", "c", "d", "e"],
+    });
+    // The leave-joint entry reaches only a and b (the nodes it removes): with c, a majority of
+    // the outgoing voters, but not of the incoming ones, so it is not committed.
+    const cutOff = ["d", "e"];
+    c.drop = (m) => cutOff.includes(m.to) || cutOff.includes(m.from);
+    c.get("c").node.proposeConfChange({ transition: "auto", changes: [] });
+    c.settle();
+    const leaveJoint = c.raft("c").raftLog.lastIndex();
+    expect(c.raft("a").raftLog.lastIndex()).toBe(leaveJoint);
+    expect(c.raft("d").raftLog.lastIndex()).toBeLessThan(leaveJoint);
+    // The leader dies. d and e cannot win without a or b (the outgoing majority), and a and b
+    // vote only for a log as long as theirs; so a or b must campaign, as etcd lets them: the
+    // entry that removes them is not committed, and they still vote in the joint configuration.
+    c.isolate("c");
+    const survivors = ["a", "b", "d", "e"];
+    for (let i = 0; i < 100 && !survivors.some((id) => c.raft(id).role === "leader"); i++)
+      c.tick(1, survivors);
+    expect(survivors.some((id) => c.raft(id).role === "leader")).toBe(true);
+    // The leave-joint entry commits; a and b step down once they apply it, and d or e leads.
+    c.tick(60, survivors);
+    expect(c.get("d").confState).toMatchObject({ voters: ["c", "d", "e"], votersOutgoing: [] });
+    const leader = c.leader();
+    expect(["d", "e"]).toContain(leader);
+    c.propose(leader!, "after");
+    expect(c.appliedData("e").at(-1)).toBe("after");
+  });
+
   it("a node with committed but unapplied configuration changes does not campaign", () => {
     const c = started();
     const r = c.raft("b");

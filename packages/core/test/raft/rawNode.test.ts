@@ -330,7 +330,6 @@ describe("config validation", () => {
     ["a fractional electionTick", { electionTick: 10.5 }],
     ["maxInflightMsgs 0", { maxInflightMsgs: 0 }],
     ["maxInflightBytes below maxSizePerMsg", { maxSizePerMsg: 1000, maxInflightBytes: 999 }],
-    ['readOnly "lease" without checkQuorum', { readOnly: "lease" }],
   ];
   for (const [what, extra] of bad) {
     it(`refuses ${what} with a ConfigError`, () => {

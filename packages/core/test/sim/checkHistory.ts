@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
-import { parseHistory } from "./history.js";
-import { checkLinearizable } from "./linearizability.js";
+import { checkLinearizable, parseHistory } from "../../src/history/index.js";
 
 /**
  * Checks a JSON-lines history file for linearizability:

@@ -13,7 +13,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { historyToJsonLines } from "./history.js";
+import { historyToJsonLines } from "../../src/history/index.js";
 import { CONF_KINDS } from "./membership.js";
 import { describeRunConfig, PROFILES, type ProfileName } from "./runConfig.js";
 import {
@@ -30,6 +30,7 @@ const BUGS = [
   "forgetVote",
   "loseTail",
   "staleReads",
+  "collidingReadContexts",
   "divergentConfChange",
   "wrongConfChange",
   "learnerSelfPromotes",

@@ -1,4 +1,4 @@
-import type { Operation } from "./history.js";
+import type { Operation } from "../../src/history/index.js";
 import type { Rng } from "./rng.js";
 
 /** What a client wants to do next, before it is sent to a node. */
@@ -207,15 +207,4 @@ export class Clients {
   pendingOn(node: string): PendingOp[] {
     return [...this.#pending.values()].filter((op) => op.node === node);
   }
-}
-
-/** The read context of a get: identifies the client and its sequence number. */
-export function readContext(client: number, seq: number): Uint8Array {
-  return new TextEncoder().encode(`${client}/${seq}`);
-}
-
-/** Parses a {@link readContext}; undefined for anything else. */
-export function parseReadContext(ctx: Uint8Array): { client: number; seq: number } | undefined {
-  const m = /^(\d+)\/(\d+)$/.exec(new TextDecoder().decode(ctx));
-  return m ? { client: Number(m[1]), seq: Number(m[2]) } : undefined;
 }

@@ -104,8 +104,11 @@ const TERM_SPAN = 1_000_000;
  *   computes the same ConfState there, and (unless `checkConfModel` is off) the model's.
  * - Membership views: a node's membership is the configuration at its applied index — after
  *   every step, on restart, and in every snapshot made or installed ({@link checkMembership}).
- * - Only voters lead: a new leader is a voter of its own configuration, and a node whose
- *   removal from the cluster was known committed before term T never leads term T.
+ * - Only voters lead: a new leader is a voter of its own (applied) configuration, and a node
+ *   that knows its removal from the cluster is committed never leads. One that does not know
+ *   it may lead for a while, as in etcd (etcd-io/etcd#7625): it campaigns with the votes of its
+ *   applied configuration, which overlap with every quorum that decided since, commits only with
+ *   a quorum of that configuration, and steps down once it applies its removal.
  * - Only voters commit: when a leader advances its commit index, a majority of each half of its
  *   configuration's voters hold the entry durably ({@link onLeaderCommit}); learners never count.
  */
@@ -125,8 +128,8 @@ export class InvariantChecker {
   readonly #confs: ConfPoint[] = [{ index: 0, state: emptyConf(), key: confKey(emptyConf()) }];
   /** Per configuration entry index: the first node that applied it, and what it computed. */
   readonly #confApplied = new Map<number, { node: string; key: string }>();
-  /** Nodes removed from the cluster: the removing entry and the term it was known committed by. */
-  readonly #removedAt = new Map<NodeId, { index: number; term: number }>();
+  /** Nodes removed from the cluster: the index of the configuration entry that removed each. */
+  readonly #removedAt = new Map<NodeId, number>();
   /** Called once for each entry that joins the committed prefix. */
   onCommitted: ((entry: Entry) => void) | undefined;
   /** Called once for each configuration entry that joins the committed prefix. */
@@ -315,7 +318,7 @@ export class InvariantChecker {
         this.#cType.push(e.type);
         this.#cData.push(e.data);
         this.#cCommitTerm.push(term);
-        if (e.type === "confChange") this.#commitConf(e, term);
+        if (e.type === "confChange") this.#commitConf(e);
         this.onCommitted?.(e);
       } else if (e.index <= n) {
         if (
@@ -362,10 +365,11 @@ export class InvariantChecker {
     }
     this.#leaders.set(term, node);
     const removed = this.#removedAt.get(node);
-    if (removed !== undefined && removed.term < term) {
+    const knownCommit = this.#node(node).commit;
+    if (removed !== undefined && removed <= knownCommit) {
       throw new InvariantViolation(
-        `removed node leads: ${node} became leader of term ${term}, but its removal (configuration entry ` +
-          `${removed.index}, ${this.configAt(removed.index).key}) was known committed by term ${removed.term}`,
+        `removed node leads: ${node} became leader of term ${term}, but it knew its removal (configuration entry ` +
+          `${removed}, ${this.configAt(removed).key}) committed (its commit index is ${knownCommit})`,
       );
     }
     if (conf !== undefined && !isVoterIn(conf, node)) {
@@ -436,7 +440,7 @@ export class InvariantChecker {
   // ---- membership ----
 
   /** A configuration entry joined the committed prefix: extend the timeline with the model's result. */
-  #commitConf(e: Entry, term: number): void {
+  #commitConf(e: Entry): void {
     let cc: ConfChange;
     try {
       cc = decodeConfChange(e.data);
@@ -454,7 +458,7 @@ export class InvariantChecker {
     }
     this.#confs.push({ index: e.index, state: after, key: confKey(after) });
     const now = membersOf(after);
-    for (const id of membersOf(before)) if (!now.has(id)) this.#removedAt.set(id, { index: e.index, term });
+    for (const id of membersOf(before)) if (!now.has(id)) this.#removedAt.set(id, e.index);
     for (const id of now) this.#removedAt.delete(id);
     this.onConfCommitted?.({ index: e.index, cc, before, after, refused });
   }

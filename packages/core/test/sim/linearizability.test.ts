@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { historyToJsonLines, type Operation, parseHistory } from "./history.js";
-import { checkLinearizable } from "./linearizability.js";
+import {
+  checkLinearizable,
+  historyToJsonLines,
+  type Operation,
+  parseHistory,
+} from "../../src/history/index.js";
 
 const put = (client: number, value: number, call: number, ret: number, key = "x"): Operation => ({
   client,

@@ -1,3 +1,5 @@
+import type { Operation } from "../../src/history/index.js";
+import { checkLinearizable } from "../../src/history/index.js";
 import {
   type ConfChange,
   ConfChangeError,
@@ -15,12 +17,12 @@ import {
   type Role,
   SeededRandom,
 } from "../../src/index.js";
-import { type ClientRequest, Clients, type PendingOp, parseReadContext, readContext } from "./clients.js";
+import { readRequestContext } from "../../src/node/readBatcher.js";
+import { contextKey } from "../../src/raft/readOnly.js";
+import { type ClientRequest, Clients, type PendingOp } from "./clients.js";
 import { EventQueue } from "./eventQueue.js";
-import type { Operation } from "./history.js";
 import { type ConfCommit, InvariantChecker, InvariantViolation } from "./invariants.js";
 import { decodeCommand, encodeCommand, KvMachine } from "./kvMachine.js";
-import { checkLinearizable } from "./linearizability.js";
 import {
   applyConfModel,
   CONF_KINDS,
@@ -47,6 +49,11 @@ export interface SimBugs {
   loseTail?: boolean;
   /** Gets are answered from the contacted node's state machine at once, skipping readIndex. */
   staleReads?: boolean;
+  /**
+   * Read contexts as RaftNode made them before they named node and incarnation: a counter
+   * from 1 in every node's every life, so contexts collide across nodes and restarts.
+   */
+  collidingReadContexts?: boolean;
   /** Node n2 applies every addLearner as addVoter (and keeps what its core computed): nodes disagree. */
   divergentConfChange?: boolean;
   /** Every node applies every addLearner as addVoter (and keeps what its core computed): all agree, wrongly. */
@@ -241,6 +248,9 @@ interface SimNode {
   readonly tickPeriod: number;
   /** While now < pausedUntil the node's process is stalled (a long GC pause): its events wait. */
   pausedUntil: number;
+  /** Read requests of this life, numbered as RaftNode numbers them, and whose get each is. */
+  readSeq: number;
+  readonly readOps: Map<string, { client: number; seq: number }>;
 }
 
 /** The client id of the final liveness write (not part of the recorded history). */
@@ -438,6 +448,8 @@ class Simulation {
       storage: new MemoryStorage(),
       raw: null,
       inc: 0,
+      readSeq: 0,
+      readOps: new Map(),
       kv: new KvMachine(),
       role: "follower",
       confState: empty,
@@ -468,7 +480,8 @@ class Simulation {
       applied,
       checkQuorum: cfg.checkQuorum,
       preVote: cfg.preVote,
-      readOnly: "safe",
+      // As RaftNode does: a restarted node must not help elect a leader inside another's lease.
+      ignoreVotesAfterStart: true,
       random: new SeededRandom(deriveSeed(this.seed, node.index, node.inc)),
       logger: this.#logger(node.id),
     };
@@ -732,7 +745,7 @@ class Simulation {
       for (const e of rd.committedEntries) this.#apply(node, e);
       for (const rs of rd.readStates) {
         this.checker.onReadState(node.id, rs.index);
-        const ctx = parseReadContext(rs.requestCtx);
+        const ctx = node.readOps.get(contextKey(rs.requestCtx));
         const op = ctx ? this.clients.pending(ctx.client) : undefined;
         if (op && ctx && op.seq === ctx.seq && op.node === node.id && op.incarnation === node.inc) {
           op.readIndex = rs.index;
@@ -1004,6 +1017,8 @@ class Simulation {
       node.storage.setHardState({ ...hs, vote: null });
     }
     node.inc++;
+    node.readSeq = 0;
+    node.readOps.clear();
     const snap = node.storage.snapshot();
     const hs = node.storage.initialState().hardState;
     node.kv = KvMachine.restore(snap.data, snap.meta.index);
@@ -1348,6 +1363,21 @@ class Simulation {
     this.#clientSend(op);
   }
 
+  /**
+   * The context of a get's read request, made as RaftNode makes it (node, incarnation and a
+   * counter of this life), remembered so its ReadState finds the get.
+   */
+  #readContext(node: SimNode, client: number, seq: number): Uint8Array {
+    const n = ++node.readSeq;
+    let ctx: Uint8Array;
+    if (this.bugs.collidingReadContexts) {
+      ctx = new Uint8Array(8);
+      new DataView(ctx.buffer).setFloat64(0, n);
+    } else ctx = readRequestContext(node.id, String(node.inc), n);
+    node.readOps.set(contextKey(ctx), { client, seq });
+    return ctx;
+  }
+
   /** Hands a client's request to its node: propose for a write, readIndex for a get. */
   #clientSend(op: PendingOp): void {
     const node = this.byId.get(op.node)!;
@@ -1359,7 +1389,7 @@ class Simulation {
     }
     try {
       if (request.kind === "get") {
-        node.raw.readIndex(readContext(c, op.seq));
+        node.raw.readIndex(this.#readContext(node, c, op.seq));
       } else {
         node.raw.propose(
           encodeCommand({

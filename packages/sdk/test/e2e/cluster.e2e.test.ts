@@ -69,6 +69,30 @@ describe("a cluster of node processes", { timeout: 120_000 }, () => {
     expect(await c.client([follower]).query.value(undefined, { consistency: "stale" })).toBe(60);
   });
 
+  it("a leader stopped with SIGSTOP and resumed after a new leader committed never answers a lease read with stale state", async () => {
+    const c = await threeNodes();
+    const old = (await c.leader())!;
+    const others = ["n1", "n2", "n3"].filter((id) => id !== old);
+    await c.client([old]).commands.add({ by: 1, id: "before" });
+    expect(await c.client([old]).query.value(undefined, { consistency: "lease" })).toBe(1);
+    await c.signal(old, "SIGSTOP");
+    await waitFor("a new leader", () => c.leader(others));
+    await c.client(others).commands.add({ by: 10, id: "after" });
+    // The read is sent while the old leader is stopped, so it waits in the socket with the
+    // peers' messages: on SIGCONT it may run before a single tick or message.
+    const read = c
+      .client([old])
+      .query.value(undefined, { consistency: "lease" })
+      .then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+    await c.signal(old, "SIGCONT");
+    const outcome = await read;
+    if ("value" in outcome) expect(outcome.value).toBe(11);
+    else expect(outcome.error).toHaveProperty("code");
+  });
+
   it("after compaction, a new node added as a learner catches up by snapshot and is promoted to voter", async () => {
     const c = await threeNodes({ snapshotEntries: 50, snapshotCatchUpEntries: 10 });
     const client = c.client();

@@ -1,4 +1,3 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import { crc32 } from "node:zlib";
 import type { Snapshot, SnapshotMeta } from "@raftkit/core";
@@ -26,6 +25,7 @@ export function parseSnapshotFileName(name: string): { index: number; term: numb
   return m ? { index: Number(m[1]), term: Number(m[2]) } : null;
 }
 
+/** A snapshot as a snapshot file's bytes (with its checksum): what backups hold too. */
 export function encodeSnapshot(snapshot: Snapshot): Buffer {
   const meta = Buffer.from(JSON.stringify(snapshot.meta));
   const b = Buffer.allocUnsafe(HEADER + meta.byteLength + snapshot.data.byteLength);
@@ -40,8 +40,11 @@ export function encodeSnapshot(snapshot: Snapshot): Buffer {
   return b;
 }
 
-/** Decodes a snapshot file's bytes; throws an Error saying what is wrong if they are not sound. */
-export function decodeSnapshot(b: Buffer, expect: { index: number; term: number }): Snapshot {
+/**
+ * Decodes a snapshot file's bytes; throws an Error saying what is wrong if they are not sound
+ * (or, given `expect`, if they hold another snapshot than the file's name says).
+ */
+export function decodeSnapshot(b: Buffer, expect?: { index: number; term: number }): Snapshot {
   if (b.byteLength < HEADER || !b.subarray(0, 8).equals(MAGIC))
     throw new Error("not a raftkit snapshot file");
   if (b.readUInt32LE(8) !== VERSION) throw new Error(`unsupported snapshot version ${b.readUInt32LE(8)}`);
@@ -51,7 +54,7 @@ export function decodeSnapshot(b: Buffer, expect: { index: number; term: number 
     throw new Error("the file's length does not match its header");
   if (crc32(b.subarray(16)) !== b.readUInt32LE(12)) throw new Error("checksum mismatch");
   const meta = JSON.parse(b.toString("utf8", HEADER, HEADER + metaLen)) as SnapshotMeta;
-  if (meta.index !== expect.index || meta.term !== expect.term) {
+  if (expect && (meta.index !== expect.index || meta.term !== expect.term)) {
     throw new Error(`holds the snapshot at index ${meta.index} term ${meta.term}, not the one its name says`);
   }
   const data = new Uint8Array(b.buffer, b.byteOffset + HEADER + metaLen, dataLen);
@@ -59,10 +62,10 @@ export function decodeSnapshot(b: Buffer, expect: { index: number; term: number 
 }
 
 /** Reads and checks the snapshot file `name` in `dir`. */
-export async function readSnapshotFile(dir: string, name: string): Promise<Snapshot> {
+export async function readSnapshotFile(vfs: Vfs, dir: string, name: string): Promise<Snapshot> {
   const expect = parseSnapshotFileName(name);
   if (!expect) throw new Error(`${name} is not a snapshot file name`);
-  return decodeSnapshot(await fs.readFile(path.join(dir, name)), expect);
+  return decodeSnapshot(await vfs.readFile(path.join(dir, name)), expect);
 }
 
 /**

@@ -69,38 +69,60 @@ export function encodeFrame(seq: number, position: number, ops: readonly WalOp[]
 const salt = Buffer.alloc(16);
 
 function frameCrc(buf: Buffer, at: number, payload: number, seq: number, position: number): number {
+  return frameCrcOf(buf.subarray(at, at + 8), buf, at, payload, seq, position);
+}
+
+/** The CRC of the frame at `at` in `buf` if its header's first 8 bytes were `head`. */
+export function frameCrcOf(
+  head: Buffer,
+  buf: Buffer,
+  at: number,
+  payload: number,
+  seq: number,
+  position: number,
+): number {
   writeU64(salt, seq, 0);
   writeU64(salt, position, 8);
-  const head = crc32(buf.subarray(at, at + 8), crc32(salt));
-  return crc32(buf.subarray(at + FRAME_HEADER, at + FRAME_HEADER + payload), head);
+  const h = crc32(head, crc32(salt));
+  return crc32(buf.subarray(at + FRAME_HEADER, at + FRAME_HEADER + payload), h);
 }
+
+/**
+ * Why a frame could not be read: `cut` the file ends inside its header; `zeros` its first 8
+ * bytes are zero; `header` its header is not one a writer makes; `pastEnd` its length runs past
+ * the end of the file; `checksum` its CRC does not match; `padding` the CRC matches but the
+ * padding after it is not zero.
+ */
+export type FrameProblem = "cut" | "zeros" | "header" | "pastEnd" | "checksum" | "padding";
 
 export type FrameRead =
   | { ok: true; recordsStart: number; recordsEnd: number; next: number }
-  | { ok: false; problem: string };
+  | { ok: false; kind: FrameProblem; problem: string };
 
 /** Reads the frame at `at` in `buf`, which holds segment `seq` from its first byte. */
 export function readFrame(buf: Buffer, at: number, seq: number): FrameRead {
-  if (at + FRAME_HEADER > buf.byteLength) return { ok: false, problem: "a frame header cut short" };
+  if (at + FRAME_HEADER > buf.byteLength)
+    return { ok: false, kind: "cut", problem: "a frame header cut short" };
   const type = buf[at]!;
   if (type === 0 && buf.readUInt32LE(at + 4) === 0)
-    return { ok: false, problem: "zeros where a frame should start" };
+    return { ok: false, kind: "zeros", problem: "zeros where a frame should start" };
   if (
     type !== FRAME_RECORDS ||
     buf[at + 1] !== 0 ||
     buf.readUInt16LE(at + 2) !== 0 ||
     buf.readUInt32LE(at + 12) !== 0
   ) {
-    return { ok: false, problem: "not a frame header" };
+    return { ok: false, kind: "header", problem: "not a frame header" };
   }
   const payload = buf.readUInt32LE(at + 4);
   const next = align8(at + FRAME_HEADER + payload);
-  if (next > buf.byteLength) return { ok: false, problem: "a frame that runs past the end of the file" };
+  if (next > buf.byteLength)
+    return { ok: false, kind: "pastEnd", problem: "a frame that runs past the end of the file" };
   if (frameCrc(buf, at, payload, seq, at) !== buf.readUInt32LE(at + 8)) {
-    return { ok: false, problem: "frame checksum mismatch" };
+    return { ok: false, kind: "checksum", problem: "frame checksum mismatch" };
   }
   for (let i = at + FRAME_HEADER + payload; i < next; i++) {
-    if (buf[i] !== 0) return { ok: false, problem: "non-zero padding after a frame" };
+    if (buf[i] !== 0) return { ok: false, kind: "padding", problem: "non-zero padding after a frame" };
   }
   return { ok: true, recordsStart: at + FRAME_HEADER, recordsEnd: at + FRAME_HEADER + payload, next };
 }

@@ -1,7 +1,7 @@
-import fs from "node:fs";
 import type { Entry } from "@raftkit/core";
 import { CorruptWalError } from "../errors.js";
 import type { LogIndex } from "../logIndex.js";
+import type { Vfs, VfsReadFile } from "../vfs.js";
 import { decodeEntry, RecordError } from "./record.js";
 
 /** Entries closer than this on disk are fetched with one read (what lies between is skipped). */
@@ -10,15 +10,17 @@ const MAX_GAP = 16 * 1024;
 const MAX_SPAN = 1024 * 1024;
 
 /**
- * Reads entry records from segment files, synchronously, through a small cache of open file
- * descriptors (least recently used closed first).
+ * Reads entry records from segment files, synchronously, through a small cache of open files
+ * (least recently used closed first).
  */
 export class SegmentReader {
+  readonly #vfs: Vfs;
   readonly #paths = new Map<number, string>();
-  readonly #fds = new Map<number, number>();
+  readonly #fds = new Map<number, VfsReadFile>();
   readonly #maxOpen: number;
 
-  constructor(maxOpen = 16) {
+  constructor(vfs: Vfs, maxOpen = 16) {
+    this.#vfs = vfs;
     this.#maxOpen = maxOpen;
   }
 
@@ -30,13 +32,13 @@ export class SegmentReader {
   /** Forgets a deleted segment, closing its descriptor. */
   remove(seq: number): void {
     const fd = this.#fds.get(seq);
-    if (fd !== undefined) fs.closeSync(fd);
+    fd?.close();
     this.#fds.delete(seq);
     this.#paths.delete(seq);
   }
 
   close(): void {
-    for (const fd of this.#fds.values()) fs.closeSync(fd);
+    for (const fd of this.#fds.values()) fd.close();
     this.#fds.clear();
   }
 
@@ -97,7 +99,7 @@ export class SegmentReader {
     const buf = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const n = fs.readSync(fd, buf, done, length - done, offset + done);
+      const n = fd.read(buf, done, length - done, offset + done);
       if (n === 0) {
         throw new CorruptWalError(
           this.#path(seq),
@@ -110,7 +112,7 @@ export class SegmentReader {
     return buf;
   }
 
-  #fd(seq: number): number {
+  #fd(seq: number): VfsReadFile {
     let fd = this.#fds.get(seq);
     if (fd !== undefined) {
       this.#fds.delete(seq);
@@ -118,11 +120,11 @@ export class SegmentReader {
       return fd;
     }
     if (this.#fds.size >= this.#maxOpen) {
-      const [oldSeq, oldFd] = this.#fds.entries().next().value as [number, number];
-      fs.closeSync(oldFd);
+      const [oldSeq, oldFd] = this.#fds.entries().next().value as [number, VfsReadFile];
+      oldFd.close();
       this.#fds.delete(oldSeq);
     }
-    fd = fs.openSync(this.#path(seq), "r");
+    fd = this.#vfs.openForReading(this.#path(seq));
     this.#fds.set(seq, fd);
     return fd;
   }

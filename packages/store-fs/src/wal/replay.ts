@@ -1,4 +1,3 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import { emptyConfState, type HardState, type Logger, type SnapshotMeta } from "@raftkit/core";
 import { CorruptWalError } from "../errors.js";
@@ -6,6 +5,7 @@ import { LogIndex } from "../logIndex.js";
 import type { Vfs } from "../vfs.js";
 import { anyFrameFrom, nonZeroEnd, readFrame, SEGMENT_HEADER, segmentHeaderProblem } from "./frame.js";
 import { type DecodedRecord, RecordError, readRecords, type SegmentState } from "./record.js";
+import { damageUnlikeTornWrite } from "./tornWrite.js";
 import type { ActiveSegment, Segment } from "./writer.js";
 
 /** The log as the segments describe it. */
@@ -22,9 +22,11 @@ export interface Replayed {
 /**
  * Replays segments (consecutive sequence numbers, oldest first) into a {@link LogIndex}.
  *
- * A bad frame at the end of the last segment, with nothing sound after it, is a write torn by a
- * crash: it is cut off and the cut logged. Any other bad frame or record, a gap in the segment
- * numbers, or entries that exist nowhere, throws {@link CorruptWalError}.
+ * A bad frame at the end of the last segment, with nothing sound after it, that looks as a
+ * crash leaves a write (short, or a sector of it still zero: see {@link damageUnlikeTornWrite})
+ * was never acknowledged: it is cut off and the cut logged. Any other bad frame or record (a
+ * flipped bit in the last frame included: it was fsynced and may have been acknowledged), a gap
+ * in the segment numbers, or entries that exist nowhere, throws {@link CorruptWalError}.
  */
 export async function replaySegments(
   dir: string,
@@ -40,7 +42,7 @@ export async function replaySegments(
     const prev = names[k - 1];
     if (prev && prev.seq + 1 !== seq)
       throw new CorruptWalError(file, 0, `segment ${prev.seq + 1} is missing`);
-    const buf = await fs.readFile(file);
+    const buf = await vfs.readFile(file);
     const headerProblem = segmentHeaderProblem(buf, seq);
     if (headerProblem) throw new CorruptWalError(file, 0, headerProblem);
     const segment: Segment = { seq, path: file, maxIndex: 0 };
@@ -57,6 +59,8 @@ export async function replaySegments(
         if (anyFrameFrom(buf, at + 8, seq)) {
           throw new CorruptWalError(file, at, `${f.problem}, with sound records after it`);
         }
+        const damage = damageUnlikeTornWrite(buf, at, seq, f.kind);
+        if (damage) throw new CorruptWalError(file, at, `${damage} at the end of the log`);
         logger.warn(
           `store-fs ${dir}: ${name}: cut ${end - at} bytes at offset ${at} (${f.problem}): ` +
             "a write torn by a crash, never acknowledged",

@@ -1,0 +1,128 @@
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, "..");
+export const BIN = join(pkg, "dist/bin.js");
+export const MACHINE = join(here, "fixtures/counter.mjs");
+export const SECRET = "cli-test-secret";
+
+/** Builds the CLI and what it imports to dist (incremental: quick when up to date). */
+export function buildCli(): void {
+  const tsc = join(pkg, "../../node_modules/typescript/bin/tsc");
+  execFileSync(process.execPath, [tsc, "-b", pkg], { stdio: "inherit", timeout: 240_000 });
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `cond` until it gives a value; fails after `ms` naming `what`. */
+export async function waitFor<T>(
+  what: string,
+  cond: () => Promise<T | undefined | false>,
+  ms = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await cond();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(
+    `timed out after ${ms} ms waiting for ${what}${last ? ` (${(last as Error).message})` : ""}`,
+  );
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Temporary directories and `raftkit start` processes, cleaned up by {@link Workspace.cleanup}. */
+export class Workspace {
+  readonly base = mkdtempSync(join(tmpdir(), "raftkit-cli-"));
+  readonly secretFile = join(this.base, "secret");
+  readonly procs = new Map<string, ChildProcess>();
+  readonly logs = new Map<string, string[]>();
+
+  constructor() {
+    writeFileSync(this.secretFile, `${SECRET}\n`);
+  }
+
+  /** Runs `raftkit args…` to completion. */
+  run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [BIN, ...args],
+        { env: { ...process.env, RAFTKIT_SECRET: SECRET, ...env }, timeout: 60_000 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+  }
+
+  /** Starts `raftkit start` as `name` and resolves with its ready line, or rejects with its stderr if it exits first. */
+  start(name: string, args: string[]): Promise<string> {
+    const proc = spawn(process.execPath, [BIN, "start", "--secret-file", this.secretFile, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.procs.set(name, proc);
+    const log: string[] = [];
+    this.logs.set(name, log);
+    proc.stderr!.on("data", (d: Buffer) => {
+      log.push(d.toString());
+      if (log.length > 300) log.shift();
+    });
+    return new Promise((resolve, reject) => {
+      let out = "";
+      proc.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const line = out.split("\n").find((l) => l.includes(" ready: "));
+        if (line) resolve(line);
+      });
+      proc.once("exit", (code) =>
+        reject(new Error(`${name} exited with ${code} before ready:\n${log.join("").slice(-3000)}`)),
+      );
+    });
+  }
+
+  /** Sends `signal` to `name` and resolves with its exit code (or the signal that ended it, with its last log). */
+  stop(name: string, signal: NodeJS.Signals = "SIGTERM"): Promise<number | string | null> {
+    const proc = this.procs.get(name);
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null)
+      return Promise.resolve(proc?.exitCode ?? proc?.signalCode ?? null);
+    return new Promise((resolve) => {
+      proc.once("close", (code, sig) =>
+        resolve(code ?? `${sig}: ${this.logs.get(name)?.join("").slice(-1500)}`),
+      );
+      proc.kill(signal);
+    });
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all([...this.procs.keys()].map((n) => this.stop(n, "SIGKILL")));
+    rmSync(this.base, { recursive: true, force: true });
+  }
+}

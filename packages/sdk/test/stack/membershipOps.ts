@@ -1,0 +1,181 @@
+import type { SeededRandom } from "@raftkit/core";
+import type { ClusterApi } from "../../src/machineNode.js";
+import type { Scheduler } from "./scheduler.js";
+import type { StackNode } from "./stackNode.js";
+
+export interface MembershipStats {
+  nodesLost: number;
+  nodesAdded: number;
+  removals: number;
+  promotions: number;
+  changesFailed: number;
+}
+
+/** How long the operator retries one membership call before giving up on it: longer than a run, as a person would keep at it. */
+const STEP_DEADLINE_MS = 60_000;
+/** How long one call may take on one node before the operator tries another. */
+const CALL_MS = 1_500;
+
+/**
+ * An operator who changes membership through the SDK's cluster API, as a person would: loses
+ * a node for good, removes it (`cluster.remove`), adds a replacement as a learner
+ * (`cluster.addLearner`), starts it with no bootstrap (it joins), and promotes it. Each call
+ * goes to a node that says it leads (else any live one) and is retried elsewhere on failure.
+ */
+export class MembershipOperator {
+  readonly stats: MembershipStats = {
+    nodesLost: 0,
+    nodesAdded: 0,
+    removals: 0,
+    promotions: 0,
+    changesFailed: 0,
+  };
+  /** True while a change is under way; the liveness check waits for it. */
+  busy = false;
+  readonly #sched: Scheduler;
+  readonly #rng: SeededRandom;
+  readonly #nodes: StackNode[];
+  readonly #addNode: () => StackNode;
+  readonly #peers: () => Record<string, string>;
+  readonly #fail: (msg: string) => void;
+  readonly #trace: (line: string) => void;
+
+  constructor(o: {
+    sched: Scheduler;
+    rng: SeededRandom;
+    nodes: StackNode[];
+    addNode: () => StackNode;
+    peers: () => Record<string, string>;
+    fail: (msg: string) => void;
+    trace: (line: string) => void;
+  }) {
+    this.#sched = o.sched;
+    this.#rng = o.rng;
+    this.#nodes = o.nodes;
+    this.#addNode = o.addNode;
+    this.#peers = o.peers;
+    this.#fail = o.fail;
+    this.#trace = o.trace;
+  }
+
+  /** Loses `victim` for good and replaces it with a new member. */
+  async replace(victim: StackNode): Promise<void> {
+    this.busy = true;
+    try {
+      this.#lose(victim);
+      if (!(await this.#remove(victim))) return;
+      const fresh = this.#addNode();
+      if (!(await this.#step(`addLearner ${fresh.id}`, (c) => c.addLearner(fresh.id, fresh.address)))) return;
+      this.stats.nodesAdded++;
+      try {
+        await fresh.start(this.#peers(), false);
+      } catch (e) {
+        // Its disk failed while it started: it is down, and restarted like any crashed node.
+        this.#trace(`operator: ${fresh.id} failed to start: ${(e as Error).message}`);
+        fresh.crash();
+      }
+      await this.#sleep(300);
+      if (await this.#step(`promote ${fresh.id}`, (c) => c.promote(fresh.id))) this.stats.promotions++;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Shrinks the cluster by two with the leader lost: asks the leader (or any member) to remove
+   * a follower and loses the leader a moment later, its change perhaps not committed; then
+   * removes the lost leader and, if it is still a member, the follower, and decommissions it.
+   */
+  async shrink(): Promise<void> {
+    this.busy = true;
+    try {
+      const members = this.#nodes.filter((n) => n.state !== "lost");
+      const leader = members.find((n) => n.live?.raft.status().role === "leader");
+      const victim = leader ?? members[this.#rng.int(members.length)]!;
+      const others = members.filter((n) => n !== victim);
+      const second = others[this.#rng.int(others.length)]!;
+      const inc = victim.live;
+      if (inc) {
+        this.#trace(`operator: remove ${second.id} via ${victim.id}, which is lost before it answers`);
+        inc.node.cluster.remove(second.id).catch(() => {});
+        await this.#sleep(this.#rng.next() * 10);
+      }
+      this.#lose(victim);
+      if (!(await this.#remove(victim))) return;
+      if (this.#isMember(second) && !(await this.#remove(second))) return;
+      this.#trace(`operator: decommissions ${second.id}`);
+      second.lose();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Whether a live node that says it leads lists `n` as a member (true when no node says so: the removal is tried). */
+  #isMember(n: StackNode): boolean {
+    const s = this.#nodes.find((m) => m.live?.raft.status().role === "leader")?.live?.raft.status();
+    if (!s) return true;
+    return [...s.membership.voters, ...s.membership.learners].includes(n.id);
+  }
+
+  #lose(victim: StackNode): void {
+    this.stats.nodesLost++;
+    this.#trace(`operator: ${victim.id} is lost for good`);
+    victim.lose();
+  }
+
+  /** Removes `id` through the SDK and checks that the member is forgotten, as `cluster.remove` promises. */
+  async #remove(victim: StackNode): Promise<boolean> {
+    let via: StackNode | null = null;
+    const ok = await this.#step(`remove ${victim.id}`, (c, n) => {
+      via = n;
+      return c.remove(victim.id);
+    });
+    if (!ok) return false;
+    this.stats.removals++;
+    const inc = (via as StackNode | null)?.live;
+    if (inc && Object.hasOwn(inc.node.publishedMembers(), victim.id)) {
+      const p = inc.node.publishedMembers()[victim.id]!;
+      this.#fail(
+        `cluster.remove: remove(${victim.id}) resolved on ${inc.raft.id}, but ${victim.id} is still published there ` +
+          `(incarnation ${p.incarnation}, published at log time ${p.since}, applied index ${inc.raft.status().applied})`,
+      );
+    }
+    return true;
+  }
+
+  /** Runs a cluster call on a leader (or any live node), retrying elsewhere until it succeeds or the deadline passes. */
+  async #step(what: string, call: (c: ClusterApi, n: StackNode) => Promise<void>): Promise<boolean> {
+    const deadline = this.#sched.now + STEP_DEADLINE_MS;
+    while (this.#sched.now < deadline) {
+      const live = this.#nodes.filter((n) => n.live);
+      if (live.length > 0) {
+        const leader = live.find((n) => n.live!.raft.status().role === "leader");
+        const n = leader ?? live[this.#rng.int(live.length)]!;
+        const outcome = await this.#within(call(n.live!.node.cluster, n), CALL_MS);
+        if (outcome === "ok") {
+          this.#trace(`operator: ${what} via ${n.id}: done`);
+          return true;
+        }
+        this.#trace(`operator: ${what} via ${n.id}: ${outcome}`);
+      }
+      await this.#sleep(50 + this.#rng.int(100));
+    }
+    this.stats.changesFailed++;
+    this.#trace(`operator: gave up on ${what}`);
+    return false;
+  }
+
+  #within(p: Promise<void>, ms: number): Promise<string> {
+    return new Promise((resolve) => {
+      this.#sched.after(ms, () => resolve("no answer"));
+      p.then(
+        () => resolve("ok"),
+        (e: unknown) => resolve(`failed: ${(e as Error).message}`),
+      );
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.#sched.after(ms, resolve));
+  }
+}

@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { type StackBugs, type StackResult, simulateStack } from "./simulateStack.js";
+import type { StackConfig } from "./stackConfig.js";
+
+/** How many seeds the main test runs (STACK_SEEDS), starting at STACK_FROM. */
+const SEEDS = Number(process.env.STACK_SEEDS ?? 300);
+const FROM = Number(process.env.STACK_FROM ?? 1);
+
+type Failure = Extract<StackResult, { ok: false }>;
+
+function describeFailures(failures: Failure[]): string {
+  return failures
+    .slice(0, 10)
+    .map(
+      (f) =>
+        `seed ${f.seed}: ${f.violation.split("\n")[0]}\n  replay: pnpm sim --stack --seed ${f.seed} --verbose\n` +
+        f.trace
+          .slice(-10)
+          .map((l) => `    ${l}`)
+          .join("\n"),
+    )
+    .join("\n");
+}
+
+/** The first seed from `from` (trying at most `count`) whose run with `bugs` fails with a violation matching `re`. */
+async function firstCaught(
+  bugs: StackBugs,
+  re: RegExp,
+  from: number,
+  count: number,
+  overrides: Partial<StackConfig>,
+): Promise<Failure | undefined> {
+  for (let seed = from; seed < from + count; seed++) {
+    const r = await simulateStack(seed, { bugs, duration: 2_000, overrides });
+    if (!r.ok && re.test(r.violation)) return r;
+  }
+  return undefined;
+}
+
+describe("whole-stack simulation", () => {
+  it(`keeps every check and stays live for ${SEEDS} seeds from ${FROM}`, async () => {
+    const failures: Failure[] = [];
+    const total: Record<string, number> = {};
+    for (let seed = FROM; seed < FROM + SEEDS; seed++) {
+      const r = await simulateStack(seed);
+      for (const [k, v] of Object.entries(r.stats)) total[k] = (total[k] ?? 0) + v;
+      if (!r.ok) failures.push(r);
+    }
+    if (failures.length > 0)
+      expect.fail(`${failures.length} of ${SEEDS} seeds failed:\n${describeFailures(failures)}`);
+    // The runs must have exercised what they claim to.
+    expect(total.writesAcked).toBeGreaterThan(SEEDS * 20);
+    expect(total.readsServed).toBeGreaterThan(SEEDS * 10);
+    expect(total.leaseReads).toBeGreaterThan(SEEDS);
+    expect(total.retries).toBeGreaterThan(0);
+    expect(total.unknownOps).toBeGreaterThan(0);
+    expect(total.inspects).toBeGreaterThan(0);
+    for (const k of [
+      "crashes",
+      "restarts",
+      "pauses",
+      "partitions",
+      "oneWayPartitions",
+      "clockJumps",
+      "diskErrors",
+    ]) {
+      expect(total[k], k).toBeGreaterThan(SEEDS / 20);
+    }
+    for (const k of [
+      "resets",
+      "batchesLost",
+      "batchesDuplicated",
+      "snapshotsSent",
+      "nodesLost",
+      "nodesAdded",
+      "removals",
+      "promotions",
+    ]) {
+      expect(total[k], k).toBeGreaterThan(0);
+    }
+  }, 900_000);
+
+  it("replays a seed exactly: same trace, history and statistics", async () => {
+    for (const seed of [3, 21]) {
+      const a = await simulateStack(seed, { traceLines: 100_000 });
+      const b = await simulateStack(seed, { traceLines: 100_000 });
+      expect(a.trace.length).toBeGreaterThan(50);
+      expect(b.trace).toEqual(a.trace);
+      expect(b.history).toEqual(a.history);
+      expect(b.stats).toEqual(a.stats);
+      expect(b.ok).toBe(a.ok);
+    }
+  }, 60_000);
+});
+
+describe("each broken variant is caught by its check", () => {
+  // Disk faults are left out: a disk error stops a node before the broken variant shows.
+  const quiet: Partial<StackConfig> = { diskErrors: false };
+  /** Split votes, where a forged vote shows: frequent crashes and partitions, nothing else. */
+  const elections: Partial<StackConfig> = {
+    crashes: true,
+    partitions: true,
+    pauses: false,
+    clockFaults: false,
+    diskErrors: false,
+    replace: "none",
+    faultEveryMs: 40,
+    electionTick: 10,
+  };
+  const cases: [keyof StackBugs, RegExp, Partial<StackConfig>][] = [
+    ["staleReads", /^linearizability/, quiet],
+    ["loseTail", /^(state-machine safety|linearizability|exactly once)/, quiet],
+    ["forgeVotes", /^election safety/, elections],
+    ["forgetSessions", /^exactly once/, quiet],
+    ["divergentReducer", /^replica divergence/, quiet],
+  ];
+  for (const [bug, re, overrides] of cases) {
+    it(`${bug}: ${re.source}`, async () => {
+      const caught = await firstCaught({ [bug]: true }, re, 1, 40, overrides);
+      expect(caught, `no seed in 1..40 caught ${bug}`).toBeDefined();
+    }, 120_000);
+  }
+});

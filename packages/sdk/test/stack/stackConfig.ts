@@ -1,0 +1,109 @@
+import type { SeededRandom } from "@raftkit/core";
+import type { LinkFaults } from "./simNetwork.js";
+
+/** Everything a seed decides about a run before it starts. */
+export interface StackConfig {
+  nodes: 3 | 5;
+  tickMs: number;
+  electionTick: number;
+  snapshotEntries: number;
+  snapshotCatchUpEntries: number;
+  /**
+   * Log-time TTL of client sessions: sometimes short, so idle sessions expire during a run.
+   * NB: it must exceed the spread of the nodes' wall clocks (see {@link maxClockOffset}): a
+   * session is stamped by its client's clock and expires by the log's.
+   */
+  sessionTtlMs: number;
+  diskLatencyMs: number;
+  links: LinkFaults;
+  clients: number;
+  keys: number;
+  /** Share of reads among operations, and of lease reads among reads. */
+  readShare: number;
+  leaseShare: number;
+  /** Share of `inspect` commands (a result holding a draft). */
+  inspectShare: number;
+  /** Mean simulated ms between two faults. */
+  faultEveryMs: number;
+  /** Which kinds of fault this seed injects. */
+  crashes: boolean;
+  pauses: boolean;
+  partitions: boolean;
+  clockFaults: boolean;
+  diskErrors: boolean;
+  /** Lose a node for good and replace it through the cluster API (on 5 nodes: maybe shrink to 3). */
+  replace: "none" | "replace" | "shrink";
+}
+
+export const FAULT_KINDS = ["crashes", "pauses", "partitions", "clockFaults", "diskErrors"] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Draws a run's configuration from its seed's stream. */
+export function drawStackConfig(rng: SeededRandom): StackConfig {
+  const nodes = rng.chance(0.6) ? 3 : 5;
+  const tickMs = rng.pick([10, 20]);
+  const calm = rng.chance(0.15);
+  return {
+    nodes,
+    tickMs,
+    electionTick: rng.pick([10, 15]),
+    snapshotEntries: rng.pick([16, 40, 100]),
+    snapshotCatchUpEntries: rng.pick([2, 8, 30]),
+    sessionTtlMs: rng.pick([8_000, 60_000]),
+    diskLatencyMs: rng.pick([0, 1, 3]),
+    links: {
+      loss: calm ? 0 : rng.pick([0, 0.01, 0.05, 0.1]),
+      duplicate: calm ? 0 : rng.pick([0, 0.02, 0.05]),
+      minDelayMs: 0.5,
+      maxDelayMs: rng.pick([2, 5, 10]),
+      slow: rng.pick([0, 0.02, 0.05]),
+      slowDelayMs: tickMs * 5,
+    },
+    clients: 2 + rng.int(4),
+    keys: 1 + rng.int(3),
+    readShare: rng.pick([0.3, 0.5, 0.7]),
+    leaseShare: rng.pick([0.3, 0.5]),
+    inspectShare: rng.pick([0, 0.03, 0.1]),
+    faultEveryMs: rng.pick([100, 250, 500]),
+    crashes: !calm && rng.chance(0.7),
+    pauses: !calm && rng.chance(0.6),
+    partitions: !calm && rng.chance(0.7),
+    clockFaults: !calm && rng.chance(0.5),
+    diskErrors: !calm && rng.chance(0.4),
+    replace: calm
+      ? "none"
+      : nodes === 5
+        ? rng.pick(["none", "replace", "shrink"])
+        : rng.pick(["none", "replace"]),
+  };
+}
+
+/** How far a node's wall clock may be from true time (offset and jumps together): a tenth of the session TTL. */
+export function maxClockOffset(c: StackConfig): number {
+  return c.sessionTtlMs / 10;
+}
+
+export function describeStackConfig(c: StackConfig): string {
+  const faults = FAULT_KINDS.filter((k) => c[k]);
+  return (
+    `${c.nodes} nodes, tick ${c.tickMs} ms × ${c.electionTick}, snapshot every ${c.snapshotEntries} (keep ${c.snapshotCatchUpEntries}), ` +
+    `loss ${c.links.loss}, dup ${c.links.duplicate}, delay ≤${c.links.maxDelayMs} ms, ${c.clients} clients on ${c.keys} keys, ` +
+    `faults every ~${c.faultEveryMs} ms: ${faults.join(", ") || "none"}, membership: ${c.replace}`
+  );
+}
+
+/** Mixes a seed with small numbers into an independent 32-bit seed (MurmurHash3's finalizer). */
+export function deriveSeed(seed: number, ...parts: number[]): number {
+  let h = mix(seed >>> 0);
+  for (const p of parts) h = mix((h + Math.imul(p + 1, 0x9e3779b9)) >>> 0);
+  return h;
+}
+
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
