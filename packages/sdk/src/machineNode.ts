@@ -302,6 +302,8 @@ export function createMachineNode<M extends AnyMachine>(
   });
   const commits$ = new Subject<CommitEvent<M>>();
   machine.onCommand = (c) => {
+    // raftkit's own commands (membership records, state checks) are not the machine's.
+    if (c.name.startsWith(SYSTEM_PREFIX)) return;
     commits$.next({
       name: c.name,
       args: c.arg === undefined ? [] : [c.arg],

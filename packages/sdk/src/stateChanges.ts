@@ -120,7 +120,9 @@ export function assertChangesEncodable(root: unknown, command: string): void {
       const keyBad =
         typeof key === "symbol" || typeof key === "function"
           ? { path: [], reason: `a ${typeof key} key` }
-          : undefined;
+          : s.type_ === MAP && typeof key === "object" && key !== null
+            ? badValue(key, [], new Set())
+            : undefined;
       const at = key === undefined ? "<member>" : typeof key === "number" ? key : String(key);
       const bad = keyBad ?? badValue(value, [], new Set());
       if (!bad) continue;

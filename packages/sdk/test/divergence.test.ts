@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { defineMachine } from "../src/defineMachine.js";
 import { DivergedError, type DivergenceEvent } from "../src/divergence.js";
-import { STATE_CHECK } from "../src/replicatedMachine.js";
 import { LocalCluster } from "./localCluster.js";
 
 /**
@@ -56,9 +55,12 @@ describe("replica divergence detection", () => {
     const c = await started(errors);
     const node = c.leader()!;
     const checks: number[] = [];
-    node.commits$.subscribe((e) => {
-      if ((e.name as string) === STATE_CHECK) checks.push(e.index);
-    });
+    const replicated = c.machines.get(node.id)!;
+    const monitor = replicated.onStateCheck!;
+    replicated.onStateCheck = (index, hash) => {
+      checks.push(index);
+      monitor(index, hash);
+    };
     for (let i = 0; i < 12; i++) await node.commands.add(1);
     await waitFor(() => checks.length >= 2);
     const reports = () => [...c.nodes.values()].map((n) => n.status().applied);

@@ -31,6 +31,9 @@ const store = defineMachine({
     putFunctionKey(s) {
       s.byKey.set(() => 0, 1);
     },
+    putInstanceKey(s) {
+      s.byKey.set(new Money(1), 1);
+    },
     putSymbol(s) {
       s.items.push(Symbol("x"));
     },
@@ -111,6 +114,7 @@ describe("a reducer that puts what a snapshot cannot encode into the state", () 
       entry("putSymbol"),
       entry("tagFunction"),
       entry("add", 2),
+      entry("putInstanceKey"),
     ]);
     const results = summary(outs);
     expect(results[0]).toEqual({ ok: true });
@@ -125,6 +129,7 @@ describe("a reducer that puts what a snapshot cannot encode into the state", () 
     expect(results[3]!.message).toMatch(/"putFunctionKey" put a function key/);
     expect(results[4]!.message).toMatch(/"putSymbol" put a symbol into the state at items\.0/);
     expect(results[5]!.message).toMatch(/"tagFunction" put a function into the state at tags/);
+    expect(results[7]!.message).toMatch(/"putInstanceKey" put an instance of Money into the state at byKey/);
     const state = m.state as {
       n: number;
       items: unknown[];
