@@ -1,7 +1,7 @@
 /**
  * `pnpm bench apply`: the cost of applying commands in one process, without Raft — what
  * the reducer rules add per command. Runs the key-value machine's `put` through runBatch on a
- * state of 1,000 and 100,000 keys, in batches of 1 and 64 commands, four ways: bare; with the
+ * state of 10, 1,000 and 100,000 keys, in batches of 1 and 64 commands, four ways: bare; with the
  * state-change check (assertChangesEncodable after each reducer); with the determinism guards
  * around each batch; with both (what ReplicatedMachine does). Env: BENCH_SECONDS per case (default 1).
  */
@@ -21,10 +21,11 @@ function stateOf(keys: number): State {
   return freeze({ data }, true);
 }
 
-function steps(n: number, check: boolean, seed: number): BatchStep[] {
+/** `n` puts that overwrite existing keys with new values: the state keeps its size. */
+function steps(n: number, check: boolean, seed: number, keys: number): BatchStep[] {
   return Array.from({ length: n }, (_, i) => ({
     run(draft: unknown) {
-      (draft as State).data.set(`k${(seed * 7919 + i * 104729) % 1_000_000}`, value);
+      (draft as State).data.set(`k${(seed * 7919 + i * 104729) % keys}`, `${value}${seed + i}`);
       if (check) assertChangesEncodable(draft, "put");
     },
   }));
@@ -38,7 +39,7 @@ function measure(keys: number, batch: number, check: boolean, guard: boolean): n
     let commands = 0;
     const t0 = performance.now();
     while (performance.now() - t0 < (seconds * 1000) / 5) {
-      const s = steps(batch, check, commands);
+      const s = steps(batch, check, commands, keys);
       const run = () => runBatch(state, s);
       state = (guard ? withDeterminismGuards(run) : run()).state;
       commands += batch;
@@ -49,7 +50,7 @@ function measure(keys: number, batch: number, check: boolean, guard: boolean): n
 }
 
 const rows: string[][] = [["keys", "batch", "bare µs/cmd", "+check", "+guards", "+both", "both/bare"]];
-for (const keys of [1_000, 100_000]) {
+for (const keys of [10, 1_000, 100_000]) {
   for (const batch of [1, 64]) {
     const bare = measure(keys, batch, false, false);
     const check = measure(keys, batch, true, false);
