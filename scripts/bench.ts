@@ -6,6 +6,8 @@ const benches: Record<string, string> = {
   cluster: "../packages/sdk/bench/cluster.ts",
   e2e: "../packages/sdk/bench/e2e.ts",
   stop: "../packages/sdk/bench/stop.ts",
+  apply: "../packages/sdk/bench/apply.ts",
+  "heavy-state": "../packages/sdk/bench/heavyState.ts",
 };
 
 const name = process.argv[2];

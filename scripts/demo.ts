@@ -118,7 +118,7 @@ try {
   const linearizable = await client.query.value();
   const perNode = await Promise.all(
     ids.map((id) =>
-      createClient<Counter>({ endpoints: [c.apiUrl(id)], secret: c.secret }).query.value({
+      createClient<Counter>({ endpoints: [c.apiUrl(id)], secret: c.secret }).query.value(undefined, {
         consistency: "stale",
       }),
     ),

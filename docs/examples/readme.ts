@@ -22,7 +22,7 @@ const node = await startNode({
 });
 await node.commands.add(5); // Promise<number>, once applied; add("5") does not compile
 await node.query.value(); // linearizable (ReadIndex)
-await node.query.value({ consistency: "stale" }); // or "lease"
+await node.query.value(undefined, { consistency: "stale" }); // or "lease"
 node.leader$.subscribe((l) => console.log("leader", l)); // RxJS: leader$, role$, term$, commits$, state$, status$
 
 // From another process: import the machine's *type* only.

@@ -7,7 +7,7 @@ const client = createClient<Counter>({ endpoints, secret: process.env.RAFTKIT_SE
 
 const after = await client.commands.add(5); // Promise<number>: resolved once applied, applied once
 const value = await client.query.value(); // linearizable: sees every write acknowledged before it
-const stale = await client.query.value({ consistency: "stale" }); // whatever the answering node has
+const stale = await client.query.value(undefined, { consistency: "stale" }); // whatever the answering node has
 const last = await client.query.last(); // Date | null: superjson keeps the Date
 
 console.log(JSON.stringify({ after, value, stale, last: last?.toISOString() ?? null }));

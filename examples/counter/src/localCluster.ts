@@ -19,7 +19,7 @@ export async function runCounterExample(log: (line: string) => void = console.lo
     log(`value (linearizable) = ${value}`);
     for (const id of cluster.ids) {
       const one = createClient<Counter>({ endpoints: [cluster.apiUrl(id)], secret: cluster.secret });
-      log(`  ${id} sees ${await one.query.value({ consistency: "stale" })}`);
+      log(`  ${id} sees ${await one.query.value(undefined, { consistency: "stale" })}`);
     }
     return value;
   } finally {

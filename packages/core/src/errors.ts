@@ -25,7 +25,10 @@ export type RaftkitErrorCode =
   | "STORAGE_FAILED"
   | "STORAGE_CLOSED"
   | "SESSION_EXPIRED"
-  | "LEADER_CHANGED";
+  | "LEADER_CHANGED"
+  | "VALIDATION"
+  | "NONDETERMINISM"
+  | "DIVERGED";
 
 /** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
 export class RaftkitError extends Error {

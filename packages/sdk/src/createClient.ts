@@ -3,16 +3,26 @@ import type { Immutable } from "immer";
 import { distinctUntilChanged, filter, map, Observable, share } from "rxjs";
 import { ApiConnection } from "./apiConnection.js";
 import { CallerSession } from "./callerSession.js";
+import { checkCommandOptions, checkQueryOptions, InvalidCallOptionsError } from "./callOptions.js";
 import {
   CommandError,
   DecodeError,
   QueryError,
   SessionExpiredError,
   UnknownOperationError,
+  ValidationError,
 } from "./errors.js";
 import { operationProxy } from "./operationProxy.js";
 import { readSse } from "./sse.js";
-import type { AnyMachine, Commands, CommitEvent, Queries, StateOf } from "./types.js";
+import type {
+  AnyMachine,
+  CommandOptions,
+  Commands,
+  CommitEvent,
+  Queries,
+  QueryOptions,
+  StateOf,
+} from "./types.js";
 import {
   type ApiErrorBody,
   type BatchOutcome,
@@ -60,7 +70,7 @@ export interface Client<M extends AnyMachine> {
   endpoint(): string;
 }
 
-const RETRYABLE = new Set(["TIMEOUT", "UNAVAILABLE", "STOPPED", "INTERNAL"]);
+const RETRYABLE = new Set(["TIMEOUT", "UNAVAILABLE", "STOPPED", "DIVERGED", "INTERNAL"]);
 /** Requests in flight at once; calls made meanwhile are sent together in the next request. */
 const MAX_IN_FLIGHT = 4;
 const MAX_BATCH = 512;
@@ -170,13 +180,19 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
     kind: "command" | "query",
     name: string,
     body: (budget: number) => CommandRequest | QueryRequest,
+    callTimeoutMs = timeoutMs,
   ): Promise<unknown> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + callTimeoutMs;
     let mayHaveBeenApplied = false;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - Date.now();
       if (remaining <= 0)
-        throw new TimeoutError(`client ${session.id}`, `${kind} "${name}"`, timeoutMs, mayHaveBeenApplied);
+        throw new TimeoutError(
+          `client ${session.id}`,
+          `${kind} "${name}"`,
+          callTimeoutMs,
+          mayHaveBeenApplied,
+        );
       let outcome: BatchOutcome;
       try {
         outcome = await dispatch({ kind, name, body: body(remaining) });
@@ -195,10 +211,14 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
         const retried = mayHaveBeenApplied || err.mayHaveBeenApplied !== false;
         throw new SessionExpiredError(name, sent.session ?? "", sent.seq ?? 0, err.message, retried);
       }
-      if (err.code === "COMMAND_FAILED") throw new CommandError(name, err.name ?? "Error", err.message);
+      if (err.code === "COMMAND_FAILED")
+        throw new CommandError(name, err.name ?? "Error", err.message, err.errorCode);
       if (err.code === "QUERY_FAILED") throw new QueryError(name, err.name ?? "Error", err.message);
       if (err.code === "UNKNOWN_COMMAND" || err.code === "UNKNOWN_QUERY")
         throw new UnknownOperationError(kind, name, []);
+      if (err.code === "VALIDATION")
+        throw new ValidationError(err.operation?.kind ?? kind, err.operation?.name ?? name, err.issues ?? []);
+      if (err.code === "BAD_REQUEST") throw new InvalidCallOptionsError(err.message);
       if (err.code === "DECODE") throw new DecodeError(`the ${kind} "${name}"`, new Error(err.message));
       if (!RETRYABLE.has(err.code)) throw new ApiError(outcome.status, err);
       if (err.mayHaveBeenApplied !== false) mayHaveBeenApplied = mayHaveBeenApplied || kind === "command";
@@ -208,18 +228,24 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
     }
   }
 
-  const commands = operationProxy((name) => async (arg?: unknown) => {
+  const commands = operationProxy((name) => async (arg?: unknown, options: CommandOptions = {}) => {
+    checkCommandOptions(name, options);
     // Renews the session once if it expired before this command was ever sent.
     for (let renewed = false; ; renewed = true) {
       const c = session.begin();
       try {
-        return await call("command", name, (budget) => ({
-          arg,
-          session: c.session,
-          seq: c.seq,
-          lowest: c.lowest(),
-          timeoutMs: Math.min(budget, requestTimeoutMs),
-        }));
+        return await call(
+          "command",
+          name,
+          (budget) => ({
+            arg,
+            session: c.session,
+            seq: c.seq,
+            lowest: c.lowest(),
+            timeoutMs: Math.min(budget, requestTimeoutMs),
+          }),
+          options.timeoutMs,
+        );
       } catch (e) {
         if (!(e instanceof SessionExpiredError) || e.retried || renewed) throw e;
         session.renew(c.session);
@@ -228,11 +254,10 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
       }
     }
   });
-  const query = operationProxy(
-    (name) =>
-      (...args: unknown[]) =>
-        call("query", name, () => ({ args })),
-  );
+  const query = operationProxy((name) => (arg?: unknown, options: QueryOptions = {}) => {
+    checkQueryOptions(name, options);
+    return call("query", name, () => ({ args: [arg, options] }), options.timeoutMs);
+  });
 
   const events$ = new Observable<{ event: string; data: unknown }>((subscriber) => {
     const abort = new AbortController();

@@ -11,12 +11,19 @@ abstract class UserCodeError extends Error {
   }
 }
 
-/** A command's reducer threw: the state is unchanged on every node. */
+/**
+ * A command's reducer threw, or raftkit failed it (`code` NOT_SERIALIZABLE: it returned or
+ * put into the state what a snapshot cannot encode; NONDETERMINISM: it read the clock,
+ * randomness or a timer): the state is unchanged on every node.
+ */
 export class CommandError extends UserCodeError {
   readonly command: string;
-  constructor(command: string, errorName: string, message: string) {
+  /** Set when raftkit failed the command rather than the reducer throwing on its own. */
+  readonly code: string | undefined;
+  constructor(command: string, errorName: string, message: string, code?: string) {
     super(errorName, message);
     this.command = command;
+    this.code = code;
   }
 }
 
@@ -68,5 +75,46 @@ export class SessionExpiredError extends RaftkitError {
     this.session = session;
     this.seq = seq;
     this.retried = retried;
+  }
+}
+
+/** One problem a schema found in an argument: what, and where (`["items", 0, "name"]`; empty for the argument itself). */
+export interface ValidationIssue {
+  message: string;
+  path: (string | number)[];
+}
+
+/**
+ * The argument of a command or query does not match its input schema. Raised on the node that
+ * received the call, before anything is proposed: nothing was applied. The HTTP API answers
+ * it with 400 and code VALIDATION.
+ */
+export class ValidationError extends RaftkitError {
+  readonly kind: "command" | "query";
+  readonly operation: string;
+  readonly issues: ValidationIssue[];
+  constructor(
+    kind: "command" | "query",
+    operation: string,
+    issues: readonly {
+      message: string;
+      path?: readonly (PropertyKey | { key: PropertyKey })[] | undefined;
+    }[],
+  ) {
+    const list = issues.map((i) => ({
+      message: i.message,
+      path: (i.path ?? []).map((p) => {
+        const key = typeof p === "object" && p !== null ? p.key : p;
+        return typeof key === "number" ? key : String(key);
+      }),
+    }));
+    const text = list
+      .map((i) => `${i.path.length > 0 ? i.path.join(".") : "(argument)"}: ${i.message}`)
+      .join("; ");
+    super("VALIDATION", `invalid argument for ${kind} "${operation}": ${text}. Nothing was proposed`);
+    this.name = "ValidationError";
+    this.kind = kind;
+    this.operation = operation;
+    this.issues = list;
   }
 }

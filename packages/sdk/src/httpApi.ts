@@ -9,12 +9,15 @@ import {
 import express, { type Request, type Response, type Router } from "express";
 import { type Subscription, throttleTime } from "rxjs";
 import { bearerToken, secretMatches } from "./auth.js";
+import { InvalidCallOptionsError } from "./callOptions.js";
+import { DivergedError } from "./divergence.js";
 import {
   CommandError,
   DecodeError,
   QueryError,
   SessionExpiredError,
   UnknownOperationError,
+  ValidationError,
 } from "./errors.js";
 import type { CommandRunner, MachineNode } from "./machineNode.js";
 import { createOperatorRouter } from "./operatorRoutes.js";
@@ -50,12 +53,19 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
   if (e instanceof UnknownOperationError)
     code = err.message.startsWith("unknown query") ? "UNKNOWN_QUERY" : "UNKNOWN_COMMAND";
   else if (e instanceof DecodeError) code = "DECODE";
+  else if (e instanceof ValidationError) {
+    code = "VALIDATION";
+    body.error.issues = e.issues;
+    body.error.operation = { kind: e.kind, name: e.operation };
+  } else if (e instanceof InvalidCallOptionsError) code = "BAD_REQUEST";
+  else if (e instanceof DivergedError) code = "DIVERGED";
   else if (e instanceof SessionExpiredError) {
     code = "SESSION_EXPIRED";
     body.error.mayHaveBeenApplied = e.retried;
   } else if (e instanceof CommandError) {
     code = "COMMAND_FAILED";
     body.error.name = e.errorName;
+    if (e.code !== undefined) body.error.errorCode = e.code;
   } else if (e instanceof QueryError) {
     code = "QUERY_FAILED";
     body.error.name = e.errorName;

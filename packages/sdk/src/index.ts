@@ -6,19 +6,25 @@ export {
   StoppedError,
   TimeoutError,
 } from "@raftkit/core";
+export { InvalidCallOptionsError, MAX_TIMEOUT_MS } from "./callOptions.js";
 export type { Client, ClientOptions } from "./createClient.js";
 export { ApiError, createClient } from "./createClient.js";
 export { defineMachine } from "./defineMachine.js";
+export { NondeterminismError } from "./determinismGuards.js";
+export type { DivergenceEvent } from "./divergence.js";
+export { DivergedError } from "./divergence.js";
+export type { ValidationIssue } from "./errors.js";
 export {
   CommandError,
   DecodeError,
   QueryError,
   SessionExpiredError,
   UnknownOperationError,
+  ValidationError,
 } from "./errors.js";
 export type { AppApiOptions } from "./httpApi.js";
 export { createAppRouter } from "./httpApi.js";
-export type { ClusterApi, MachineNode, MachineNodeOptions } from "./machineNode.js";
+export type { ClusterApi, MachineNode, MachineNodeOptions, MachineNodeStatus } from "./machineNode.js";
 export { createMachineNode } from "./machineNode.js";
 export type { NodeInfo } from "./operatorRoutes.js";
 export { createOperatorRouter, SDK_VERSION } from "./operatorRoutes.js";
@@ -32,15 +38,20 @@ export type {
   AnyCommand,
   AnyMachine,
   AnyQuery,
+  AnyQueryFn,
+  AnyReducer,
   ArgsOf,
   CommandContext,
   CommandOptions,
   Commands,
+  CommandWithInput,
   CommitEvent,
   Consistency,
   Machine,
+  ParamsWithOptions,
   Queries,
   QueryOptions,
+  QueryWithInput,
   ResultOf,
   StateOf,
 } from "./types.js";

@@ -1,6 +1,7 @@
 import {
   type Clock,
   LeaderChangedError,
+  type Logger,
   type NodeStatus,
   ProposalDroppedError,
   ProposalLostError,
@@ -11,15 +12,20 @@ import {
   TimeoutError,
 } from "@raftkit/core";
 import type { Immutable } from "immer";
-import { type Observable, Subject } from "rxjs";
+import { map, type Observable, Subject } from "rxjs";
 import { CallerSession } from "./callerSession.js";
+import { checkCommandOptions, checkQueryOptions } from "./callOptions.js";
 import { encodeValue } from "./codec.js";
+import { type DivergenceEvent, DivergenceMonitor } from "./divergence.js";
 import { CommandError, QueryError, SessionExpiredError, UnknownOperationError } from "./errors.js";
 import { operationProxy } from "./operationProxy.js";
+import { validateInput } from "./operations.js";
 import {
   type CommandOutcome,
+  HASH_REPORT,
   type PublishedMember,
   type ReplicatedMachine,
+  STATE_CHECK,
   SYSTEM_PREFIX,
   UNPUBLISH,
 } from "./replicatedMachine.js";
@@ -50,7 +56,7 @@ export interface MachineNode<M extends AnyMachine> {
   readonly id: string;
   /** One method per command: proposed through Raft, resolved with the reducer's result once applied here. */
   readonly commands: Commands<M>;
-  /** One method per query: linearizable by default; `{ consistency: "lease" | "stale" }` as the last argument. */
+  /** One method per query: linearizable by default; `{ consistency: "lease" | "stale" }` after the argument (`undefined` for a query without one). */
   readonly query: Queries<M>;
   readonly leader$: Observable<string | null>;
   readonly role$: Observable<Role>;
@@ -59,10 +65,12 @@ export interface MachineNode<M extends AnyMachine> {
   readonly commits$: Observable<CommitEvent<M>>;
   /** The state after each batch of applied commands. */
   readonly state$: Observable<Immutable<StateOf<M>>>;
-  readonly status$: Observable<NodeStatus>;
+  readonly status$: Observable<MachineNodeStatus>;
+  /** Replicas found holding a different state than the majority at the same index (see DivergenceMonitor). */
+  readonly divergence$: Observable<DivergenceEvent>;
   readonly cluster: ClusterApi;
   transferLeadership(id: string): Promise<void>;
-  status(): NodeStatus;
+  status(): MachineNodeStatus;
   /** Members that have started at least once and announced it through the log. */
   publishedMembers(): Record<string, PublishedMember>;
   stop(): Promise<void>;
@@ -70,7 +78,14 @@ export interface MachineNode<M extends AnyMachine> {
   readonly raft: RaftNode;
 }
 
+/** The runtime's status, and whether this node's state diverged from the majority's (it then refuses queries). */
+export type MachineNodeStatus = NodeStatus & { diverged: boolean };
+
 export interface MachineNodeOptions {
+  /** Applied entries between the state checks that detect diverged replicas. Default 10,000. */
+  divergenceCheckEntries?: number;
+  /** Where a detected divergence is reported (error level). */
+  logger?: Pick<Logger, "error">;
   /** Overall deadline of a command including retries across leader changes, in ms. Default 30,000. */
   commandTimeoutMs?: number;
   /** Default deadline of a query, in ms. Default 10,000. */
@@ -104,6 +119,8 @@ export class CommandRunner<M extends AnyMachine> {
   readonly #queryTimeoutMs: number;
   readonly #clock: Clock;
   readonly #onRead: ((consistency: Consistency) => void) | undefined;
+  /** Throws when this node must not answer queries (it diverged). */
+  readGate: () => void = () => {};
 
   constructor(raft: RaftNode, machine: ReplicatedMachine<M>, o: MachineNodeOptions) {
     this.#clock = o.clock ?? systemClock;
@@ -121,10 +138,14 @@ export class CommandRunner<M extends AnyMachine> {
     return this.#session.id;
   }
 
-  /** Runs command `name` with `arg` under this runner's session. */
+  /**
+   * Runs command `name` with `arg` under this runner's session. The argument is validated
+   * against the command's input schema first (throws {@link ValidationError}); what is
+   * proposed is the schema's output.
+   */
   async command(name: string, arg: unknown, opts: CommandOptions = {}): Promise<unknown> {
-    this.#assertCommand(name);
-    return this.#inSession(name, arg, opts);
+    const input = await this.#validated(name, arg, opts);
+    return this.#inSession(name, input, opts);
   }
 
   /**
@@ -167,14 +188,17 @@ export class CommandRunner<M extends AnyMachine> {
     lowest: () => number,
     opts: CommandOptions = {},
   ): Promise<unknown> {
-    this.#assertCommand(name);
-    return this.#propose(name, arg, session, seq, lowest, opts);
+    const input = await this.#validated(name, arg, opts);
+    return this.#propose(name, input, session, seq, lowest, opts);
   }
 
-  #assertCommand(name: string): void {
+  /** The command's argument as it will be proposed; throws before anything is proposed if it or the options are wrong. */
+  async #validated(name: string, arg: unknown, opts: CommandOptions): Promise<unknown> {
     const commands = this.#machine.machine.commands;
     if (!Object.hasOwn(commands, name))
       throw new UnknownOperationError("command", name, Object.keys(commands));
+    checkCommandOptions(name, opts);
+    return validateInput("command", name, commands[name], arg);
   }
 
   async #propose(
@@ -219,7 +243,7 @@ export class CommandRunner<M extends AnyMachine> {
       if (r.ok) return r.value;
       if (r.code === "SESSION_EXPIRED")
         throw new SessionExpiredError(name, session, seq, r.message, mayHaveBeenApplied);
-      throw new CommandError(name, r.name, r.message);
+      throw new CommandError(name, r.name, r.message, r.code);
     }
   }
 
@@ -248,18 +272,24 @@ export class CommandRunner<M extends AnyMachine> {
     });
   }
 
-  /** Runs query `name`; `args` are the query's argument (if it declares one) followed by options. */
+  /**
+   * Runs query `name`; `args` are `[arg, options]`, as tRPC's `query(input, opts)`: a query
+   * without argument takes `undefined` first. The argument is validated against the query's
+   * input schema, if it has one.
+   */
   async query(name: string, args: readonly unknown[]): Promise<unknown> {
     const queries = this.#machine.machine.queries;
-    const fn = Object.hasOwn(queries, name) ? queries[name] : undefined;
-    if (typeof fn !== "function") throw new UnknownOperationError("query", name, Object.keys(queries));
+    if (!Object.hasOwn(queries, name)) throw new UnknownOperationError("query", name, Object.keys(queries));
     // A stopped node answers nothing, not even a stale read: its state no longer follows the cluster.
     const status = this.#raft.status();
     if (status.stopped) throw new StoppedError(this.#raft.id, "the query", status.stoppedReason);
-    const takesArg = fn.length >= 2;
-    const arg = takesArg ? args[0] : undefined;
-    const options = ((takesArg ? args[1] : args[0]) ?? {}) as QueryOptions;
+    const options = (args[1] ?? {}) as QueryOptions;
+    checkQueryOptions(name, options);
+    const arg = await validateInput("query", name, queries[name], args[0]);
+    this.readGate();
     const serve = (): unknown => {
+      // A node found diverged while the read waited answers nothing either.
+      this.readGate();
       try {
         return this.#machine.query(name, arg);
       } catch (e) {
@@ -290,6 +320,23 @@ export function createMachineNode<M extends AnyMachine>(
   o: MachineNodeOptions = {},
 ): MachineNode<M> & { runner: CommandRunner<M> } {
   const runner = new CommandRunner(raft, machine, o);
+  const monitor = new DivergenceMonitor({
+    id: raft.id,
+    voters: () => raft.status().membership.voters,
+    isLeader: () => raft.status().role === "leader",
+    check: () => runner.system(STATE_CHECK, {}),
+    report: (index, hash) => runner.system(HASH_REPORT, { index, node: raft.id, hash }),
+    everyEntries: o.divergenceCheckEntries ?? 10_000,
+    logger: o.logger,
+  });
+  machine.onStateCheck = (index, hash) => monitor.onStateCheck(index, hash);
+  machine.onHashReport = (index, node, hash) => monitor.onHashReport(index, node, hash);
+  const appliedSub = raft.appliedIndex$.subscribe((i) => monitor.onApplied(i));
+  runner.readGate = () => monitor.assertConsistent();
+  const withDivergence = (s: NodeStatus): MachineNodeStatus => ({
+    ...s,
+    diverged: monitor.diverged !== null,
+  });
   const commits$ = new Subject<CommitEvent<M>>();
   const isMember = (id: string): boolean => {
     const m = raft.status().membership;
@@ -297,6 +344,8 @@ export function createMachineNode<M extends AnyMachine>(
   };
   machine.isMember = isMember;
   machine.onCommand = (c) => {
+    // raftkit's own commands (membership records, state checks) are not the machine's.
+    if (c.name.startsWith(SYSTEM_PREFIX)) return;
     commits$.next({
       name: c.name,
       args: c.arg === undefined ? [] : [c.arg],
@@ -308,7 +357,7 @@ export function createMachineNode<M extends AnyMachine>(
     } as unknown as CommitEvent<M>);
   };
   const commands = operationProxy(
-    (name) => (arg?: unknown) => runner.command(name, arg),
+    (name) => (arg?: unknown, options?: CommandOptions) => runner.command(name, arg, options),
   ) as unknown as Commands<M>;
   const query = operationProxy(
     (name) =>
@@ -328,7 +377,8 @@ export function createMachineNode<M extends AnyMachine>(
     term$: raft.term$,
     commits$: commits$.asObservable(),
     state$: machine.state$.asObservable() as Observable<Immutable<StateOf<M>>>,
-    status$: raft.status$,
+    status$: raft.status$.pipe(map(withDivergence)),
+    divergence$: monitor.divergence$,
     cluster: {
       addVoter: (id, address) => change(raft.addVoter(id, address)),
       addLearner: (id, address) => change(raft.addLearner(id, address)),
@@ -345,10 +395,12 @@ export function createMachineNode<M extends AnyMachine>(
     },
     transferLeadership: (id) => raft.transferLeader(id),
     publishedMembers: () => machine.publishedMembers(),
-    status: () => raft.status(),
+    status: () => withDivergence(raft.status()),
     async stop() {
       if (stopped) return;
       stopped = true;
+      appliedSub.unsubscribe();
+      monitor.stop();
       await raft.stop();
       commits$.complete();
       machine.state$.complete();

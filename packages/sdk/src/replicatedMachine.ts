@@ -2,8 +2,12 @@ import type { Entry, StateMachine } from "@raftkit/core";
 import { enableMapSet, freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
+import { withDeterminismGuards } from "./determinismGuards.js";
+import { operationFn } from "./operations.js";
 import { type BatchStep, runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
+import { assertChangesEncodable } from "./stateChanges.js";
+import { stateHash } from "./stateHash.js";
 import type { AnyMachine, CommandContext } from "./types.js";
 
 enableMapSet();
@@ -12,6 +16,10 @@ enableMapSet();
 export const SYSTEM_PREFIX = "__raftkit.";
 export const PUBLISH = `${SYSTEM_PREFIX}publish`;
 export const UNPUBLISH = `${SYSTEM_PREFIX}unpublish`;
+/** Asks every node to hash its state at this entry's index (see DivergenceMonitor). */
+export const STATE_CHECK = `${SYSTEM_PREFIX}stateCheck`;
+/** One node's hash at a STATE_CHECK index: `{ index, node, hash }`. */
+export const HASH_REPORT = `${SYSTEM_PREFIX}hashReport`;
 
 /** A member that started and announced itself through the log. */
 export interface PublishedMember {
@@ -107,12 +115,18 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   isMember: ((id: string) => boolean) | null = null;
   /** Called with every applied command, in log order. */
   onCommand: ((o: CommandOutcome) => void) | null = null;
+  /** Called with this node's hash of its state, sessions and members at each STATE_CHECK entry. */
+  onStateCheck: ((index: number, hash: string) => void) | null = null;
+  /** Called with each node's reported hash (a HASH_REPORT entry), in log order. */
+  onHashReport: ((index: number, node: string, hash: string) => void) | null = null;
 
   constructor(machine: M, sessionTtlMs: number) {
     this.machine = machine;
     this.#sessions = new SessionTable(sessionTtlMs);
     this.#sessionTtlMs = sessionTtlMs;
-    this.#state = freeze(machine.initial(), true);
+    const initial = machine.initial();
+    encodeValue(initial, "the machine's initial state (returned by initial())");
+    this.#state = freeze(initial, true);
     this.state$ = new BehaviorSubject(this.#state);
   }
 
@@ -171,6 +185,8 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
         out[at] = this.#outcome(p, e, expiredResult(p, this.#sessionTtlMs), false);
         return;
       }
+      // The hash covers every entry before this one: their reducers must have run.
+      if (p.name === STATE_CHECK) flush();
       waitingKeys.add(key);
       waiting.push({ at, p, e, record: dedup.record, time: this.#lastTime, ...this.#prepare(p, e) });
     });
@@ -181,8 +197,10 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
 
   /** What a new command does: a reducer step to run, or (system or unknown command) its result now. */
   #prepare(p: CommandPayload, e: Entry): { step: BatchStep } | { result: StoredResult } {
-    if (p.name.startsWith(SYSTEM_PREFIX)) return { result: this.#runSystem(p) };
-    const fn = Object.hasOwn(this.machine.commands, p.name) ? this.machine.commands[p.name] : undefined;
+    if (p.name.startsWith(SYSTEM_PREFIX)) return { result: this.#runSystem(p, e) };
+    const fn = Object.hasOwn(this.machine.commands, p.name)
+      ? operationFn(this.machine.commands[p.name])
+      : undefined;
     if (typeof fn !== "function") {
       const known = Object.keys(this.machine.commands).join(", ");
       const message = `unknown command "${p.name}"; this machine has: ${known}`;
@@ -200,23 +218,40 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
             time: new Date(time),
             random: entryRandom(e.index, e.term),
           };
-          return fn(draft, arg, ctx);
+          const result = fn(draft, arg, ctx);
+          assertChangesEncodable(draft, p.name);
+          return result;
         },
       },
     };
   }
 
   #runSteps(steps: readonly Waiting[]): StoredResult[] {
-    const { state, results } = runBatch(
-      this.#state,
-      steps.map((w) => w.step!),
+    const { state, results } = withDeterminismGuards(() =>
+      runBatch(
+        this.#state,
+        steps.map((w) => w.step!),
+      ),
     );
     this.#state = state;
     return results;
   }
 
-  /** raftkit's own commands: the record of which members have started (see startNode's data-loss check). */
-  #runSystem(p: CommandPayload): StoredResult {
+  /**
+   * raftkit's own commands: the record of which members have started (see startNode's
+   * data-loss check), and the state checks that detect diverged replicas.
+   */
+  #runSystem(p: CommandPayload, e: Entry): StoredResult {
+    if (p.name === STATE_CHECK) {
+      this.onStateCheck?.(e.index, stateHash(this.snapshot()));
+      return { ok: true, value: undefined };
+    }
+    if (p.name === HASH_REPORT) {
+      const r = p.arg as { index?: unknown; node?: unknown; hash?: unknown } | undefined;
+      if (typeof r?.index === "number" && typeof r.node === "string" && typeof r.hash === "string")
+        this.onHashReport?.(r.index, r.node, r.hash);
+      return { ok: true, value: undefined };
+    }
     const arg = p.arg as { id?: unknown; incarnation?: unknown } | undefined;
     if (typeof arg?.id !== "string")
       return { ok: false, name: "TypeError", message: `${p.name} needs an id` };
@@ -259,7 +294,9 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
 
   /** Runs a query against the current state. Throws for an unknown query or what the query throws. */
   query(name: string, arg: unknown): unknown {
-    const fn = Object.hasOwn(this.machine.queries, name) ? this.machine.queries[name] : undefined;
+    const fn = Object.hasOwn(this.machine.queries, name)
+      ? operationFn(this.machine.queries[name])
+      : undefined;
     if (typeof fn !== "function") {
       throw new Error(
         `unknown query "${name}"; this machine has: ${Object.keys(this.machine.queries).join(", ")}`,

@@ -1,4 +1,5 @@
 import { produce } from "immer";
+import { NondeterminismError } from "./determinismGuards.js";
 import type { StoredResult } from "./session.js";
 import { NotSerializableError, storableResult } from "./storableResult.js";
 
@@ -11,6 +12,8 @@ const ABORT = Symbol("abort batch");
 
 function errorResult(e: unknown): StoredResult {
   if (e instanceof NotSerializableError) return { ok: false, name: e.name, message: e.message, code: e.code };
+  if (e instanceof NondeterminismError)
+    return { ok: false, name: e.name, message: e.message, code: "NONDETERMINISM" };
   const err = e instanceof Error ? e : new Error(String(e));
   return { ok: false, name: err.name, message: err.message };
 }

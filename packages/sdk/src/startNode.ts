@@ -78,6 +78,8 @@ export interface StartNodeOptions<M extends AnyMachine> {
   readyTimeoutMs?: number;
   /** Serve the live dashboard at `<apiPath>/dashboard`. Default true. */
   dashboard?: boolean;
+  /** Applied entries between the state checks that detect diverged replicas (see MachineNodeOptions). Default 10,000. */
+  divergenceCheckEntries?: number;
 }
 
 /** A node started by {@link startNode}. */
@@ -178,6 +180,8 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
   const node = createMachineNode(raft, replicated, {
     ...(o.commandTimeoutMs !== undefined && { commandTimeoutMs: o.commandTimeoutMs }),
     ...(metrics && { onRead: metrics.read }),
+    ...(o.divergenceCheckEntries !== undefined && { divergenceCheckEntries: o.divergenceCheckEntries }),
+    logger,
     onStop: async () => {
       leaderLog.unsubscribe();
       metrics?.close();

@@ -2,16 +2,17 @@ import { current, isDraft } from "immer";
 import { encodeValue } from "./codec.js";
 
 /**
- * A reducer returned a value superjson cannot carry (a function, a symbol, a class instance).
- * The command fails with this error on every node alike, and its state changes are dropped.
+ * A reducer returned, or put into the state, a value superjson cannot carry (a function, a
+ * symbol, a class instance). The command fails with this error on every node alike, and its
+ * state changes are dropped.
  */
 export class NotSerializableError extends Error {
   /** Stored with the command's result, so callers can tell it from an error the reducer threw. */
   readonly code = "NOT_SERIALIZABLE";
-  constructor(reason: string) {
+  constructor(reason: string, what: "result" | "state" = "result") {
     super(
-      `NOT_SERIALIZABLE: the command's result cannot be stored: ${reason}. ` +
-        "Return plain data (objects, arrays, Map, Set, Date, BigInt); the command was not applied",
+      `NOT_SERIALIZABLE: ${what === "result" ? `the command's result cannot be stored: ${reason}` : reason}. ` +
+        `${what === "result" ? "Return" : "Keep"} plain data (objects, arrays, Map, Set, Date, BigInt); the command was not applied`,
     );
     this.name = "NotSerializableError";
   }

@@ -1,3 +1,4 @@
+import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { Draft, Immutable } from "immer";
 
 /**
@@ -15,15 +16,37 @@ export interface CommandContext {
   random(): number;
 }
 
-/** A command: changes the draft, may return a result. Argument and result must survive superjson. */
+/** A reducer: changes the draft, may return a result. Argument and result must survive superjson. */
 // biome-ignore lint/suspicious/noExplicitAny: the argument type is inferred per command
-export type AnyCommand<S> = (draft: Draft<S>, arg: any, ctx: CommandContext) => unknown;
-/** A query: reads the state, returns a result. */
+export type AnyReducer<S> = (draft: Draft<S>, arg: any, ctx: CommandContext) => unknown;
+/** A query function: reads the state, returns a result. */
 // biome-ignore lint/suspicious/noExplicitAny: the argument type is inferred per query
-export type AnyQuery<S> = (state: Immutable<S>, arg: any) => unknown;
+export type AnyQueryFn<S> = (state: Immutable<S>, arg: any) => unknown;
+
+/**
+ * A command declared with an input schema (any Standard Schema: zod ≥ 3.24, valibot,
+ * arktype): the node that receives a call validates its argument before proposing it, and
+ * `run` gets the schema's output.
+ */
+export interface CommandWithInput<S, TSchema extends StandardSchemaV1> {
+  readonly input: TSchema;
+  readonly run: (draft: Draft<S>, arg: StandardSchemaV1.InferOutput<TSchema>, ctx: CommandContext) => unknown;
+}
+/** A query declared with an input schema; see {@link CommandWithInput}. */
+export interface QueryWithInput<S, TSchema extends StandardSchemaV1> {
+  readonly input: TSchema;
+  readonly run: (state: Immutable<S>, arg: StandardSchemaV1.InferOutput<TSchema>) => unknown;
+}
+
+/** A command: a reducer, or `{ input, run }`. */
+// biome-ignore lint/suspicious/noExplicitAny: any schema
+export type AnyCommand<S> = AnyReducer<S> | CommandWithInput<S, any>;
+/** A query: a function, or `{ input, run }`. */
+// biome-ignore lint/suspicious/noExplicitAny: any schema
+export type AnyQuery<S> = AnyQueryFn<S> | QueryWithInput<S, any>;
 
 /** A replicated state machine declared with {@link defineMachine}. */
-export interface Machine<S, C extends Record<string, AnyCommand<S>>, Q extends Record<string, AnyQuery<S>>> {
+export interface Machine<S, C extends Record<string, unknown>, Q extends Record<string, unknown>> {
   readonly initial: () => S;
   readonly commands: C;
   readonly queries: Q;
@@ -32,27 +55,42 @@ export interface Machine<S, C extends Record<string, AnyCommand<S>>, Q extends R
 // biome-ignore lint/suspicious/noExplicitAny: the widest machine, for constraints
 export type AnyMachine = Machine<any, Record<string, any>, Record<string, any>>;
 
+/** The caller's parameter for an argument of type `A`: optional when `A` admits undefined. */
+type ArgParam<A> = undefined extends A ? [arg?: A] : [arg: A];
+
 /**
- * The call signature's parameters for a reducer or query: the draft/state is supplied by
- * raftkit, as is a command's trailing context.
+ * The call signature's parameters for a command or query: the draft/state is supplied by
+ * raftkit, as is a command's trailing context. With an input schema, the caller passes the
+ * schema's input type.
  * NB: `[by?: number] extends []` is true, hence the length test first.
  */
 // biome-ignore lint/suspicious/noExplicitAny: matching any function shape
-export type ArgsOf<F> = F extends (s: any, ...rest: infer R) => any
-  ? R["length"] extends 0
-    ? []
-    : R extends [infer A, ...unknown[]]
-      ? undefined extends A
-        ? [arg?: A]
-        : [arg: A]
-      : R extends [(infer A)?, ...unknown[]]
-        ? [arg?: A]
-        : []
-  : never;
+export type ArgsOf<F> = F extends { input: infer $Schema extends StandardSchemaV1; run: any }
+  ? ArgParam<StandardSchemaV1.InferInput<$Schema>>
+  : // biome-ignore lint/suspicious/noExplicitAny: matching any function shape
+    F extends (s: any, ...rest: infer R) => any
+    ? R["length"] extends 0
+      ? []
+      : R extends [infer A, ...unknown[]]
+        ? ArgParam<A>
+        : R extends [(infer A)?, ...unknown[]]
+          ? [arg?: A]
+          : []
+    : never;
+
+/** The caller's parameters: the argument, then options. A call without argument passes `undefined` before options. */
+export type ParamsWithOptions<F, TOptions> = ArgsOf<F>["length"] extends 0
+  ? [arg?: undefined, options?: TOptions]
+  : [...ArgsOf<F>, options?: TOptions];
 
 /** What a reducer or query returns, once awaited. `infer`, not ReturnType, so no `any` sneaks in. */
 // biome-ignore lint/suspicious/noExplicitAny: matching any function shape
-export type ResultOf<F> = F extends (...a: any[]) => infer R ? Awaited<R> : never;
+export type ResultOf<F> = F extends { run: (...a: any[]) => infer R }
+  ? Awaited<R>
+  : // biome-ignore lint/suspicious/noExplicitAny: matching any function shape
+    F extends (...a: any[]) => infer R
+    ? Awaited<R>
+    : never;
 
 export type StateOf<M extends AnyMachine> = M extends Machine<infer S, infer _C, infer _Q> ? S : never;
 
@@ -72,20 +110,29 @@ export interface QueryOptions {
 }
 
 export interface CommandOptions {
+  /** Overall deadline of this command, retries included, in ms: finite, > 0, at most one day. */
   timeoutMs?: number;
 }
 
-/** `node.commands`: one method per command, typed from its reducer. */
+/**
+ * `node.commands`: one method per command, typed from its reducer or input schema, taking
+ * the argument and then options (`add(5, { timeoutMs: 1_000 })`; without an argument,
+ * `reset(undefined, { timeoutMs: 1_000 })`), as tRPC's `mutate(input, opts)`.
+ */
 export type Commands<M extends AnyMachine> = {
   [K in keyof M["commands"] & string]: (
-    ...args: ArgsOf<M["commands"][K]>
+    ...args: ParamsWithOptions<M["commands"][K], CommandOptions>
   ) => Promise<ResultOf<M["commands"][K]>>;
 };
 
-/** `node.query`: one method per query, typed from its function; options come after the argument. */
+/**
+ * `node.query`: one method per query, typed from its function or input schema, taking the
+ * argument and then options (`top(5, { consistency: "stale" })`; without an argument,
+ * `value(undefined, { consistency: "stale" })`), as tRPC's `query(input, opts)`.
+ */
 export type Queries<M extends AnyMachine> = {
   [K in keyof M["queries"] & string]: (
-    ...args: [...ArgsOf<M["queries"][K]>, options?: QueryOptions]
+    ...args: ParamsWithOptions<M["queries"][K], QueryOptions>
   ) => Promise<ResultOf<M["queries"][K]>>;
 };
 

@@ -31,6 +31,7 @@ export const errorStatus = {
   UNKNOWN_COMMAND: 404,
   UNKNOWN_QUERY: 404,
   DECODE: 400,
+  VALIDATION: 400,
   BAD_REQUEST: 400,
   COMMAND_FAILED: 422,
   SESSION_EXPIRED: 410,
@@ -38,6 +39,7 @@ export const errorStatus = {
   TIMEOUT: 504,
   UNAVAILABLE: 503,
   STOPPED: 503,
+  DIVERGED: 503,
   INTERNAL: 500,
 } as const;
 
@@ -55,6 +57,12 @@ export interface ApiErrorBody {
      * SESSION_EXPIRED: whether an earlier attempt, sent by the node, may have been applied.
      */
     mayHaveBeenApplied?: boolean;
+    /** For COMMAND_FAILED when raftkit failed the command: NOT_SERIALIZABLE or NONDETERMINISM. */
+    errorCode?: string;
+    /** For VALIDATION: what the schema found wrong, and where. */
+    issues?: { message: string; path: (string | number)[] }[];
+    /** For VALIDATION: the operation whose argument was refused. */
+    operation?: { kind: "command" | "query"; name: string };
     /** The node that answered. */
     node?: string;
   };

@@ -75,7 +75,7 @@ describe("the app API and createClient", () => {
     expect(await client.commands.add(3)).toBe(5);
     expect(await client.query.value()).toBe(5);
     expect(await client.query.at()).toBeInstanceOf(Date);
-    expect(await client.query.value({ consistency: "stale" })).toBeTypeOf("number");
+    expect(await client.query.value(undefined, { consistency: "stale" })).toBeTypeOf("number");
   });
 
   it("reports reducer errors, unknown commands and bad secrets with typed errors", async () => {
@@ -174,7 +174,7 @@ describe("the app API and createClient", () => {
     await follower.stop();
     const reason = new RegExp(`^node ${follower.id} stopped before .*: stopped by a stop\\(\\) call$`);
     for (const consistency of ["stale", "lease", "linearizable"] as const) {
-      const err = await follower.query.value({ consistency }).catch((e: unknown) => e);
+      const err = await follower.query.value(undefined, { consistency }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoppedError);
       expect((err as StoppedError).message).toMatch(reason);
     }
@@ -183,7 +183,7 @@ describe("the app API and createClient", () => {
     const res = await fetch(`${endpoints[c.ids.indexOf(follower.id)]}/queries/value`, {
       method: "POST",
       headers: { authorization: `Bearer ${SECRET}` },
-      body: JSON.stringify({ json: { args: [{ consistency: "stale" }] } }),
+      body: JSON.stringify({ json: { args: [null, { consistency: "stale" }] } }),
     });
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({

@@ -66,7 +66,7 @@ describe('consistency: "lease" never reads stale state', () => {
     // The next leader cannot commit its first entry yet.
     c.net.drop = (m) => m.type === "appendResponse";
     const next = await leaderOf(c, [old.id]);
-    const read = watch(next.query.value({ consistency: "lease" }));
+    const read = watch(next.query.value(undefined, { consistency: "lease" }));
     await run(300);
     expect(read.settled && read.value === 0).toBe(false);
     c.net.heal();
@@ -86,7 +86,7 @@ describe('consistency: "lease" never reads stale state', () => {
     const old = await leaderOf(c);
     await c.settle(old.commands.set(1));
     // Lease reads in use: the leader keeps its lease renewed.
-    expect(await c.settle(old.query.value({ consistency: "lease" }))).toBe(1);
+    expect(await c.settle(old.query.value(undefined, { consistency: "lease" }))).toBe(1);
     // Cut it off right after a check-quorum round (every election timeout from its election,
     // on a tick): it survives the next round too, so it keeps leading for two election
     // timeouts, long enough for another leader to be elected and commit.
@@ -97,7 +97,7 @@ describe('consistency: "lease" never reads stale state', () => {
     const next = await leaderOf(c, [old.id]);
     expect(await c.settle(next.commands.set(2))).toBe(2);
     expect(old.status().role).toBe("leader");
-    const read = watch(old.query.value({ consistency: "lease" }));
+    const read = watch(old.query.value(undefined, { consistency: "lease" }));
     await run(300);
     expect(read.settled && read.value === 1).toBe(false);
     c.net.heal();
@@ -126,7 +126,7 @@ describe('consistency: "lease" never reads stale state', () => {
     const leader = await leaderOf(c);
     const follower = [...c.nodes.values()].find((n) => n !== leader)!;
     await c.settle(leader.commands.set(1));
-    expect(await c.settle(leader.query.value({ consistency: "lease" }))).toBe(1);
+    expect(await c.settle(leader.query.value(undefined, { consistency: "lease" }))).toBe(1);
     storages.get(leader.id)!.delayMs = 60;
     // Two writes in a row: the second's slow write holds back the leader's apply of the first,
     // while the followers (fast disks) learn the first committed and answer its caller.
@@ -136,7 +136,7 @@ describe('consistency: "lease" never reads stale state', () => {
     await c.until(() => first.settled, 10_000);
     expect(first.value).toBe(2);
     expect(leader.status().commit).toBeGreaterThan(leader.status().applied);
-    const read = await c.settle(leader.query.value({ consistency: "lease" }));
+    const read = await c.settle(leader.query.value(undefined, { consistency: "lease" }));
     expect(read).toBeGreaterThanOrEqual(2);
     await c.until(() => second.settled, 10_000);
     await c.stopAll();
@@ -159,7 +159,7 @@ describe('consistency: "lease" never reads stale state', () => {
     await c.startAll();
     const old = await leaderOf(c);
     await c.settle(old.commands.set(1));
-    expect(await c.settle(old.query.value({ consistency: "lease" }))).toBe(1);
+    expect(await c.settle(old.query.value(undefined, { consistency: "lease" }))).toBe(1);
     // SIGSTOP: its clock keeps counting, its timers and traffic wait.
     procs.get(old.id)!.pause();
     const next = await leaderOf(c, [old.id]);
@@ -167,7 +167,7 @@ describe('consistency: "lease" never reads stale state', () => {
     expect(old.status().role).toBe("leader");
     // SIGCONT, and a read before anything else runs.
     procs.get(old.id)!.resume();
-    const read = watch(old.query.value({ consistency: "lease" }));
+    const read = watch(old.query.value(undefined, { consistency: "lease" }));
     await c.until(() => read.settled, 10_000);
     expect(read.value).toBe(2);
     await c.stopAll();

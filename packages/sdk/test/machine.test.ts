@@ -51,8 +51,8 @@ describe("a machine on a cluster", () => {
     expect(await c.settle(follower.commands.add(2))).toBe(7);
     expect(await c.settle(follower.query.value())).toBe(7);
     expect(await c.settle(follower.query.since(new Date(0)))).toBe(2);
-    expect(await c.settle(follower.query.value({ consistency: "stale" }))).toBe(7);
-    expect(await c.settle(c.leader()!.query.value({ consistency: "lease" }))).toBe(7);
+    expect(await c.settle(follower.query.value(undefined, { consistency: "stale" }))).toBe(7);
+    expect(await c.settle(c.leader()!.query.value(undefined, { consistency: "lease" }))).toBe(7);
     await c.stopAll();
   });
 

@@ -50,7 +50,7 @@ describe("a cluster of node processes", { timeout: 120_000 }, () => {
     const target = (await c.status(fresh))!.commit;
     await waitFor("the old leader to catch up", async () => ((await c.status(old))?.applied ?? 0) >= target);
     const oldClient = c.client([old]);
-    expect(await oldClient.query.ids({ consistency: "stale" })).toEqual(acked);
+    expect(await oldClient.query.ids(undefined, { consistency: "stale" })).toEqual(acked);
   });
 
   it("a follower stopped with SIGSTOP catches up after SIGCONT", async () => {
@@ -66,7 +66,7 @@ describe("a cluster of node processes", { timeout: 120_000 }, () => {
       "the follower to catch up",
       async () => ((await c.status(follower))?.applied ?? 0) >= commit,
     );
-    expect(await c.client([follower]).query.value({ consistency: "stale" })).toBe(60);
+    expect(await c.client([follower]).query.value(undefined, { consistency: "stale" })).toBe(60);
   });
 
   it("a leader stopped with SIGSTOP and resumed after a new leader committed never answers a lease read with stale state", async () => {
@@ -74,7 +74,7 @@ describe("a cluster of node processes", { timeout: 120_000 }, () => {
     const old = (await c.leader())!;
     const others = ["n1", "n2", "n3"].filter((id) => id !== old);
     await c.client([old]).commands.add({ by: 1, id: "before" });
-    expect(await c.client([old]).query.value({ consistency: "lease" })).toBe(1);
+    expect(await c.client([old]).query.value(undefined, { consistency: "lease" })).toBe(1);
     await c.signal(old, "SIGSTOP");
     await waitFor("a new leader", () => c.leader(others));
     await c.client(others).commands.add({ by: 10, id: "after" });
@@ -82,7 +82,7 @@ describe("a cluster of node processes", { timeout: 120_000 }, () => {
     // peers' messages: on SIGCONT it may run before a single tick or message.
     const read = c
       .client([old])
-      .query.value({ consistency: "lease" })
+      .query.value(undefined, { consistency: "lease" })
       .then(
         (value) => ({ value }),
         (error: unknown) => ({ error }),

@@ -73,6 +73,6 @@ describe("cluster.remove, then adding the member back with an empty data directo
       "n3 to apply the latest writes",
       async () => ((await c.status("n3"))?.applied ?? 0) >= last,
     );
-    expect(await c.client(["n3"]).query.ids({ consistency: "stale" })).toEqual(ids);
+    expect(await c.client(["n3"]).query.ids(undefined, { consistency: "stale" })).toEqual(ids);
   });
 });

@@ -34,7 +34,7 @@ describe("GET /raftkit/metrics", () => {
     for (let i = 0; i < 20; i++) await follower.commands.add(1);
     const client = createClient<typeof counter>({ endpoints: [follower.apiUrl], secret: SECRET });
     await client.query.value();
-    await follower.query.value({ consistency: "stale" });
+    await follower.query.value(undefined, { consistency: "stale" });
 
     const f = await scrape(follower.apiUrl); // no secret needed by default
     const expected: Record<string, string> = {

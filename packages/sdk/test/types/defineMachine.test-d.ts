@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from "vitest";
 import { defineMachine } from "../../src/defineMachine.js";
-import type { Commands, Queries } from "../../src/types.js";
+import type { CommandOptions, Commands, Queries } from "../../src/types.js";
 
 const counter = defineMachine({
   initial: () => ({ n: 0, log: [] as { at: Date; by: number }[], tags: new Set<string>() }),
@@ -33,9 +33,11 @@ declare const query: Q;
 
 describe("types inferred from defineMachine", () => {
   it("commands take the reducer's argument and resolve with its result", () => {
-    expectTypeOf(commands.add).toEqualTypeOf<(arg: number) => Promise<number>>();
-    expectTypeOf(commands.reset).toEqualTypeOf<() => Promise<void>>();
-    expectTypeOf(commands.tag).toEqualTypeOf<(arg?: string) => Promise<number>>();
+    expectTypeOf(commands.add).toEqualTypeOf<(arg: number, options?: CommandOptions) => Promise<number>>();
+    expectTypeOf(commands.reset).toEqualTypeOf<
+      (arg?: undefined, options?: CommandOptions) => Promise<void>
+    >();
+    expectTypeOf(commands.tag).toEqualTypeOf<(arg?: string, options?: CommandOptions) => Promise<number>>();
     expectTypeOf(commands.rename).parameter(0).toEqualTypeOf<{ from: string; to: string }>();
     expectTypeOf(commands.rename).returns.resolves.toEqualTypeOf<string>();
   });
@@ -47,6 +49,8 @@ describe("types inferred from defineMachine", () => {
     void commands.add();
     // @ts-expect-error reset takes nothing
     void commands.reset(1);
+    // @ts-expect-error timeoutMs is a number
+    void commands.add(1, { timeoutMs: "10" });
     // @ts-expect-error no such command
     void commands.nope();
   });
@@ -55,10 +59,10 @@ describe("types inferred from defineMachine", () => {
     expectTypeOf(query.value).returns.resolves.toEqualTypeOf<number>();
     expectTypeOf(query.since).parameter(0).toEqualTypeOf<Date>();
     expectTypeOf(query.tags).returns.resolves.toEqualTypeOf<string[]>();
-    void query.value({ consistency: "stale" });
+    void query.value(undefined, { consistency: "stale" });
     void query.since(new Date(), { consistency: "lease" });
     // @ts-expect-error consistency must be one of the three
-    void query.value({ consistency: "eventual" });
+    void query.value(undefined, { consistency: "eventual" });
     // @ts-expect-error since needs a Date
     void query.since("yesterday");
   });
