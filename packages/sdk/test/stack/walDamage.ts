@@ -108,7 +108,12 @@ export function flipFrameBit(disk: SimulatedDisk, dir: string, rng: SeededRandom
       if (zeroSector(after, pick.f.at, pick.f.end)) continue;
     }
     disk.flipBit(pick.s.file, offset, bit);
-    const where = `frame ${pick.i + 1} of ${pick.s.frames.length} in segment ${pick.s.seq}${pick.last ? " (the log's last)" : ""}`;
+    const after = pick.s.frames.at(-1)!.next;
+    let junk = 0;
+    for (let i = after; i < pick.s.buf.byteLength; i++) if (pick.s.buf[i] !== 0) junk = i + 1 - after;
+    const where =
+      `frame ${pick.i + 1} of ${pick.s.frames.length} in segment ${pick.s.seq} of ${segs.length}` +
+      `${pick.last ? " (the log's last)" : ""}${junk > 0 ? `, before a torn frame of ${junk} bytes` : ""}`;
     return { file: pick.s.file, offset, bit, where };
   }
   return null;
