@@ -1,6 +1,6 @@
 import type { SeededRandom } from "@raftkit/core";
-import type { Scheduler } from "./scheduler.js";
-import type { SimNetwork } from "./simNetwork.js";
+import type { Scheduler } from "../../src/testing/sim/scheduler.js";
+import type { SimNetwork } from "../../src/testing/sim/simNetwork.js";
 import { FAULT_KINDS, maxClockOffset, type StackConfig } from "./stackConfig.js";
 import type { StackNode } from "./stackNode.js";
 

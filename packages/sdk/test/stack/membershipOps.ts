@@ -1,7 +1,7 @@
 import type { SeededRandom } from "@raftkit/core";
 import type { ClusterApi } from "../../src/machineNode.js";
-import type { Scheduler } from "./scheduler.js";
-import type { SimNetwork } from "./simNetwork.js";
+import type { Scheduler } from "../../src/testing/sim/scheduler.js";
+import type { SimNetwork } from "../../src/testing/sim/simNetwork.js";
 import type { StackNode } from "./stackNode.js";
 
 export interface MembershipStats {

@@ -1,8 +1,8 @@
 import type { SeededRandom } from "@raftkit/core";
 import type { Operation } from "@raftkit/core/history";
 import { SessionExpiredError } from "../../src/errors.js";
-import { EPOCH_MS } from "./nodeClock.js";
-import type { Scheduler } from "./scheduler.js";
+import { EPOCH_MS } from "../../src/testing/sim/nodeClock.js";
+import type { Scheduler } from "../../src/testing/sim/scheduler.js";
 import { commandKey } from "./stackChecks.js";
 import type { StackConfig } from "./stackConfig.js";
 import { type StackNode, stampedSessionId } from "./stackNode.js";

@@ -1,5 +1,5 @@
 import type { SeededRandom } from "@raftkit/core";
-import type { LinkFaults } from "./simNetwork.js";
+import type { LinkFaults } from "../../src/testing/sim/simNetwork.js";
 
 /** Everything a seed decides about a run before it starts. */
 export interface StackConfig {
