@@ -1,11 +1,12 @@
 import { SeededRandom } from "@raftkit/core";
 import { checkLinearizable, type Operation } from "@raftkit/core/history";
 import { CorruptWalError } from "@raftkit/store-fs";
+import { Scheduler } from "../../src/testing/sim/scheduler.js";
+import { type NetworkStats, SimNetwork } from "../../src/testing/sim/simNetwork.js";
+import { TraceLog } from "../../src/testing/sim/traceLog.js";
 import { FaultInjector, type FaultStats } from "./faultInjector.js";
 import { MembershipOperator, type MembershipStats } from "./membershipOps.js";
 import { makeDisk } from "./nodeDisk.js";
-import { Scheduler } from "../../src/testing/sim/scheduler.js";
-import { type NetworkStats, SimNetwork } from "../../src/testing/sim/simNetwork.js";
 import { StackChecker } from "./stackChecks.js";
 import { type ClientBugs, type ClientStats, StackClients } from "./stackClients.js";
 import {
@@ -16,7 +17,6 @@ import {
   type StackConfig,
 } from "./stackConfig.js";
 import { type NodeBugs, StackNode } from "./stackNode.js";
-import { TraceLog } from "../../src/testing/sim/traceLog.js";
 
 /**
  * Every broken variant, one per check: each is proven caught by a test in stack.test.ts, except
