@@ -52,8 +52,8 @@ export interface CommandOutcome {
   duplicate: boolean;
 }
 
-/** mulberry32 seeded from the entry: the same stream on every node. */
-function entryRandom(index: number, term: number): () => number {
+/** mulberry32 seeded from the entry: the same stream on every node (and in the chaos kit's model). */
+export function entryRandom(index: number, term: number): () => number {
   let state = (Math.imul(index, 2654435761) ^ Math.imul(term, 40503)) >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
