@@ -106,7 +106,10 @@ export class ChaosClients {
     this.#inFlight.add(abandon);
     const tryOnce = (): void => {
       if (done) return;
-      if (sched.now >= deadline) return finish({ unknown: true });
+      if (sched.now >= deadline) {
+        finish({ unknown: true });
+        return;
+      }
       const target = this.o.nodes[rng.int(this.o.nodes.length)]!;
       const mine = ++attempt;
       let answered = false;
