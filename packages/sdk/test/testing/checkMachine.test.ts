@@ -66,6 +66,5 @@ describe("checkMachine", () => {
     expect(e.message).toContain("not linearizable");
     expect(e.message).toContain(`seeds: [${e.seed}]`);
     expect(e.history.length).toBeLessThan(30);
-    console.log(e.message);
   });
 });
