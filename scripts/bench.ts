@@ -3,6 +3,7 @@ const benches: Record<string, string> = {
   core: "../packages/core/bench/core.ts",
   store: "../packages/store-fs/bench/store.ts",
   transport: "../packages/transport-http/bench/codec.ts",
+  echo: "../packages/transport-http/bench/echo.ts",
   cluster: "../packages/sdk/bench/cluster.ts",
   e2e: "../packages/sdk/bench/e2e.ts",
 };
