@@ -4,6 +4,7 @@ const benches: Record<string, string> = {
   store: "../packages/store-fs/bench/store.ts",
   transport: "../packages/transport-http/bench/codec.ts",
   echo: "../packages/transport-http/bench/echo.ts",
+  stages: "../packages/sdk/bench/stages.ts",
   cluster: "../packages/sdk/bench/cluster.ts",
   e2e: "../packages/sdk/bench/e2e.ts",
 };

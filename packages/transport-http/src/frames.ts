@@ -44,7 +44,7 @@ export function encodeFrame(kind: number, payload: Uint8Array = new Uint8Array(0
 /** Why {@link FrameDecoder.push} stopped: a frame too large, or a zero length. @internal */
 export class FrameError extends Error {
   constructor(
-    readonly code: "BODY_TOO_LARGE" | "MALFORMED_MESSAGE",
+    readonly code: "BODY_TOO_LARGE" | "MALFORMED_MESSAGE" | "WRONG_RECIPIENT",
     message: string,
   ) {
     super(message);
@@ -84,7 +84,8 @@ export class FrameDecoder {
     let off = 0;
     while (buf.byteLength - off >= FRAME_HEADER_BYTES) {
       const length = buf.readUInt32BE(off);
-      if (length === 0) throw new FrameError("MALFORMED_MESSAGE", "a frame of length 0 (it needs a kind byte)");
+      if (length === 0)
+        throw new FrameError("MALFORMED_MESSAGE", "a frame of length 0 (it needs a kind byte)");
       if (length - 1 > this.#maxPayloadBytes) {
         throw new FrameError(
           "BODY_TOO_LARGE",

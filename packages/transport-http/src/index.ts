@@ -14,3 +14,5 @@ export {
   MESSAGES_PATH,
   SNAPSHOT_PATH,
 } from "./router.js";
+export type { StreamState, StreamStats } from "./streamPeer.js";
+export { STREAM_PATH, STREAM_PROTOCOL, TO_HEADER } from "./streamServer.js";
