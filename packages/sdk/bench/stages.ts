@@ -144,7 +144,9 @@ async function raftStages(dir: string): Promise<void> {
   for (let i = 0; i < 50; i++) await leader.propose(payload);
   const stages: Record<string, number[]> = {};
   const add = (k: string, v: number | undefined): void => {
-    if (v !== undefined && Number.isFinite(v)) (stages[k] ??= []).push(v);
+    if (v === undefined || !Number.isFinite(v)) return;
+    stages[k] ??= [];
+    stages[k].push(v);
   };
   for (let i = 0; i < PUTS; i++) {
     marks = new Map();
@@ -169,7 +171,10 @@ async function raftStages(dir: string): Promise<void> {
   console.log("|---|---:|");
   for (const [k, v] of Object.entries(stages)) console.log(`| ${k} | ${median(v).toFixed(3)} |`);
   for (const n of nodes) await n.stop();
-  for (const s of servers) s.closeAllConnections(), s.close();
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
 }
 
 async function clientStage(dir: string): Promise<void> {

@@ -40,6 +40,13 @@ export interface StartNodeOptions<M extends AnyMachine> {
   apiSecret?: string | null;
   /** TLS settings for connecting to `https:` peers (e.g. `{ ca }`). */
   peerTls?: TlsClientOptions;
+  /**
+   * Send Raft messages to peers over one long-lived stream per peer (an HTTP Upgrade on the
+   * peer's port) instead of one POST per batch. Default true; a peer that does not route
+   * upgrades is served by POSTs, as are peers of a node given `app` instead of `listen` (its
+   * server is yours, so no upgrade reaches raftkit).
+   */
+  peerStream?: boolean;
   /** Disables fsync. Only for benchmarks and throwaway tests: acknowledged writes can be lost on a crash. */
   unsafeNoFsync?: boolean;
   /** Raft and runtime tuning (tickMs, electionTick, snapshotEntries, …). */
@@ -104,6 +111,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     secret: o.secret,
     peers: o.peers,
     logger,
+    stream: o.peerStream ?? true,
     ...(o.peerTls && { tls: o.peerTls }),
   });
   const replicated = new ReplicatedMachine(o.machine, o.sessionTtlMs ?? 24 * 3600_000);
@@ -143,6 +151,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       ? createHttpsServer({ noDelay: true, ...o.listen.tls }, app)
       : createHttpServer({ noDelay: true }, app);
     server = s;
+    transport.attach(s);
     await new Promise<void>((resolve, reject) => {
       s.once("error", reject);
       s.listen(o.listen!.port, host, () => resolve());

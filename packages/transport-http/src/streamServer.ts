@@ -116,38 +116,45 @@ export class PeerStreamServer {
     };
     const protocol = String(req.headers.upgrade ?? "").toLowerCase();
     if (protocol !== STREAM_PROTOCOL) {
-      return refuse(
+      refuse(
         426,
         "UPGRADE_REQUIRED",
         `node ${nodeId} serves peer streams as "Upgrade: ${STREAM_PROTOCOL}", not "${protocol}"; run the same raftkit version on every node`,
       );
+      return;
     }
     const auth = req.headers.authorization;
     if (!this.#checkSecret(auth)) {
       const what = auth === undefined ? "carries no cluster secret" : "carries a wrong cluster secret";
-      return refuse(
+      refuse(
         401,
         "UNAUTHORIZED",
         `node ${nodeId} refused a peer stream from ${sender}: it ${what} (expected "Authorization: Bearer <secret>"); give every node of cluster "${clusterId}" the same secret`,
       );
+      return;
     }
     const cluster = decodeHeader(req.headers[CLUSTER_HEADER]);
     if (cluster !== clusterId) {
-      return refuse(
+      refuse(
         403,
         "WRONG_CLUSTER",
         `node ${nodeId} belongs to cluster "${clusterId}" but the peer stream from ${sender} is for ${cluster === undefined ? "no cluster (header missing)" : `cluster "${cluster}"`}; check the peers map and clusterId on that node`,
       );
+      return;
     }
     const to = decodeHeader(req.headers[TO_HEADER]);
     if (to !== undefined && to !== nodeId) {
-      return refuse(
+      refuse(
         400,
         "WRONG_RECIPIENT",
         `a peer stream for node "${to}" reached node "${nodeId}"; fix the address of "${to}" in the peers of ${sender}`,
       );
+      return;
     }
-    if (!running) return refuse(503, "NOT_RUNNING", new TransportNotRunningError(nodeId).message);
+    if (!running) {
+      refuse(503, "NOT_RUNNING", new TransportNotRunningError(nodeId).message);
+      return;
+    }
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n\r\n`,
     );
