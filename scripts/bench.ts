@@ -5,6 +5,7 @@ const benches: Record<string, string> = {
   transport: "../packages/transport-http/bench/codec.ts",
   echo: "../packages/transport-http/bench/echo.ts",
   stages: "../packages/sdk/bench/stages.ts",
+  "vs-etcd": "../packages/sdk/bench/vsEtcd.ts",
   cluster: "../packages/sdk/bench/cluster.ts",
   e2e: "../packages/sdk/bench/e2e.ts",
 };
