@@ -28,6 +28,24 @@ export function runQuery<M extends AnyMachine>(
   return node.runner.query(name, body.args ?? []);
 }
 
+/** Runs one call of a batch; never rejects: a failure is its outcome. @internal */
+export async function runCall<M extends AnyMachine>(
+  node: ApiNode<M>,
+  c: BatchRequest["calls"][number],
+): Promise<BatchOutcome> {
+  try {
+    const name = String(c.name);
+    const result =
+      c.kind === "query"
+        ? await runQuery(node, name, c.body as QueryRequest)
+        : await runCommand(node, name, c.body as CommandRequest);
+    return { ok: true, result };
+  } catch (e) {
+    const { status, body } = toApiError(e, node.id);
+    return { ok: false, status, error: body.error };
+  }
+}
+
 /**
  * Runs every call of a `POST /batch` body, each as if sent alone, and resolves with each one's
  * outcome in order. Throws a {@link DecodeError} for a body that is not a batch.
@@ -40,19 +58,5 @@ export async function runBatchCalls<M extends AnyMachine>(
 ): Promise<BatchOutcome[]> {
   const { calls } = request;
   if (!Array.isArray(calls)) throw new DecodeError("the request body", new Error("calls must be an array"));
-  return Promise.all(
-    calls.map(async (c): Promise<BatchOutcome> => {
-      try {
-        const name = String(c.name);
-        const result =
-          c.kind === "query"
-            ? await runQuery(node, name, c.body as QueryRequest)
-            : await runCommand(node, name, c.body as CommandRequest);
-        return { ok: true, result };
-      } catch (e) {
-        const { status, body } = toApiError(e, node.id);
-        return { ok: false, status, error: body.error };
-      }
-    }),
-  );
+  return Promise.all(calls.map((c) => runCall(node, c)));
 }

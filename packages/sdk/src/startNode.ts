@@ -7,10 +7,12 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { type Logger, RaftkitError, RaftNode, type RaftNodeOptions, silentLogger } from "@raftkit/core";
 import { openFileStorage } from "@raftkit/store-fs";
 import { HttpTransport, type TlsClientOptions } from "@raftkit/transport-http";
 import express, { type Express } from "express";
+import { appStreamHandler } from "./appStream.js";
 import { fastBatchRoute } from "./fastBatchRoute.js";
 import { createAppRouter } from "./httpApi.js";
 import { createMachineNode, type MachineNode } from "./machineNode.js";
@@ -134,6 +136,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
 
   const app = o.app ?? express();
   let server: Server | null = null;
+  const upgraded = new Set<Duplex>();
   const node = createMachineNode(raft, replicated, {
     ...(o.commandTimeoutMs !== undefined && { commandTimeoutMs: o.commandTimeoutMs }),
     onStop: async () => {
@@ -142,6 +145,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       await new Promise<void>((resolve) => {
         s.close(() => resolve());
         s.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
       });
     },
   });
@@ -162,7 +166,15 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       ? createHttpsServer({ noDelay: true, ...o.listen.tls }, listener)
       : createHttpServer({ noDelay: true }, listener);
     server = s;
-    transport.attach(s);
+    // Upgrades on the one port: peer streams, then createClient's app stream.
+    const appStream = appStreamHandler(node, apiPath, apiSecret);
+    s.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // closeAllConnections() does not reach upgraded sockets: stop closes them itself.
+      upgraded.add(socket);
+      socket.once("close", () => upgraded.delete(socket));
+      if (transport.handleUpgrade(req, socket, head) || appStream(req, socket, head)) return;
+      socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    });
     await new Promise<void>((resolve, reject) => {
       s.once("error", reject);
       s.listen(o.listen!.port, host, () => resolve());
