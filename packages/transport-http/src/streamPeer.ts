@@ -19,7 +19,7 @@ import { STREAM_PATH, STREAM_PROTOCOL, TO_HEADER } from "./streamServer.js";
 
 /** What one peer stream has done so far. */
 export interface StreamStats {
-  /** "connecting", "open", "backoff" (waiting to reconnect), "unsupported" (the peer has no stream route: POSTs are used) or "closed". */
+  /** "idle" (nothing sent yet), "connecting", "open", "backoff" (waiting to reconnect), "unsupported" (the peer has no stream route: POSTs are used) or "closed". */
   state: StreamState;
   /** Streams opened so far. */
   connects: number;
@@ -32,7 +32,7 @@ export interface StreamStats {
   lastError: string | null;
 }
 
-export type StreamState = "connecting" | "open" | "backoff" | "unsupported" | "closed";
+export type StreamState = "idle" | "connecting" | "open" | "backoff" | "unsupported" | "closed";
 
 /** @internal */
 export interface StreamPeerOptions {
@@ -65,7 +65,7 @@ const SOCKET_HIGH_WATER = 1024 * 1024;
 
 /**
  * The sending side of one long-lived stream to one peer: opened with an HTTP Upgrade (see
- * streamServer.ts), kept open, reconnected with exponential backoff after it breaks. Messages
+ * streamServer.ts) when the first message is queued, kept open from then on, reconnected with exponential backoff after it breaks. Messages
  * wait in a bounded queue and go out as one MESSAGES frame per batch as soon as the current
  * turn of the event loop ends (a microtask), over a socket with TCP_NODELAY. A PING every
  * `pingIntervalMs` keeps the stream honest: when nothing comes back for `idleTimeoutMs` (a peer
@@ -81,7 +81,7 @@ export class StreamPeer {
   readonly #queue: PeerQueue;
   readonly #url: URL;
   readonly #headers: Record<string, string>;
-  #state: StreamState = "connecting";
+  #state: StreamState = "idle";
   #socket: Socket | null = null;
   #request: http.ClientRequest | null = null;
   #flushQueued = false;
@@ -109,7 +109,6 @@ export class StreamPeer {
       connection: "Upgrade",
       upgrade: STREAM_PROTOCOL,
     };
-    this.#connect();
   }
 
   /** False while the peer has no stream route: the caller sends by POST instead. */
@@ -117,8 +116,12 @@ export class StreamPeer {
     return this.#state !== "unsupported";
   }
 
-  /** Queues messages (never snapshots); returns how many were dropped. */
+  /**
+   * Queues messages (never snapshots); returns how many were dropped. The first call opens the
+   * stream; from then on it is kept open.
+   */
   enqueue(messages: readonly Message[]): number {
+    if (this.#state === "idle") this.#connect();
     if (this.#state !== "open" && this.#state !== "connecting") {
       this.#stats.messagesDropped += messages.length;
       return messages.length;
@@ -269,8 +272,10 @@ export class StreamPeer {
       `raftkit transport: node ${this.#o.nodeId} sends to peer ${this.#o.peerId} by HTTP POSTs: ${reason}; the stream is tried again in ${this.#o.unsupportedRetryMs} ms`,
     );
     this.#state = "unsupported";
-    this.#stats.messagesDropped += this.#queue.length;
+    const dropped = this.#queue.length;
+    this.#stats.messagesDropped += dropped;
     this.#queue.clear();
+    if (dropped > 0) this.#o.unreachable(this.#o.peerId);
     this.#timer = setTimeout(() => this.#connect(), this.#o.unsupportedRetryMs);
     this.#timer.unref();
   }

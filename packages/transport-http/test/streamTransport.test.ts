@@ -217,9 +217,12 @@ describe("HttpTransport with peer streams", () => {
     );
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const a = await node("n1", { peers: { n2: url } });
+    expect(a.t.stats().n2!.stream!.state).toBe("idle");
+    a.t.send([append("n1", "n2", 0)]);
     await eventually(() => expect(a.t.stats().n2!.stream!.state).toBe("unsupported"));
+    expect(a.h.unreachable).toContain("n2");
     a.t.send([append("n1", "n2", 1), append("n1", "n2", 2)]);
-    await eventually(() => expect(h.received).toHaveLength(2));
+    await eventually(() => expect(h.received.map((m) => m.index)).toEqual([1, 2]));
     expect(a.t.stats().n2!.requests).toBeGreaterThan(0);
   });
 
