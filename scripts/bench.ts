@@ -6,6 +6,7 @@ const benches: Record<string, string> = {
   echo: "../packages/transport-http/bench/echo.ts",
   stages: "../packages/sdk/bench/stages.ts",
   "vs-etcd": "../packages/sdk/bench/vsEtcd.ts",
+  "snapshot-stall": "../packages/sdk/bench/snapshotStall.ts",
   cluster: "../packages/sdk/bench/cluster.ts",
   e2e: "../packages/sdk/bench/e2e.ts",
 };
