@@ -10,13 +10,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
 import { startNode } from "../src/startNode.js";
 import { kv } from "./benchMachine.js";
 import { freePort } from "./freePort.js";
 
 const VALUE = "v".repeat(128);
 
-async function measure(megabytes: number): Promise<{ keys: number; stallMs: number; snapshotMs: number }> {
+async function measure(megabytes: number): Promise<{
+  keys: number;
+  stallMs: number;
+  baselineMs: number;
+  snapshotMs: number;
+  gcMs: number;
+}> {
   const keys = Math.round((megabytes * 1024 * 1024) / (VALUE.length + 16));
   const dir = mkdtempSync(join(tmpdir(), "raftkit-bench-snapstall-"));
   const port = await freePort();
@@ -51,6 +58,22 @@ async function measure(megabytes: number): Promise<{ keys: number; stallMs: numb
     }
     let last = performance.now();
     let stall = 0;
+    // The same kind of puts without a snapshot: the stall the machine and the puts cause anyway.
+    const baseline = setInterval(() => {
+      const now = performance.now();
+      stall = Math.max(stall, now - last);
+      last = now;
+    }, 1);
+    for (let i = 0; i < 5; i++) await node.commands.put({ key: `k${i}`, value: VALUE });
+    clearInterval(baseline);
+    const baselineMs = stall;
+    stall = 0;
+    last = performance.now();
+    let gcMs = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcMs = Math.max(gcMs, e.duration);
+    });
+    gc.observe({ entryTypes: ["gc"] });
     const probe = setInterval(() => {
       const now = performance.now();
       stall = Math.max(stall, now - last);
@@ -63,8 +86,9 @@ async function measure(megabytes: number): Promise<{ keys: number; stallMs: numb
     if (snapshots.length === 0) throw new Error("the node took no snapshot");
     await new Promise((r) => setTimeout(r, 20));
     clearInterval(probe);
+    gc.disconnect();
     const snapshotMs = snapshots[0]! - t0;
-    return { keys, stallMs: stall, snapshotMs };
+    return { keys, stallMs: stall, baselineMs, snapshotMs, gcMs };
   } finally {
     await node.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -74,11 +98,13 @@ async function measure(megabytes: number): Promise<{ keys: number; stallMs: numb
 console.log(
   "bench snapshot-stall: one node in this process, no fsync; the state is a Map of 128-byte values; the stall is the longest gap of a 1 ms timer from the last put until the snapshot is stored",
 );
-console.log("| state | keys | longest event-loop stall ms | last puts + snapshot ms |\n|---|---:|---:|---:|");
+console.log(
+  "| state | keys | longest event-loop stall ms | longest GC pause in it ms | same puts, no snapshot ms | last puts + snapshot ms |\n|---|---:|---:|---:|---:|---:|",
+);
 for (const mb of [3, 12]) {
   const r = await measure(mb);
   console.log(
-    `| ~${mb} MB | ${r.keys.toLocaleString("en-US")} | ${r.stallMs.toFixed(0)} | ${r.snapshotMs.toFixed(0)} |`,
+    `| ~${mb} MB | ${r.keys.toLocaleString("en-US")} | ${r.stallMs.toFixed(0)} | ${r.gcMs.toFixed(0)} | ${r.baselineMs.toFixed(0)} | ${r.snapshotMs.toFixed(0)} |`,
   );
 }
 process.exit(0);

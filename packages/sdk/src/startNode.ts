@@ -16,6 +16,7 @@ import { appStreamHandler } from "./appStream.js";
 import { fastBatchRoute } from "./fastBatchRoute.js";
 import { createAppRouter } from "./httpApi.js";
 import { createMachineNode, type MachineNode } from "./machineNode.js";
+import { offThreadSnapshots } from "./offThreadEncode.js";
 import { PUBLISH, ReplicatedMachine } from "./replicatedMachine.js";
 import type { AnyMachine } from "./types.js";
 
@@ -128,7 +129,8 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     id: o.id,
     storage,
     transport,
-    stateMachine: replicated,
+    // Large states are encoded by a worker, so a snapshot does not stall the event loop.
+    stateMachine: offThreadSnapshots(replicated),
     peers: o.peers,
     bootstrap: fresh && !o.join,
     logger,
