@@ -96,8 +96,13 @@ function parseAddress(nodeId: NodeId, peer: NodeId, address: string): URL {
  * batch, and both report the peer unreachable so Raft probes it again. Snapshot messages are
  * streamed on their own route and their outcome reported with `reportSnapshot`.
  *
+ * With `stream: true`, messages go instead over one long-lived stream per peer (an HTTP Upgrade
+ * on the peer's port, see streamServer.ts and streamPeer.ts), with the same bounds and reports;
+ * a peer whose server does not route upgrades is served by requests.
+ *
  * Incoming: {@link HttpTransport.router} is an express router the caller must mount in an
- * express app (or pass to `startPeerServer`); it refuses requests until `start()`.
+ * express app (or pass to `startPeerServer`); it refuses requests until `start()`. Streams
+ * reach the transport through {@link HttpTransport.attach} on that app's server.
  */
 export class HttpTransport implements Transport {
   /** Receives peers' messages; mount it at the root of the path given as this node's address. */
