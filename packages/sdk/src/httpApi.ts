@@ -9,6 +9,7 @@ import {
 import express, { type Request, type Response, type Router } from "express";
 import { type Subscription, throttleTime } from "rxjs";
 import { bearerToken, secretMatches } from "./auth.js";
+import { runBatchCalls, runCommand, runQuery } from "./batchCalls.js";
 import { InvalidCallOptionsError } from "./callOptions.js";
 import { DivergedError } from "./divergence.js";
 import {
@@ -25,7 +26,6 @@ import type { AnyMachine } from "./types.js";
 import {
   type ApiErrorBody,
   type ApiErrorCode,
-  type BatchOutcome,
   type BatchRequest,
   type CommandRequest,
   decodeBody,
@@ -141,15 +141,6 @@ export function createAppRouter<M extends AnyMachine>(
     }
   };
 
-  const runCommand = (name: string, body: CommandRequest): Promise<unknown> => {
-    const opts = body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {};
-    return body.session !== undefined && body.seq !== undefined
-      ? node.runner.runSequenced(name, body.arg, body.session, body.seq, () => body.lowest ?? body.seq!, opts)
-      : node.runner.command(name, body.arg, opts);
-  };
-  const runQuery = (name: string, body: QueryRequest): Promise<unknown> =>
-    node.runner.query(name, body.args ?? []);
-
   /** Answers with the call's result, or with the API error it failed with. */
   const answer = async (res: Response, call: () => Promise<unknown>): Promise<void> => {
     try {
@@ -160,35 +151,18 @@ export function createAppRouter<M extends AnyMachine>(
   };
 
   router.post("/commands/:name", (req, res) =>
-    answer(res, () => runCommand(String(req.params.name), parse<CommandRequest>(req))),
+    answer(res, () => runCommand(node, String(req.params.name), parse<CommandRequest>(req))),
   );
 
   router.post("/queries/:name", (req, res) =>
-    answer(res, () => runQuery(String(req.params.name), parse<QueryRequest>(req))),
+    answer(res, () => runQuery(node, String(req.params.name), parse<QueryRequest>(req))),
   );
 
   // Many calls in one request (what createClient sends when calls are queued behind one in
   // flight): each runs as if sent alone; the answer lists each one's outcome in order.
   router.post("/batch", async (req, res) => {
     try {
-      const { calls } = parse<BatchRequest>(req);
-      if (!Array.isArray(calls))
-        throw new DecodeError("the request body", new Error("calls must be an array"));
-      const outcomes = await Promise.all(
-        calls.map(async (c): Promise<BatchOutcome> => {
-          try {
-            const name = String(c.name);
-            const result =
-              c.kind === "query"
-                ? await runQuery(name, c.body as QueryRequest)
-                : await runCommand(name, c.body as CommandRequest);
-            return { ok: true, result };
-          } catch (e) {
-            const { status, body } = toApiError(e, node.id);
-            return { ok: false, status, error: body.error };
-          }
-        }),
-      );
+      const outcomes = await runBatchCalls(node, parse<BatchRequest>(req));
       res.type("application/json").send(encodeBody({ outcomes }));
     } catch (e) {
       fail(res, e);

@@ -306,17 +306,22 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   }
 
   snapshot(): Uint8Array {
+    return encodeValue(this.snapshotValue(), "the machine's state");
+  }
+
+  /**
+   * What {@link snapshot} encodes, not yet encoded: the caller must copy or encode it before the
+   * next apply, which changes the session records in it.
+   */
+  snapshotValue(): unknown {
     const sessions = this.#sessions.toJSON();
-    return encodeValue(
-      {
-        state: this.#state,
-        sessions: sessions.sessions,
-        nextSessionSweep: sessions.nextSweep,
-        lastTime: this.#lastTime,
-        members: [...this.#members],
-      },
-      "the machine's state",
-    );
+    return {
+      state: this.#state,
+      sessions: sessions.sessions,
+      nextSessionSweep: sessions.nextSweep,
+      lastTime: this.#lastTime,
+      members: [...this.#members],
+    };
   }
 
   restore(data: Uint8Array): void {

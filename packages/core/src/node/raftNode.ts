@@ -6,6 +6,7 @@ import {
   LeaderChangedError,
   ProposalDroppedError,
   ProposalLostError,
+  SnapshotOutOfDateError,
   StoppedError,
   TimeoutError,
 } from "../errors.js";
@@ -13,7 +14,17 @@ import { type Logger, silentLogger } from "../raft/logger.js";
 import type { Random } from "../raft/random.js";
 import { RawNode } from "../raft/rawNode.js";
 import type { WritableStorage } from "../raft/storage.js";
-import type { ConfState, Entry, HardState, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  Ready,
+  Role,
+  Snapshot,
+  SnapshotMeta,
+} from "../raft/types.js";
 import { emptyConfState } from "../raft/types.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { unwrapProposal, wrapProposal } from "./envelope.js";
@@ -149,6 +160,10 @@ export class RaftNode {
   #membership: ConfState = emptyConfState();
   #persisted: HardState = { term: 0, vote: null, commit: 0 };
   #deferredHardState: HardState | null = null;
+  /** The last hard state handed to storage (durable or still being written). */
+  #requestedHardState: HardState | null = null;
+  /** The snapshot being encoded and stored in the background, if any. */
+  #snapshotTask: Promise<void> | null = null;
   #lastSnapshotIndex = 0;
   #applied = 0;
   #timer: TimerHandle | null = null;
@@ -475,6 +490,7 @@ export class RaftNode {
     }
     if (!this.#stopped) this.#halt(STOP_CALLED);
     await this.#loopDone;
+    await this.#snapshotTask;
     this.#failAll((what) => this.#stoppedError(what));
     await this.#transport.stop();
     await this.#storage.close();
@@ -588,7 +604,7 @@ export class RaftNode {
       if (lead !== null) this.#reads.leaderChanged();
     }
     this.#retryForwarded();
-    await this.#maybeSnapshot();
+    this.#maybeSnapshot();
     this.#status$.next(this.#computeStatus());
   }
 
@@ -612,6 +628,7 @@ export class RaftNode {
     }
     const hardState = rd.hardState ?? this.#deferredHardState;
     this.#deferredHardState = null;
+    if (hardState) this.#requestedHardState = hardState;
     await this.#storage.save({
       ...(hardState && { hardState }),
       ...(rd.entries.length > 0 && { entries: rd.entries }),
@@ -741,29 +758,63 @@ export class RaftNode {
     if (id !== this.id) this.#transport.addPeer(id, url);
   }
 
-  async #maybeSnapshot(): Promise<void> {
+  /**
+   * Starts a snapshot of the applied state when enough entries were applied since the last one,
+   * unless one is under way. The state machine copies its state in `snapshot()`; encoding it and
+   * storing it go on in the background while the loop keeps replicating and applying (as the
+   * Raft thesis §5.1 suggests, copy-on-write), so a large state costs no leadership.
+   */
+  #maybeSnapshot(): void {
+    if (this.#snapshotTask !== null) return;
     if (this.#applied - this.#lastSnapshotIndex < this.#opts.snapshotEntries) return;
     const index = this.#applied;
     const term = this.#raw.raft.raftLog.term(index);
     if (term === null) return;
+    const meta = { index, term, confState: this.#membership };
+    const addresses = Object.fromEntries(this.#addresses);
     const started = this.#clock.monotonic();
-    const app = await this.#sm.snapshot();
-    const data = encodeRuntimeSnapshot({ addresses: Object.fromEntries(this.#addresses), app });
-    // The stored commit must not lag behind the snapshot: commit-only hard states are written lazily.
-    const hardState = { ...this.#persisted, commit: Math.max(this.#persisted.commit, index) };
-    await this.#storage.save({
-      snapshot: { meta: { index, term, confState: this.#membership }, data },
-      hardState,
-    });
-    this.#persisted = hardState;
-    this.#lastSnapshotIndex = index;
-    const compactTo = index - this.#opts.snapshotCatchUpEntries;
+    const app = this.#sm.snapshot();
+    this.#snapshotTask = this.#storeSnapshot(meta, addresses, app, started)
+      .catch((e: unknown) => {
+        if (e instanceof SnapshotOutOfDateError) return; // a newer snapshot arrived from the leader meanwhile
+        this.#fatal(fatalErrorReason(e as Error), e as Error);
+      })
+      .finally(() => {
+        this.#snapshotTask = null;
+      });
+  }
+
+  async #storeSnapshot(
+    meta: SnapshotMeta,
+    addresses: Record<NodeId, string>,
+    app: Uint8Array | Promise<Uint8Array>,
+    started: number,
+  ): Promise<void> {
+    const data = encodeRuntimeSnapshot({ addresses, app: await app });
+    if (this.#closing || meta.index <= this.#lastSnapshotIndex) return;
+    // The stored commit must not lag behind the snapshot: commit-only hard states are written
+    // lazily. NB: the hard state is the last one handed to storage, not the last one durable:
+    // saves are applied in call order, so an older one here would undo a newer term or vote.
+    const latest = this.#requestedHardState ?? this.#persisted;
+    const hardState = { ...latest, commit: Math.max(latest.commit, meta.index) };
+    this.#requestedHardState = hardState;
+    await this.#storage.save({ snapshot: { meta, data }, hardState });
+    if (this.#persisted.term === hardState.term && this.#persisted.vote === hardState.vote) {
+      this.#persisted = { ...this.#persisted, commit: Math.max(this.#persisted.commit, hardState.commit) };
+    }
+    this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, meta.index);
+    const compactTo = meta.index - this.#opts.snapshotCatchUpEntries;
     if (compactTo >= this.#storage.firstIndex()) await this.#storage.compact(compactTo);
     const ms = this.#clock.monotonic() - started;
-    this.#observer.snapshotTaken?.(index, ms);
+    this.#observer.snapshotTaken?.(meta.index, ms);
     this.#logger.info(
-      `node ${this.id}: snapshot at index ${index}; log compacted up to ${Math.max(compactTo, 0)}`,
-      { event: "snapshot", index, compactedTo: Math.max(compactTo, 0), durationMs: Math.round(ms) },
+      `node ${this.id}: snapshot at index ${meta.index}; log compacted up to ${Math.max(compactTo, 0)}`,
+      {
+        event: "snapshot",
+        index: meta.index,
+        compactedTo: Math.max(compactTo, 0),
+        durationMs: Math.round(ms),
+      },
     );
   }
 
