@@ -62,6 +62,9 @@ const v2Broken = defineMachine({
 });
 
 type AnyNode = ReturnType<LocalCluster<AnyMachine>["node"]>;
+/** A node typed as the version-2 code's (version-1 nodes have a subset of its commands). */
+const at = (c: LocalCluster<AnyMachine>, id: string) =>
+  c.node(id) as unknown as ReturnType<LocalCluster<typeof v2>["node"]>;
 const publish = (n: AnyNode) =>
   n.runner.system(PUBLISH, { id: n.id, incarnation: "test", supports: n.status().supportsMachineVersion });
 
@@ -99,7 +102,7 @@ describe("defineMachine({ version, migrate, since })", () => {
 describe("rolling out code that supports a newer version", () => {
   it("keeps applying at the log's version: ctx.version stays 1 on new code, new commands are refused", async () => {
     const c = await cluster({ a: v2, b: v2, c: v1 });
-    const a = c.node("a");
+    const a = at(c, "a");
     expect(await c.settle(a.commands.add("x"))).toBe(1);
     expect(a.status()).toMatchObject({ machineVersion: 1, supportsMachineVersion: 2 });
     const refused = await c.settle(a.commands.tag({ item: "x", tag: "t" })).catch((e) => e);
@@ -135,7 +138,7 @@ function expectSameSnapshots(c: LocalCluster<AnyMachine>): void {
 describe("cluster.upgradeMachine()", () => {
   it("refuses a version a member does not report, and does nothing when all support only the current one", async () => {
     const c = await cluster({ a: v2, b: v2, c: v1 });
-    const a = c.node("a");
+    const a = at(c, "a");
     expect(await c.settle(a.cluster.upgradeMachine())).toEqual({ from: 1, to: 1 });
     const refused = await c.settle(a.cluster.upgradeMachine(2)).catch((e) => e);
     expect(refused).toBeInstanceOf(UpgradeRefusedError);
@@ -147,7 +150,7 @@ describe("cluster.upgradeMachine()", () => {
 
   it("switches every node at one index: migrate upcasts the state, later entries see ctx.version 2", async () => {
     const c = await cluster({ a: v2, b: v2, c: v2 });
-    const a = c.node("a");
+    const a = at(c, "a");
     expect(await c.settle(a.commands.add("x"))).toBe(1);
     expect(await c.settle(c.node("b").cluster.upgradeMachine())).toEqual({ from: 1, to: 2 });
     await c.until(() => [...c.machines.values()].every((m) => m.version === 2));
@@ -165,7 +168,7 @@ describe("cluster.upgradeMachine()", () => {
 
   it("fails identically everywhere when migrate throws, and leaves the version unchanged", async () => {
     const c = await cluster({ a: v2Broken, b: v2Broken, c: v2Broken });
-    const a = c.node("a");
+    const a = at(c, "a");
     await c.settle(a.commands.add("x"));
     const failed = await c.settle(a.cluster.upgradeMachine()).catch((e) => e);
     expect(failed).toBeInstanceOf(CommandError);
@@ -195,7 +198,7 @@ describe("code too old for the log's version", () => {
     );
     expect(c.machines.get("c")!.version).toBe(1);
     // The others go on.
-    expect(await c.settle(c.node("a").commands.add("z"))).toBe(2);
+    expect(await c.settle(at(c, "a").commands.add("z"))).toBe(2);
     await c.stopAll();
   });
 });
