@@ -4,6 +4,7 @@ import { changeCommand, membersCommand } from "./commands/members.js";
 import { snapshotRestore, snapshotSave } from "./commands/snapshot.js";
 import { startCommand } from "./commands/start.js";
 import { statusCommand } from "./commands/status.js";
+import { upgradeMachineCommand } from "./commands/upgradeMachine.js";
 import { CliError, EXIT, type ExitCode, usage } from "./exitCodes.js";
 import { parsePeers } from "./parsePeers.js";
 import { readSecret } from "./secret.js";
@@ -18,6 +19,7 @@ export const HELP = `raftkit: run and operate a raftkit cluster
   raftkit promote ID       --endpoints URL,…
   raftkit remove ID        --endpoints URL,…
   raftkit transfer-leader ID --endpoints URL,…
+  raftkit upgrade-machine [VERSION] --endpoints URL,…
   raftkit snapshot save FILE --endpoints URL,…
   raftkit snapshot restore FILE --data-dir DIR --id ID --peers ID=URL,… [--cluster-id ID]
   raftkit check DATA-DIR   [-o table|json]
@@ -116,6 +118,9 @@ async function run(argv: string[]): Promise<ExitCode> {
         undefined,
         client(),
       );
+    case "upgrade-machine":
+      if (args.length > 1) throw usage(`upgrade-machine: expected [VERSION], got ${args.join(" ")}`);
+      return upgradeMachineCommand(args[0], client());
     case "snapshot": {
       const [sub, file] = args;
       if ((sub !== "save" && sub !== "restore") || file === undefined || args.length !== 2)

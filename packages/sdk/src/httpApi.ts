@@ -21,6 +21,7 @@ import {
   ValidationError,
 } from "./errors.js";
 import type { CommandRunner, MachineNode } from "./machineNode.js";
+import { CommandNotAvailableError, UpgradeRefusedError } from "./machineVersionErrors.js";
 import { createOperatorRouter } from "./operatorRoutes.js";
 import type { AnyMachine } from "./types.js";
 import {
@@ -78,6 +79,10 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
   } else if (e instanceof ProposalDroppedError || e instanceof ProposalLostError) {
     code = "UNAVAILABLE";
     body.error.mayHaveBeenApplied = false;
+  } else if (e instanceof CommandNotAvailableError) code = "COMMAND_NOT_AVAILABLE";
+  else if (e instanceof UpgradeRefusedError) {
+    code = "UPGRADE_REFUSED";
+    body.error.lacking = e.lacking;
   } else if (e instanceof RaftkitError && e.code === "DECODE") code = "DECODE";
   body.error.code = code;
   return { status: errorStatus[code], body };

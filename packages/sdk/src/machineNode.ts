@@ -18,6 +18,9 @@ import { checkCommandOptions, checkQueryOptions } from "./callOptions.js";
 import { encodeValue } from "./codec.js";
 import { type DivergenceEvent, DivergenceMonitor } from "./divergence.js";
 import { CommandError, QueryError, SessionExpiredError, UnknownOperationError } from "./errors.js";
+import { type MachineUpgrade, upgradeMachine } from "./machineUpgrade.js";
+import { commandSince } from "./machineVersion.js";
+import { CommandNotAvailableError } from "./machineVersionErrors.js";
 import { operationProxy } from "./operationProxy.js";
 import { validateInput } from "./operations.js";
 import {
@@ -25,6 +28,7 @@ import {
   HASH_REPORT,
   type PublishedMember,
   type ReplicatedMachine,
+  SET_MACHINE_VERSION,
   STATE_CHECK,
   SYSTEM_PREFIX,
   UNPUBLISH,
@@ -49,6 +53,12 @@ export interface ClusterApi {
   /** Makes a learner a voter. */
   promote(id: string): Promise<void>;
   remove(id: string): Promise<void>;
+  /**
+   * Switches the machine version the cluster applies at to `target` (default: the highest
+   * every voter and learner supports), running `migrate` at the switch on every node. Throws
+   * UpgradeRefusedError, nothing changed, when a member does not report support for it.
+   */
+  upgradeMachine(target?: number): Promise<MachineUpgrade>;
 }
 
 /** A running member of a raftkit cluster, typed from its machine. */
@@ -78,8 +88,16 @@ export interface MachineNode<M extends AnyMachine> {
   readonly raft: RaftNode;
 }
 
-/** The runtime's status, and whether this node's state diverged from the majority's (it then refuses queries). */
-export type MachineNodeStatus = NodeStatus & { diverged: boolean };
+/**
+ * The runtime's status; whether this node's state diverged from the majority's (it then
+ * refuses queries); the machine version the log is applied at, and the highest this node's
+ * code supports.
+ */
+export type MachineNodeStatus = NodeStatus & {
+  diverged: boolean;
+  machineVersion: number;
+  supportsMachineVersion: number;
+};
 
 export interface MachineNodeOptions {
   /** Applied entries between the state checks that detect diverged replicas. Default 10,000. */
@@ -197,6 +215,8 @@ export class CommandRunner<M extends AnyMachine> {
     const commands = this.#machine.machine.commands;
     if (!Object.hasOwn(commands, name))
       throw new UnknownOperationError("command", name, Object.keys(commands));
+    const since = commandSince(commands[name]);
+    if (since > this.#machine.version) throw new CommandNotAvailableError(name, since, this.#machine.version);
     checkCommandOptions(name, opts);
     return validateInput("command", name, commands[name], arg);
   }
@@ -336,13 +356,20 @@ export function createMachineNode<M extends AnyMachine>(
   const withDivergence = (s: NodeStatus): MachineNodeStatus => ({
     ...s,
     diverged: monitor.diverged !== null,
+    machineVersion: machine.version,
+    supportsMachineVersion: machine.machine.version,
   });
   const commits$ = new Subject<CommitEvent<M>>();
   const isMember = (id: string): boolean => {
     const m = raft.status().membership;
     return [m.voters, m.learners, m.votersOutgoing, m.learnersNext].some((ids) => ids.includes(id));
   };
+  const memberIds = (): string[] => {
+    const m = raft.status().membership;
+    return [...new Set([...m.voters, ...m.learners, ...m.votersOutgoing, ...m.learnersNext])];
+  };
   machine.isMember = isMember;
+  machine.memberIds = memberIds;
   machine.onCommand = (c) => {
     // raftkit's own commands (membership records, state checks) are not the machine's.
     if (c.name.startsWith(SYSTEM_PREFIX)) return;
@@ -392,6 +419,19 @@ export function createMachineNode<M extends AnyMachine>(
         if (isMember(id)) await raft.removeNode(id);
         if (id !== raft.id) await runner.system(UNPUBLISH, { id });
       },
+      upgradeMachine: (target) =>
+        upgradeMachine(
+          {
+            barrier: async () => {
+              await raft.readIndex({ timeoutMs: o.queryTimeoutMs ?? 10_000 });
+            },
+            version: () => machine.version,
+            memberIds,
+            published: () => machine.publishedMembers(),
+            propose: (to) => runner.system(SET_MACHINE_VERSION, { to }),
+          },
+          target,
+        ),
     },
     transferLeadership: (id) => raft.transferLeader(id),
     publishedMembers: () => machine.publishedMembers(),

@@ -253,7 +253,11 @@ async function publishWhenLeaderKnown<M extends AnyMachine>(
 ): Promise<void> {
   const incarnation = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   try {
-    await node.runner.system(PUBLISH, { id, incarnation }, { timeoutMs: 24 * 3600_000 });
+    await node.runner.system(
+      PUBLISH,
+      { id, incarnation, supports: node.status().supportsMachineVersion },
+      { timeoutMs: 24 * 3600_000 },
+    );
   } catch {
     // Stopped before a leader was found: the next start publishes.
   }

@@ -14,6 +14,11 @@ export interface CommandContext {
   readonly time: Date;
   /** A random number in [0, 1), seeded from the entry: the same on every node. */
   random(): number;
+  /**
+   * The machine version the log is at for this entry (1 until `cluster.upgradeMachine()`):
+   * code that supports several versions must behave as `version` says, not as its newest.
+   */
+  readonly version: number;
 }
 
 /** A reducer: changes the draft, may return a result. Argument and result must survive superjson. */
@@ -30,7 +35,18 @@ export type AnyQueryFn<S> = (state: Immutable<S>, arg: any) => unknown;
  */
 export interface CommandWithInput<S, TSchema extends StandardSchemaV1> {
   readonly input: TSchema;
+  /** The machine version that introduced the command; see {@link CommandSince}. */
+  readonly since?: number;
   readonly run: (draft: Draft<S>, arg: StandardSchemaV1.InferOutput<TSchema>, ctx: CommandContext) => unknown;
+}
+/**
+ * A command that exists from machine version `since` on: while the log is at an older
+ * version, calling it fails with CommandNotAvailableError and nothing is proposed.
+ */
+export interface CommandSince<S> {
+  readonly since: number;
+  // biome-ignore lint/suspicious/noExplicitAny: the argument type is inferred per command
+  readonly run: (draft: Draft<S>, arg: any, ctx: CommandContext) => unknown;
 }
 /** A query declared with an input schema; see {@link CommandWithInput}. */
 export interface QueryWithInput<S, TSchema extends StandardSchemaV1> {
@@ -38,15 +54,26 @@ export interface QueryWithInput<S, TSchema extends StandardSchemaV1> {
   readonly run: (state: Immutable<S>, arg: StandardSchemaV1.InferOutput<TSchema>) => unknown;
 }
 
-/** A command: a reducer, or `{ input, run }`. */
+/** A command: a reducer, `{ since, run }` or `{ input, since?, run }`. */
 // biome-ignore lint/suspicious/noExplicitAny: any schema
-export type AnyCommand<S> = AnyReducer<S> | CommandWithInput<S, any>;
+export type AnyCommand<S> = AnyReducer<S> | CommandSince<S> | CommandWithInput<S, any>;
 /** A query: a function, or `{ input, run }`. */
 // biome-ignore lint/suspicious/noExplicitAny: any schema
 export type AnyQuery<S> = AnyQueryFn<S> | QueryWithInput<S, any>;
 
+/**
+ * Upcasts the state by one machine version, from `fromVersion` to `fromVersion + 1`: change
+ * the draft, or return a new state. Deterministic, like a reducer.
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: a migration that only changes the draft returns nothing
+export type Migrate<S> = (draft: Draft<S>, fromVersion: number) => S | undefined | void;
+
 /** A replicated state machine declared with {@link defineMachine}. */
 export interface Machine<S, C extends Record<string, unknown>, Q extends Record<string, unknown>> {
+  /** The highest machine version this code can apply (1 when not declared). */
+  readonly version: number;
+  /** Upcasts the state when the cluster switches versions (identity when not declared). */
+  readonly migrate: Migrate<S>;
   readonly initial: () => S;
   readonly commands: C;
   readonly queries: Q;
@@ -67,16 +94,18 @@ type ArgParam<A> = undefined extends A ? [arg?: A] : [arg: A];
 // biome-ignore lint/suspicious/noExplicitAny: matching any function shape
 export type ArgsOf<F> = F extends { input: infer $Schema extends StandardSchemaV1; run: any }
   ? ArgParam<StandardSchemaV1.InferInput<$Schema>>
-  : // biome-ignore lint/suspicious/noExplicitAny: matching any function shape
-    F extends (s: any, ...rest: infer R) => any
-    ? R["length"] extends 0
-      ? []
-      : R extends [infer A, ...unknown[]]
-        ? ArgParam<A>
-        : R extends [(infer A)?, ...unknown[]]
-          ? [arg?: A]
-          : []
-    : never;
+  : F extends { run: infer $Run }
+    ? ArgsOf<$Run>
+    : // biome-ignore lint/suspicious/noExplicitAny: matching any function shape
+      F extends (s: any, ...rest: infer R) => any
+      ? R["length"] extends 0
+        ? []
+        : R extends [infer A, ...unknown[]]
+          ? ArgParam<A>
+          : R extends [(infer A)?, ...unknown[]]
+            ? [arg?: A]
+            : []
+      : never;
 
 /** The caller's parameters: the argument, then options. A call without argument passes `undefined` before options. */
 export type ParamsWithOptions<F, TOptions> = ArgsOf<F>["length"] extends 0

@@ -11,6 +11,8 @@ export interface LocalNodeHooks {
   process?: (id: string) => PausedProcess | undefined;
   /** Further runtime options of one node (e.g. a pinned random source). */
   raft?: (id: string) => Partial<RaftNodeOptions>;
+  /** The machine one node runs, when it is not the cluster's (e.g. older or newer code). */
+  machine?: (id: string) => AnyMachine | undefined;
   /** How long idle sessions are kept, in log time. Default 60 s. */
   sessionTtlMs?: number;
 }
@@ -32,7 +34,8 @@ export class LocalCluster<M extends AnyMachine> {
   async start(id: string): Promise<ReturnType<typeof createMachineNode<M>>> {
     const storage = this.storages.get(id) ?? this.hooks.storage?.(id) ?? new MemoryStorage();
     this.storages.set(id, storage);
-    const rm = new ReplicatedMachine(this.machine, this.hooks.sessionTtlMs ?? 60_000);
+    const machine = (this.hooks.machine?.(id) ?? this.machine) as M;
+    const rm = new ReplicatedMachine(machine, this.hooks.sessionTtlMs ?? 60_000);
     this.machines.set(id, rm);
     const proc = this.hooks.process?.(id);
     const transport = this.net.transport(id);

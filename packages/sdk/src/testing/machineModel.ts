@@ -74,6 +74,8 @@ export class MachineModel {
           term: entry.term,
           time: new Date(entry.time.getTime()),
           random: entryRandom(entry.index, entry.term),
+          // The simulated cluster never upgrades: it applies at version 1, as a new cluster does.
+          version: 1,
         };
         const result = fn(draft, arg, ctx);
         assertChangesEncodable(draft, name);
