@@ -12,6 +12,7 @@ const benches: Record<string, string> = {
   stop: "../packages/sdk/bench/stop.ts",
   apply: "../packages/sdk/bench/apply.ts",
   "heavy-state": "../packages/sdk/bench/heavyState.ts",
+  restart: "../packages/cli/bench/restart.ts",
 };
 
 const name = process.argv[2];

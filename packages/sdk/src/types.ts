@@ -129,8 +129,9 @@ export type Consistency = "linearizable" | "lease" | "stale";
 export interface QueryOptions {
   /**
    * "linearizable" (default): confirms with the leader (ReadIndex) and waits to apply.
-   * "lease": the leader answers from its lease without a round trip; elsewhere, or without a
-   * valid lease, as "linearizable". Assumes every clock runs within ±`leaseMaxClockDrift` of
+   * "lease": the leader answers from its lease without a round trip; elsewhere, without a
+   * valid lease, or unless the members run with `raft: { leaseReads: true }` (off by default:
+   * it delays elections after restarts, see RaftNodeOptions.leaseReads), as "linearizable". Assumes every clock runs within ±`leaseMaxClockDrift` of
    * real time (see RaftNode.leaseRead); a read past that assumption may be stale.
    * "stale": answers from this node's state at once, possibly behind.
    */

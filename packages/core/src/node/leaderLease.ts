@@ -39,7 +39,8 @@ export interface LeadershipView {
  * - the leader has not yet committed an entry of its term.
  *
  * Assumes all nodes use the same `tickMs` and `electionTick`, run with check-quorum, and a
- * restarted node ignores votes for an election timeout (`ignoreVotesAfterStart`).
+ * restarted node ignores votes for an election timeout (`ignoreVotesAfterStart`, which
+ * RaftNode sets exactly when `leaseReads` is on, and which must then be on for every member).
  */
 export class LeaderLease {
   readonly #clock: Clock;

@@ -11,7 +11,7 @@ import {
   TimeoutError,
 } from "../errors.js";
 import { type Logger, silentLogger } from "../raft/logger.js";
-import type { Random } from "../raft/random.js";
+import { type Random, SeededRandom } from "../raft/random.js";
 import { RawNode } from "../raft/rawNode.js";
 import type { WritableStorage } from "../raft/storage.js";
 import type {
@@ -77,6 +77,23 @@ export interface RaftNodeOptions {
   /** Default deadline of readIndex, in ms. Default 10,000. */
   readTimeoutMs?: number;
   /**
+   * Let {@link RaftNode.leaseRead} answer from a leader lease, without a round trip. Default
+   * false: every read confirms leadership with a heartbeat round (ReadIndex, Raft thesis §6.4).
+   *
+   * The lease rests on each voter refusing votes for an election timeout after it acknowledged
+   * the leader, and a voter that restarts has forgotten when that was, so with `leaseReads` a
+   * node ignores vote requests for an election timeout after it starts (Raft thesis §6.4.1).
+   * That makes a cluster whose majority restarts wait at least one election timeout
+   * (electionTick × tickMs, 1 s by default) before it can elect a leader and take writes.
+   * Without `leaseReads` a restarted node votes at once and campaigns after 1 to
+   * electionTick/2 ticks (pre-vote keeps that from disturbing a live leader), so writes resume
+   * a few ticks after a majority is back.
+   *
+   * NB: set it alike on every member. A member without it votes right after a restart and may
+   * help elect a new leader while one with it still serves reads from its lease.
+   */
+  leaseReads?: boolean;
+  /**
    * The most any node's clock rate may differ from real time, as a fraction, for
    * {@link RaftNode.leaseRead}: the lease is shortened by it (see {@link LeaderLease}).
    * Default 0.05 (5%, far beyond the ~0.01% of a working quartz clock, to cover VM time).
@@ -92,7 +109,10 @@ export interface RaftNodeOptions {
   stopHandOverMs?: number;
   /** Time and timers. Default: the process's own ({@link systemClock}); a simulation gives its own. */
   clock?: Clock;
-  /** Randomness for election timeouts. Default: seeded from the node id. */
+  /**
+   * Randomness for election timeouts. Default: seeded anew in each process, so two members that
+   * restart together do not draw the same timeouts on every restart (as a seed from the id would).
+   */
   random?: Random;
 }
 
@@ -152,6 +172,7 @@ export class RaftNode {
   #ticks = 0;
   #lastLead: NodeId | null = null;
   readonly #checkQuorum: boolean;
+  readonly #leaseReads: boolean;
   readonly #electionTick: number;
   readonly #heartbeatTick: number;
   readonly #addresses = new Map<NodeId, string>();
@@ -210,6 +231,7 @@ export class RaftNode {
     this.#pending = new PendingCalls(this.id, "the proposal", this.#clock);
     this.#pendingConf = new PendingCalls(this.id, "the membership change", this.#clock);
     this.#checkQuorum = o.checkQuorum ?? true;
+    this.#leaseReads = o.leaseReads ?? false;
     this.#electionTick = o.electionTick ?? 10;
     this.#heartbeatTick = o.heartbeatTick ?? 1;
     this.#lease = new LeaderLease({
@@ -255,23 +277,27 @@ export class RaftNode {
     const storage = o.storage;
     const snap = storage.snapshot();
     const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
+    const leaseReads = o.leaseReads ?? false;
+    const preVote = o.preVote ?? true;
+    const checkQuorum = o.checkQuorum ?? true;
     const raw = new RawNode({
       id: o.id,
       storage,
       electionTick: o.electionTick ?? 10,
       heartbeatTick: o.heartbeatTick ?? 1,
       applied: snap.meta.index,
-      preVote: o.preVote ?? true,
-      checkQuorum: o.checkQuorum ?? true,
+      preVote,
+      checkQuorum,
       // Leader leases rely on a restarted voter not electing anyone for an election timeout.
-      ignoreVotesAfterStart: true,
+      ignoreVotesAfterStart: leaseReads,
+      campaignSoonAfterStart: !leaseReads && preVote && checkQuorum,
+      random: o.random ?? new SeededRandom(Math.floor(Math.random() * 2 ** 32)),
       ...(o.maxSizePerMsg !== undefined && { maxSizePerMsg: o.maxSizePerMsg }),
       ...(o.maxInflightMsgs !== undefined && { maxInflightMsgs: o.maxInflightMsgs }),
       ...(o.maxUncommittedEntriesSize !== undefined && {
         maxUncommittedEntriesSize: o.maxUncommittedEntriesSize,
       }),
       ...(o.logger && { logger: o.logger }),
-      ...(o.random && { random: o.random }),
     });
     const node = new RaftNode(o, raw);
     for (const [id, url] of Object.entries(o.peers ?? {})) node.#addresses.set(id, url);
@@ -365,7 +391,7 @@ export class RaftNode {
 
   /**
    * Runs `serve` (a read of local state) so that it is linearizable, without a round trip
-   * when this node leads and holds a lease (see {@link LeaderLease} for exactly what that
+   * when lease reads are enabled (`leaseReads`), this node leads and holds a lease (see {@link LeaderLease} for exactly what that
    * assumes: clock rates within ±`leaseMaxClockDrift`, equal `tickMs`/`electionTick` on every
    * node, check-quorum). The read first waits until this node applied the commit index as of
    * the call, then checks the lease again and calls `serve` in the same synchronous step.
@@ -376,11 +402,13 @@ export class RaftNode {
   async leaseRead<T>(serve: () => T, opts: { timeoutMs?: number } = {}): Promise<T> {
     if (this.#stopped) throw this.#stoppedError("the read");
     const timeoutMs = opts.timeoutMs ?? this.#opts.readTimeoutMs;
-    this.#leaseUsedAt = this.#clock.monotonic();
-    if (this.#checkQuorum && this.#lease.holds(this.#leadership())) {
-      const index = this.#raw.raft.raftLog.committed;
-      if (this.#applied < index) await this.#reads.waitApplied(index, timeoutMs);
-      if (this.#lease.holds(this.#leadership())) return serve();
+    if (this.#leaseReads && this.#checkQuorum) {
+      this.#leaseUsedAt = this.#clock.monotonic();
+      if (this.#lease.holds(this.#leadership())) {
+        const index = this.#raw.raft.raftLog.committed;
+        if (this.#applied < index) await this.#reads.waitApplied(index, timeoutMs);
+        if (this.#lease.holds(this.#leadership())) return serve();
+      }
     }
     await this.#reads.read(timeoutMs);
     return serve();

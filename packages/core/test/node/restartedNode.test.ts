@@ -58,8 +58,8 @@ describe("a restarted RaftNode", () => {
     await c.stopAll();
   });
 
-  it("ignores (pre-)vote requests for an election timeout, then grants them", async () => {
-    const c = new RuntimeCluster(["a", "b", "c"]);
+  it("with leaseReads, ignores (pre-)vote requests for an election timeout, then grants them", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"], { leaseReads: true });
     await c.startAll();
     const leader = await c.waitForLeader();
     const [f, other] = c.ids.filter((id) => id !== leader.id) as [string, string];
@@ -98,6 +98,44 @@ describe("a restarted RaftNode", () => {
     await vi.advanceTimersByTimeAsync(60);
     ask();
     await c.until(() => answers.some((m) => !m.reject), 100, "a granted pre-vote");
+    await c.stopAll();
+  });
+
+  it("without leaseReads, grants a (pre-)vote request at once", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    const [f, other] = c.ids.filter((id) => id !== leader.id) as [string, string];
+    await c.settle(c.node(f).stop());
+    // Only what the test sends reaches the restarted node; its answers are recorded.
+    const answers: Message[] = [];
+    c.net.drop = (m) => {
+      if (m.from === f && m.type === "preVoteResponse") answers.push(m);
+      return (m.to === f || m.from === f) && m.type !== "preVote";
+    };
+    await c.start(f);
+    const term = c.node(f).status().term;
+    const ask = () => {
+      const t = c.net.transport(other);
+      t.addPeer(f, `mem://${f}`);
+      t.send([{ ...preVote, term: term + 1 }]);
+    };
+    const preVote: Message = {
+      type: "preVote",
+      from: other,
+      to: f,
+      term: 0,
+      index: 1_000,
+      logTerm: 1_000,
+      commit: 0,
+      entries: [],
+      reject: false,
+      rejectHint: 0,
+      context: null,
+      snapshot: null,
+    };
+    ask();
+    await c.until(() => answers.some((m) => !m.reject), 50, "a granted pre-vote");
     await c.stopAll();
   });
 });

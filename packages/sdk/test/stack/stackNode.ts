@@ -129,6 +129,8 @@ export class StackNode {
       snapshotCatchUpEntries: c.snapshotCatchUpEntries,
       proposalTimeoutMs: 2_000,
       readTimeoutMs: 2_000,
+      // The checks look for stale lease reads, so the stack serves them.
+      leaseReads: true,
       clock,
       random: { int: (n) => this.#rng.int(n) },
     });
