@@ -413,10 +413,12 @@ export function createMachineNode<M extends AnyMachine>(
       async remove(id) {
         // Remove first: from then on a late PUBLISH of the old member is ignored, so the
         // UNPUBLISH that follows sticks and the id can come back with an empty data directory.
-        // Retrying after a failure is safe: a member already removed is only unpublished.
-        // A node removing itself unpublishes first: once removed it no longer applies the log.
+        // Retrying after a failure is safe: removing a non-member changes nothing. (This node's
+        // own view of the membership is no guide: right after a restart it has not re-applied
+        // its log yet.) A node removing itself unpublishes first: once removed it no longer
+        // applies the log.
         if (id === raft.id) await runner.system(UNPUBLISH, { id });
-        if (isMember(id)) await raft.removeNode(id);
+        await raft.removeNode(id);
         if (id !== raft.id) await runner.system(UNPUBLISH, { id });
       },
       upgradeMachine: (target) =>
