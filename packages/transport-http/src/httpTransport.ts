@@ -143,6 +143,7 @@ export class HttpTransport implements Transport {
       maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
       idleTimeoutMs: positive("streamIdleTimeoutMs", options.streamIdleTimeoutMs, 3000) * 2,
       handler: { receive: (messages) => this.#receive(messages) },
+      ...(options.observer?.received && { onReceived: options.observer.received }),
       logger: this.#logger,
     });
     this.router = createPeerRouter({
@@ -233,6 +234,7 @@ export class HttpTransport implements Transport {
           idleTimeoutMs: positive("streamIdleTimeoutMs", this.#options.streamIdleTimeoutMs, 3000),
           unsupportedRetryMs: 30_000,
           logger: this.#logger,
+          observer: this.#options.observer ?? {},
           unreachable: (peer) => this.#handler?.reportUnreachable(peer),
         }),
       );

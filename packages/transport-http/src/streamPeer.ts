@@ -8,10 +8,12 @@ import {
   FRAME_CLOSE,
   FRAME_MESSAGES,
   FRAME_PING,
+  FRAME_PONG,
   FrameDecoder,
   FrameError,
   frameHeader,
 } from "./frames.js";
+import type { TransportObserver } from "./observer.js";
 import { peerHeaders } from "./peerAuth.js";
 import type { TlsClientOptions } from "./peerClient.js";
 import { PeerQueue } from "./peerQueue.js";
@@ -54,6 +56,8 @@ export interface StreamPeerOptions {
   /** How long a peer without the stream route is served by POSTs before the upgrade is tried again. */
   unsupportedRetryMs: number;
   logger: Logger;
+  /** Bytes sent, and each PING's round trip (the stream has no per-batch answer). */
+  observer: TransportObserver;
   /** Messages were dropped, or the stream broke: Raft should probe the peer again. */
   unreachable(peer: NodeId): void;
 }
@@ -89,6 +93,8 @@ export class StreamPeer {
   #timer: NodeJS.Timeout | null = null;
   #pinger: NodeJS.Timeout | null = null;
   #lastHeard = 0;
+  /** When the PING now waiting for its PONG went out, or null. */
+  #pingSentAt: number | null = null;
   #failing = false;
   readonly #stats = {
     connects: 0,
@@ -206,6 +212,11 @@ export class StreamPeer {
       try {
         decoder.push(chunk, (kind, payload) => {
           if (kind === FRAME_CLOSE) throw new FrameError("MALFORMED_MESSAGE", refusalText(payload));
+          if (kind === FRAME_PONG && this.#pingSentAt !== null) {
+            const seconds = (performance.now() - this.#pingSentAt) / 1000;
+            this.#pingSentAt = null;
+            this.#o.observer.sent?.(this.#o.peerId, 0, seconds, true);
+          }
         });
       } catch (e) {
         socket.destroy(e as Error);
@@ -217,6 +228,9 @@ export class StreamPeer {
     socket.on("close", () => this.#broken("the connection closed", socket));
     this.#pinger = setInterval(() => this.#ping(socket), this.#o.pingIntervalMs);
     this.#pinger.unref();
+    // A first PING at once: the round trip is known (and reported) from the start.
+    this.#pingSentAt = null;
+    this.#ping(socket);
     if (head.byteLength > 0) onData(head);
     if (this.#failing) {
       this.#o.logger.info(
@@ -233,6 +247,7 @@ export class StreamPeer {
       socket.destroy(new Error(`nothing heard for ${this.#o.idleTimeoutMs} ms (streamIdleTimeoutMs)`));
       return;
     }
+    if (this.#pingSentAt === null) this.#pingSentAt = performance.now();
     socket.write(encodeFrame(FRAME_PING));
   }
 
@@ -245,8 +260,11 @@ export class StreamPeer {
     while (this.#queue.length > 0 && socket.writableLength <= SOCKET_HIGH_WATER) {
       const { messages } = this.#queue.take(this.#o.maxBatchBytes);
       const body = encodeMessages(messages);
-      socket.write(frameHeader(FRAME_MESSAGES, body.byteLength));
+      const header = frameHeader(FRAME_MESSAGES, body.byteLength);
+      socket.write(header);
       socket.write(body);
+      // No answer to time per batch: bytes only (round trips come from PING/PONG), not a round trip.
+      this.#o.observer.sent?.(this.#o.peerId, header.byteLength + body.byteLength, Number.NaN, false);
       this.#stats.framesSent++;
       this.#stats.messagesSent += messages.length;
     }

@@ -52,6 +52,8 @@ export interface StreamServerOptions {
   /** A stream that brings nothing (not even a PING) for this long is closed. */
   idleTimeoutMs: number;
   handler: PeerMessageHandler;
+  /** A batch of `bytes` from `peer` was accepted (for metrics). */
+  onReceived?: (peer: NodeId, bytes: number) => void;
   logger?: Logger;
 }
 
@@ -193,6 +195,7 @@ export class PeerStreamServer {
       }
       const problem = messageProblem(messages, nodeId, sender);
       if (problem) throw new FrameError(problem.code, problem.message);
+      if (messages.length > 0) this.#o.onReceived?.(messages[0]!.from, payload.byteLength);
       handler.receive(messages);
     };
     const onData = (chunk: Buffer): void => {
