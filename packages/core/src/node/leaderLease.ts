@@ -1,3 +1,4 @@
+import type { Raft } from "../raft/raft.js";
 import type { Clock } from "./clock.js";
 
 /** What a leadership-confirming round recorded when it started, before its messages went out. */
@@ -18,6 +19,16 @@ export interface LeadershipView {
   committedInTerm: boolean;
   /** A leadership transfer is under way, or timeout-now was sent in this term. */
   transferring: boolean;
+}
+
+/** What `raft` says about leading right now, for the lease. */
+export function leadershipOf(r: Raft): LeadershipView {
+  return {
+    term: r.term,
+    isLeader: r.role === "leader",
+    committedInTerm: r.committedEntryInCurrentTerm(),
+    transferring: r.leadTransferee !== null || r.timeoutNowSent,
+  };
 }
 
 /**
