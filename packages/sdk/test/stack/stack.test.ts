@@ -37,7 +37,22 @@ async function firstCaught(
   return undefined;
 }
 
+/**
+ * Seeds that found bugs above the core in long runs, each fixed since: a removed member's late
+ * PUBLISH (321, 456, 1195), cluster.remove unpublishing before removing (272), cluster.remove
+ * skipping the removal right after a restart (101025, 110624, 111217), and a snapshot sent to a
+ * node that crashed never reported failed, leaving the leader waiting forever (205941).
+ */
+const REGRESSION_SEEDS = [272, 321, 456, 1195, 101025, 110624, 111217, 205941];
+
 describe("whole-stack simulation", () => {
+  it("passes the seeds that once found bugs", async () => {
+    for (const seed of REGRESSION_SEEDS) {
+      const r = await simulateStack(seed);
+      if (!r.ok) expect.fail(describeFailures([r]));
+    }
+  }, 120_000);
+
   it(`keeps every check and stays live for ${SEEDS} seeds from ${FROM}`, async () => {
     const failures: Failure[] = [];
     const total: Record<string, number> = {};

@@ -200,9 +200,11 @@ export class SimNetwork {
         this.#sched.after(delay, () => this.#late(to, deliver, c === 0 ? fail : () => {}, blocked));
         continue;
       }
+      let settled = false;
       this.#sched.after(
         delay,
         () => {
+          settled = true;
           if (blocked()) {
             if (c === 0) fail();
             return;
@@ -216,6 +218,16 @@ export class SimNetwork {
         },
         receiver.proc,
       );
+      if (snapshot && c === 0) {
+        // A crash cancels the receiver's timers, the delivery above with them; a real sender
+        // sees its connection reset and reports the snapshot failed, so this one does too.
+        this.#sched.after(delay + f.minDelayMs, () => {
+          if (!settled && !receiver.running) {
+            settled = true;
+            fail();
+          }
+        });
+      }
     }
   }
 
