@@ -6,6 +6,7 @@ import { ChaosClients } from "./chaosClients.js";
 import { ChaosFaults, type FaultOptions } from "./chaosFaults.js";
 import { ChaosNode, TICK_MS } from "./chaosNode.js";
 import { canonical, type EntryContext, type HistoryOp } from "./history.js";
+import { deriveSeed } from "./sim/deriveSeed.js";
 import { Scheduler } from "./sim/scheduler.js";
 import { SimNetwork } from "./sim/simNetwork.js";
 import { TraceLog } from "./sim/traceLog.js";
@@ -181,20 +182,4 @@ export async function runSeed(seed: number, o: RunOptions): Promise<RunResult> {
     simulatedMs: Math.round(sched.now),
     faults: faults.describe(),
   };
-}
-
-/** Mixes a seed with a stream number into an independent 32-bit seed (MurmurHash3's finalizer). */
-function deriveSeed(seed: number, k: number): number {
-  let h = mix(seed >>> 0);
-  h = mix((h + Math.imul(k + 1, 0x9e3779b9)) >>> 0);
-  return h;
-}
-
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

@@ -121,18 +121,4 @@ export function describeStackConfig(c: StackConfig): string {
   );
 }
 
-/** Mixes a seed with small numbers into an independent 32-bit seed (MurmurHash3's finalizer). */
-export function deriveSeed(seed: number, ...parts: number[]): number {
-  let h = mix(seed >>> 0);
-  for (const p of parts) h = mix((h + Math.imul(p + 1, 0x9e3779b9)) >>> 0);
-  return h;
-}
-
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+export { deriveSeed } from "../../src/testing/sim/deriveSeed.js";
