@@ -1,4 +1,4 @@
-import { MemoryNetwork, MemoryStorage, RaftNode, type RaftNodeOptions } from "@raftkit/core";
+import { MemoryNetwork, MemoryStorage, RaftNode, type RaftNodeOptions, SeededRandom } from "@raftkit/core";
 import { advanceUntil, type PausedProcess, settleInSimulatedTime } from "@raftkit/core/testing";
 import { vi } from "vitest";
 import { createMachineNode, type MachineNodeOptions } from "../src/machineNode.js";
@@ -23,6 +23,7 @@ export class LocalCluster<M extends AnyMachine> {
   readonly nodes = new Map<string, ReturnType<typeof createMachineNode<M>>>();
   readonly machines = new Map<string, ReplicatedMachine<M>>();
   readonly storages = new Map<string, MemoryStorage>();
+  #starts = 0;
 
   constructor(
     readonly machine: M,
@@ -50,11 +51,24 @@ export class LocalCluster<M extends AnyMachine> {
       tickMs: 10,
       snapshotEntries: 40,
       snapshotCatchUpEntries: 5,
+      // The runtime seeds election timeouts per process by default; tests in simulated time
+      // need the same timeouts on every run, so each start of each node gets its own seed.
+      random: new SeededRandom(this.ids.indexOf(id) + 1 + this.#starts++ * 97),
       ...this.hooks.raft?.(id),
     });
     const node = createMachineNode(raft, rm, { ...this.nodeOptions, ...(proc && { clock: proc.clock }) });
     this.nodes.set(id, node);
     return node;
+  }
+
+  /**
+   * Starts every node on real timers and waits until the leader has applied its own first entry
+   * (the bootstrap configuration entries, then the leader's empty entry).
+   */
+  async startReady(): Promise<this> {
+    await this.startAll();
+    await waitFor(() => (this.leader()?.status().applied ?? 0) >= this.ids.length + 1);
+    return this;
   }
 
   async startAll(): Promise<void> {
@@ -85,3 +99,12 @@ export class LocalCluster<M extends AnyMachine> {
 }
 
 export { useSimulatedTime as useFakeTime } from "@raftkit/core/testing";
+
+/** Polls `cond` on real timers until it holds; throws after `ms`. Never a fixed sleep. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
