@@ -4,7 +4,11 @@
  * concurrency 1, 16, 64, 256, then linearizable gets at 16 and 64 — the same workload and loop
  * as the etcd anchor in ../shared/anchors/etcd. Env: BENCH_SECONDS (default 8),
  * BENCH_TARGET=leader|all (default leader: the client sends to the leader, as etcd's --leader-only),
- * BENCH_PEER_STREAM=0 for peer messages by POST instead of peer streams.
+ * BENCH_PEER_STREAM=0 for peer messages by POST instead of peer streams, BENCH_PUT_C and
+ * BENCH_GET_C (comma-separated concurrencies; empty for none) to run only some phases,
+ * BENCH_CPU_PROF=<dir> to write V8 CPU profiles of each node process there (in `<dir>/<id>/`),
+ * BENCH_NODE_ARGS for extra Node.js flags of the node and load processes (e.g. `--import` of a
+ * tracing module; the nodes then exit cleanly, so exit hooks run).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,6 +24,12 @@ const nodeArgs = ["--conditions=@raftkit/source", "--import", "tsx"];
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const target = process.env.BENCH_TARGET ?? "leader";
 const fsync = process.env.BENCH_FSYNC !== "0";
+const concurrencies = (v: string | undefined, fallback: number[]): number[] =>
+  v === undefined ? fallback : v.split(",").filter(Boolean).map(Number);
+const putC = concurrencies(process.env.BENCH_PUT_C, [1, 16, 64, 256]);
+const getC = concurrencies(process.env.BENCH_GET_C, [16, 64]);
+const cpuProf = process.env.BENCH_CPU_PROF;
+const extraNodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
 function firstLine(p: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -39,7 +49,14 @@ for (const id of ids) peers[id] = `http://127.0.0.1:${await freePort()}`;
 const procs = ids.map((id) =>
   spawn(
     process.execPath,
-    [...nodeArgs, join(here, "benchNode.ts"), JSON.stringify({ id, peers, dataDir: join(dir, id), fsync })],
+    [
+      ...nodeArgs,
+      // One directory per node: tsx's loader thread writes a profile of its own beside the main thread's.
+      ...(cpuProf ? ["--cpu-prof", "--cpu-prof-dir", join(cpuProf, id)] : []),
+      ...extraNodeArgs,
+      join(here, "benchNode.ts"),
+      JSON.stringify({ id, peers, dataDir: join(dir, id), fsync }),
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },
@@ -67,12 +84,13 @@ try {
     process.execPath,
     [
       ...nodeArgs,
+      ...extraNodeArgs,
       join(here, "e2eLoad.ts"),
       JSON.stringify({
         endpoints,
         seconds,
-        putC: [1, 16, 64, 256],
-        getC: [16, 64],
+        putC,
+        getC,
         serverPids: procs.map((p) => p.pid),
         keys: 10_000,
       }),
@@ -97,6 +115,11 @@ try {
   });
   await new Promise((r) => load.once("exit", r));
   console.log(`\n${table(rows)}`);
+  if (cpuProf || extraNodeArgs.length > 0) {
+    // SIGINT makes a node exit at once (writing its profile, running exit hooks); wait for that.
+    await Promise.all(procs.map((p) => new Promise((r) => (p.once("exit", r), p.kill("SIGINT")))));
+    if (cpuProf) console.log(`CPU profiles of ${ids.join(", ")} (leader ${leader}) in ${cpuProf}`);
+  }
 } finally {
   for (const p of procs) p.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
