@@ -231,18 +231,21 @@ export class CommandRunner<M extends AnyMachine> {
   ): Promise<unknown> {
     const timeoutMs = opts.timeoutMs ?? this.#commandTimeoutMs;
     const deadline = this.#clock.monotonic() + timeoutMs;
-    // Encoding once checks the argument before anything is proposed.
-    encodeValue(arg, `the argument of command "${name}"`);
+    // The entry is encoded once per attempt (its lowest and time change); the first encoding
+    // checks the argument before anything is proposed.
+    const encode = (): Uint8Array =>
+      encodeValue(
+        { name, arg, session, seq, lowest: lowest(), at: this.#clock.now() },
+        `the argument of command "${name}"`,
+      );
+    let payload = encode();
     let mayHaveBeenApplied = false;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - this.#clock.monotonic();
       if (remaining <= 0) {
         throw new TimeoutError(this.#raft.id, `command "${name}"`, timeoutMs, mayHaveBeenApplied);
       }
-      const payload = encodeValue(
-        { name, arg, session, seq, lowest: lowest(), at: this.#clock.now() },
-        `command "${name}"`,
-      );
+      if (attempt > 0) payload = encode();
       let outcome: CommandOutcome;
       try {
         outcome = (await this.#raft.propose(payload, { timeoutMs: Math.min(remaining, RETRY_ATTEMPT_MS) }))

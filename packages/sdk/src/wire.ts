@@ -1,4 +1,5 @@
 import superjson from "superjson";
+import { stringifyValue } from "./plainJson.js";
 
 /** The body of a command request from a client. */
 export interface CommandRequest {
@@ -22,7 +23,7 @@ export interface BatchRequest {
 
 /** The outcome of one call of a batch, in the order of the request. */
 export type BatchOutcome =
-  | { ok: true; result: unknown }
+  | { ok: true; result?: unknown }
   | { ok: false; status: number; error: ApiErrorBody["error"] };
 
 /** Error codes the app API answers with, and the HTTP status of each. */
@@ -72,5 +73,5 @@ export interface ApiErrorBody {
   };
 }
 
-export const encodeBody = (v: unknown): string => superjson.stringify(v);
+export const encodeBody = (v: unknown): string => stringifyValue(v);
 export const decodeBody = <T>(text: string): T => superjson.parse<T>(text);
