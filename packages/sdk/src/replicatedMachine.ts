@@ -5,6 +5,7 @@ import { decodeValue, encodeValue } from "./codec.js";
 import { withDeterminismGuards } from "./determinismGuards.js";
 import { commandSince, commandsAt, lackingSupport, switchVersion } from "./machineVersion.js";
 import { MachineTooOldError } from "./machineVersionErrors.js";
+import { encodeValueOffThread } from "./offThreadEncode.js";
 import { operationFn } from "./operations.js";
 import { type BatchStep, runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
@@ -128,7 +129,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   memberIds: (() => string[]) | null = null;
   /** Called with every applied command, in log order. */
   onCommand: ((o: CommandOutcome) => void) | null = null;
-  /** Called with this node's hash of its state, sessions and members at each STATE_CHECK entry. */
+  /** Called with this node's hash of its state, sessions and members at each STATE_CHECK entry, once computed (after that entry's apply). */
   onStateCheck: ((index: number, hash: string) => void) | null = null;
   /** Called with each node's reported hash (a HASH_REPORT entry), in log order. */
   onHashReport: ((index: number, node: string, hash: string) => void) | null = null;
@@ -264,7 +265,14 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
    */
   #runSystem(p: CommandPayload, e: Entry): StoredResult {
     if (p.name === STATE_CHECK) {
-      this.onStateCheck?.(e.index, stateHash(this.snapshot()));
+      // The state is copied now, at this entry, and encoded and hashed off the apply path (a
+      // large state takes a worker hundreds of ms to encode): applies go on meanwhile.
+      const index = e.index;
+      void encodeValueOffThread(this.snapshotValue(), "the machine's state").then(
+        (bytes) => this.onStateCheck?.(index, stateHash(bytes)),
+        // A state that cannot be encoded fails the next snapshot loudly; the check just has no hash.
+        () => {},
+      );
       return { ok: true, value: undefined };
     }
     if (p.name === HASH_REPORT) {
