@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ProposalDroppedError, StoppedError } from "../../src/index.js";
 import { useSimulatedTime } from "../../src/testing/index.js";
-import { encode, RuntimeCluster } from "./runtimeHarness.js";
+import { encode, GatedStorage, RuntimeCluster } from "./runtimeHarness.js";
 
 beforeEach(useSimulatedTime);
 
@@ -138,6 +138,32 @@ describe("RaftNode", () => {
     const others = [...c.nodes.values()].filter((n) => n !== leader);
     expect(others.filter((n) => n.status().role === "leader")).toHaveLength(1);
     expect(leader.status().stopped).toBe(true);
+    await c.stopAll();
+  });
+
+  it("applies committed entries, answering their callers, while its own write of newer entries is in flight", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    for (const id of c.ids) c.storages.set(id, new GatedStorage());
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    await c.settle(leader.propose(encode(1)));
+    const gate = c.storages.get(leader.id) as GatedStorage;
+    gate.hold();
+    // B is held at the leader's disk; the followers' acknowledgements commit it meanwhile.
+    const b = leader.status().commit + 1;
+    let bApplied = false;
+    void leader.propose(encode(2)).then(() => {
+      bApplied = true;
+    });
+    await c.until(() => gate.waiting === 1 && leader.status().commit >= b, 5_000, "B committed by the followers");
+    // C arrives while B's write is held: the next Ready writes C and applies B.
+    const cDone = leader.propose(encode(3));
+    gate.releaseOne();
+    await c.until(() => gate.waiting === 1, 5_000, "C's write held");
+    await c.until(() => bApplied, 5_000, "B applied while C's write is held");
+    expect(c.machines.get(leader.id)!.total).toBe(3);
+    gate.releaseAll();
+    expect(await c.settle(cDone)).toMatchObject({ result: 6 });
     await c.stopAll();
   });
 

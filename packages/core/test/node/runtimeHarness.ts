@@ -41,6 +41,31 @@ export class CountingStorage extends MemoryStorage {
   }
 }
 
+/** CountingStorage whose saves can be held back: while held, each save waits for {@link releaseOne}. */
+export class GatedStorage extends CountingStorage {
+  #holding = false;
+  #held: (() => void)[] = [];
+  /** Saves waiting at the gate. */
+  get waiting(): number {
+    return this.#held.length;
+  }
+  hold(): void {
+    this.#holding = true;
+  }
+  /** Lets the oldest held save through; later saves are still held. */
+  releaseOne(): void {
+    this.#held.shift()?.();
+  }
+  releaseAll(): void {
+    this.#holding = false;
+    for (const go of this.#held.splice(0)) go();
+  }
+  override async save(batch: StorageBatch): Promise<void> {
+    if (this.#holding) await new Promise<void>((r) => this.#held.push(r));
+    await super.save(batch);
+  }
+}
+
 export const encode = (n: number): Uint8Array => new TextEncoder().encode(String(n));
 
 /** A cluster of RaftNodes on a MemoryNetwork, under vitest's fake timers (simulated time). */
