@@ -64,6 +64,8 @@ export class RaftNode {
   readonly #applier: Applier;
   readonly #snapshotter: Snapshotter;
   #timer: TimerHandle | null = null;
+  /** Sends the commit index to followers that were not sent it (see commitBroadcastDelayMs). */
+  #commitTimer: TimerHandle | null = null;
   #scheduled = false;
   #running = false;
   #stopped = false;
@@ -421,6 +423,14 @@ export class RaftNode {
     this.#running = true;
     try {
       while (!this.#stopped && this.#raw.hasReady()) await this.#handleReady(this.#raw.ready());
+      if (!this.#stopped && this.#commitTimer === null && this.#raw.hasUntoldCommit()) {
+        this.#commitTimer = this.#clock.setTimeout(() => {
+          this.#commitTimer = null;
+          if (this.#stopped) return;
+          this.#raw.broadcastCommit();
+          this.#schedule();
+        }, this.#opts.commitBroadcastDelayMs);
+      }
     } catch (e) {
       this.#fatal(fatalErrorReason(e as Error), e as Error);
     } finally {
@@ -443,6 +453,7 @@ export class RaftNode {
     this.#stopped = true;
     this.#stopReason = reason;
     if (this.#timer) this.#clock.clearInterval(this.#timer);
+    if (this.#commitTimer) this.#clock.clearTimeout(this.#commitTimer);
     this.#failAll((what) => this.#stoppedError(what));
     this.#status$.next(this.#computeStatus());
   }

@@ -172,6 +172,20 @@ export class RawNode {
     this.#raft.step(message({ type: "snapshotStatus", from: id, reject: !ok }));
   }
 
+  /**
+   * With `deferCommitBroadcast`: whether a follower does not know the leader's current commit
+   * index yet (and could be sent it now). The caller then calls {@link broadcastCommit}, soon
+   * but not at once, so that the next append can carry it instead.
+   */
+  hasUntoldCommit(): boolean {
+    return this.#raft.untoldOfCommit().length > 0;
+  }
+
+  /** Sends the leader's commit index to every follower that was not sent it yet (an append, empty if it has no new entries). */
+  broadcastCommit(): void {
+    for (const id of this.#raft.untoldOfCommit()) this.#raft.sendAppend(id);
+  }
+
   hasReady(): boolean {
     const r = this.#raft;
     const soft = r.softState();

@@ -167,6 +167,16 @@ describe("RaftNode", () => {
     await c.stopAll();
   });
 
+  it("an idle follower learns a new commit a moment later (commitBroadcastDelayMs), not at the next heartbeat", async () => {
+    // Heartbeats every 100 ms: only the deferred broadcast can tell the followers within 20 ms.
+    const c = new RuntimeCluster(["a", "b", "c"], { tickMs: 100 });
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    await c.settle(leader.propose(encode(7)));
+    await c.until(() => [...c.machines.values()].every((m) => m.total === 7), 20, "the followers applied");
+    await c.stopAll();
+  });
+
   it("publishes role, leader, term, commit and applied as observables", async () => {
     const c = new RuntimeCluster(["a", "b", "c"]);
     await c.startAll();
