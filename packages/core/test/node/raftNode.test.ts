@@ -64,6 +64,8 @@ describe("RaftNode", () => {
     const storage = c.storages.get(leader.id)!;
     expect(storage.snapshot().meta.index).toBeGreaterThanOrEqual(100);
     expect(storage.firstIndex()).toBeGreaterThan(80);
+    // Each snapshot was handed to prepareSnapshot (a file store writes its file then) before its save.
+    expect(storage.prepared).toContain(storage.snapshot());
     await c.stopAll();
   });
 

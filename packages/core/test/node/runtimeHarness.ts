@@ -6,6 +6,7 @@ import {
   RaftNode,
   type RaftNodeOptions,
   SeededRandom,
+  type Snapshot,
   type StateMachine,
   type StorageBatch,
 } from "../../src/index.js";
@@ -30,9 +31,13 @@ export class CounterMachine implements StateMachine {
   }
 }
 
-/** MemoryStorage that counts durable writes (to observe batching). */
+/** MemoryStorage that counts durable writes (to observe batching) and records the snapshots prepared ahead of their save. */
 export class CountingStorage extends MemoryStorage {
   saves = 0;
+  readonly prepared: Snapshot[] = [];
+  async prepareSnapshot(snapshot: Snapshot): Promise<void> {
+    this.prepared.push(snapshot);
+  }
   override async save(batch: StorageBatch): Promise<void> {
     this.saves++;
     // A real disk takes time; let other work queue up meanwhile.
