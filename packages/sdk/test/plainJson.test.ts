@@ -4,20 +4,25 @@ import { decodeValue, encodeValue } from "../src/codec.js";
 import { isPlainJson, plainJsonText, stringifyValue } from "../src/plainJson.js";
 
 const shared = { x: 1 };
-const sparse: unknown[] = [1, , 3]; // biome-ignore lint/suspicious/noSparseArray: a hole is the case under test
+// A hole is the case under test: index 1 is never assigned.
+const sparse: unknown[] = [1];
+sparse[2] = 3;
 const withExtra = Object.assign([1, 2], { extra: "ignored" });
 const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, b: [true] });
 const deep = (n: number): unknown => (n === 0 ? "leaf" : { d: deep(n - 1) });
 
 const plain: [string, unknown][] = [
-  ["a string", "hello \u2028 \ud800 \"quoted\""],
+  ["a string", 'hello \u2028 \ud800 "quoted"'],
   ["a number", 42.5],
   ["true", true],
   ["null", null],
   ["an empty object", {}],
   ["an empty array", []],
   ["a put", { key: "k1", value: "v".repeat(64) }],
-  ["a command entry", { name: "put", arg: { key: "k", value: "v" }, session: "s", seq: 3, lowest: 1, at: 1.7e12 }],
+  [
+    "a command entry",
+    { name: "put", arg: { key: "k", value: "v" }, session: "s", seq: 3, lowest: 1, at: 1.7e12 },
+  ],
   ["nested arrays", [[1, [2, [3]]], { a: [{ b: null }] }]],
   ["integer-like keys", { b: 1, 2: "two", a: 3, 1: "one" }],
   ["a sparse array", sparse],

@@ -157,7 +157,11 @@ describe("RaftNode", () => {
     void leader.propose(encode(2)).then(() => {
       bApplied = true;
     });
-    await c.until(() => gate.waiting === 1 && leader.status().commit >= b, 5_000, "B committed by the followers");
+    await c.until(
+      () => gate.waiting === 1 && leader.status().commit >= b,
+      5_000,
+      "B committed by the followers",
+    );
     // C arrives while B's write is held: the next Ready writes C and applies B.
     const cDone = leader.propose(encode(3));
     gate.releaseOne();

@@ -769,7 +769,11 @@ class Simulation {
       this.#maybeCompact(node);
     }
     // As RaftNode does: a commit no append carried goes out a little later (a paused node's waits).
-    if (this.config.deferCommitBroadcast && node.commitBroadcastDueInc !== node.inc && raw.hasUntoldCommit()) {
+    if (
+      this.config.deferCommitBroadcast &&
+      node.commitBroadcastDueInc !== node.inc &&
+      raw.hasUntoldCommit()
+    ) {
       node.commitBroadcastDueInc = node.inc;
       this.queue.after(2, { type: "commitBroadcast", node: node.id, inc: node.inc });
     }
