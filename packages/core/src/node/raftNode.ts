@@ -35,9 +35,9 @@ let incarnationCounter = 0;
 /**
  * A running Raft node: owns a {@link RawNode}, a tick timer, a {@link WritableStorage}, a
  * {@link Transport} and a {@link StateMachine}, and drives them. Each Ready is handled as:
- * start its durable write (one batch, one fsync) → a leader sends at once (Raft thesis
- * §10.2.1) → apply the committed entries while the write runs → once it is durable, a
- * follower sends (its acknowledgements) → advance. A Ready with a snapshot restores it after
+ * a leader sends at once (Raft thesis §10.2.1) → start its durable write (one batch, one
+ * fsync) → apply the committed entries while the write runs → once it is durable, a follower
+ * sends (its acknowledgements) → advance. A Ready with a snapshot restores it after
  * the write, before applying. Proposals and reads that arrive while a batch is being written
  * join the next batch, so throughput grows with concurrency.
  */
@@ -465,10 +465,14 @@ export class RaftNode {
   async #handleReady(rd: Ready): Promise<void> {
     // A leader may send before its own write is durable; everyone else answers only after it.
     const sendFirst = this.#raw.raft.role === "leader" && !this.#persister.voteChanged(rd.hardState);
-    // The write goes first: its fsync runs on the thread pool while messages go out and
-    // committed entries are applied.
+    // A leader's appends leave first (the followers' write and acknowledgement is the longer
+    // path), then its own write starts: its fsync runs on the thread pool while committed
+    // entries are applied.
+    if (sendFirst) {
+      this.#transport.send(rd.messages);
+      this.#transport.flush?.();
+    }
     const persisted = this.#persister.persist(rd);
-    if (sendFirst) this.#transport.send(rd.messages);
     if (rd.snapshot) {
       await persisted;
       if (!sendFirst) this.#transport.send(rd.messages);
