@@ -422,7 +422,11 @@ export class RaftNode {
   async #runLoop(): Promise<void> {
     this.#running = true;
     try {
-      while (!this.#stopped && this.#raw.hasReady()) await this.#handleReady(this.#raw.ready());
+      while (!this.#stopped) {
+        this.#proposals.submitQueued();
+        if (!this.#raw.hasReady()) break;
+        await this.#handleReady(this.#raw.ready());
+      }
       if (!this.#stopped && this.#commitTimer === null && this.#raw.hasUntoldCommit()) {
         this.#commitTimer = this.#clock.setTimeout(() => {
           this.#commitTimer = null;

@@ -69,6 +69,8 @@ export class Raft {
   pendingConfIndex = 0;
   /** Payload bytes of entries the leader appended that are not yet handed out for applying. */
   uncommittedSize = 0;
+  /** While true, a leader appends proposals without sending them (see RawNode.proposeTogether). */
+  holdAppends = false;
   /** Reads that arrived before this leader committed an entry of its term (thesis §6.4 step 1). */
   pendingReadIndexMessages: Message[] = [];
 

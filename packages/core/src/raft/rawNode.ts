@@ -103,6 +103,24 @@ export class RawNode {
   }
 
   /**
+   * Runs `submit`, which makes any number of {@link propose} calls (each accepted or refused on
+   * its own, as alone), and on a leader sends what they appended to each follower in one append
+   * at the end, instead of one append per proposal: the followers then write and acknowledge
+   * them once.
+   */
+  proposeTogether(submit: () => void): void {
+    const r = this.#raft;
+    const before = r.raftLog.lastIndex();
+    r.holdAppends = true;
+    try {
+      submit();
+    } finally {
+      r.holdAppends = false;
+      if (r.role === "leader" && r.raftLog.lastIndex() > before) r.bcastAppend();
+    }
+  }
+
+  /**
    * Proposes a membership change. Once its entry is committed, call {@link applyConfChange}.
    * Throws {@link ProposalDroppedError} when another change is still pending.
    */

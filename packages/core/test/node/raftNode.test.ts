@@ -56,6 +56,20 @@ describe("RaftNode", () => {
     await c.stopAll();
   });
 
+  it("proposals made in one turn reach each follower in one append, acknowledged once", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    await c.settle(leader.propose(encode(0)));
+    const appends = c.net.delivered.get("append") ?? 0;
+    const acks = c.net.delivered.get("appendResponse") ?? 0;
+    await c.settle(Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(encode(i)))));
+    // One append and one acknowledgement per follower (a heartbeat round may add one each).
+    expect((c.net.delivered.get("append") ?? 0) - appends).toBeLessThanOrEqual(4);
+    expect((c.net.delivered.get("appendResponse") ?? 0) - acks).toBeLessThanOrEqual(4);
+    await c.stopAll();
+  });
+
   it("takes snapshots and compacts the log, keeping a tail for slow followers", async () => {
     const c = new RuntimeCluster(["a", "b", "c"], { snapshotEntries: 50, snapshotCatchUpEntries: 10 });
     await c.startAll();
@@ -115,7 +129,7 @@ describe("RaftNode", () => {
   it("rejects calls in flight with StoppedError on stop, and drops proposals without a leader", async () => {
     const c = new RuntimeCluster(["a", "b", "c"]);
     const a = await c.start("a");
-    await expect(a.propose(encode(1))).rejects.toBeInstanceOf(ProposalDroppedError);
+    await expect(c.settle(a.propose(encode(1)))).rejects.toBeInstanceOf(ProposalDroppedError);
     await c.start("b");
     await c.start("c");
     const leader = await c.waitForLeader();
