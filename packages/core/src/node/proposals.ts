@@ -46,7 +46,7 @@ export class Proposals {
   }
 
   propose(payload: Uint8Array, timeoutMs: number): Promise<{ index: number; result: unknown }> {
-    const { raw, observer } = this.#ctx;
+    const { observer } = this.#ctx;
     const id = `${this.#ctx.id}/${this.#ctx.incarnation}/${this.#seq++}`;
     observer.proposalStarted?.();
     const p = this.calls.start(id, timeoutMs, () => {
