@@ -25,6 +25,7 @@ import { operationProxy } from "./operationProxy.js";
 import { validateInput } from "./operations.js";
 import {
   type CommandOutcome,
+  type CommandPayload,
   HASH_REPORT,
   type PublishedMember,
   type ReplicatedMachine,
@@ -233,19 +234,14 @@ export class CommandRunner<M extends AnyMachine> {
     const deadline = this.#clock.monotonic() + timeoutMs;
     // The entry is encoded once per attempt (its lowest and time change); the first encoding
     // checks the argument before anything is proposed.
-    const encode = (): Uint8Array =>
-      encodeValue(
-        { name, arg, session, seq, lowest: lowest(), at: this.#clock.now() },
-        `the argument of command "${name}"`,
-      );
-    let payload = encode();
+    let payload = this.#entry(name, arg, session, seq, lowest());
     let mayHaveBeenApplied = false;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - this.#clock.monotonic();
       if (remaining <= 0) {
         throw new TimeoutError(this.#raft.id, `command "${name}"`, timeoutMs, mayHaveBeenApplied);
       }
-      if (attempt > 0) payload = encode();
+      if (attempt > 0) payload = this.#entry(name, arg, session, seq, lowest());
       let outcome: CommandOutcome;
       try {
         outcome = (await this.#raft.propose(payload, { timeoutMs: Math.min(remaining, RETRY_ATTEMPT_MS) }))
@@ -268,6 +264,12 @@ export class CommandRunner<M extends AnyMachine> {
         throw new SessionExpiredError(name, session, seq, r.message, mayHaveBeenApplied);
       throw new CommandError(name, r.name, r.message, r.code);
     }
+  }
+
+  /** The log entry of a command, encoded. */
+  #entry(name: string, arg: unknown, session: string, seq: number, lowest: number): Uint8Array {
+    const payload: CommandPayload = { name, arg, session, seq, lowest, at: this.#clock.now() };
+    return encodeValue(payload, `the argument of command "${name}"`);
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Entry, StateMachine } from "@raftkit/core";
 import { enableMapSet, freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
+import { CommandStep } from "./commandStep.js";
 import { withDeterminismGuards } from "./determinismGuards.js";
 import { commandSince, commandsAt, lackingSupport, switchVersion } from "./machineVersion.js";
 import { MachineTooOldError } from "./machineVersionErrors.js";
@@ -9,9 +10,8 @@ import { encodeValueOffThread } from "./offThreadEncode.js";
 import { operationFn } from "./operations.js";
 import { type BatchStep, runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
-import { assertChangesEncodable } from "./stateChanges.js";
 import { stateHash } from "./stateHash.js";
-import type { AnyMachine, CommandContext } from "./types.js";
+import type { AnyMachine } from "./types.js";
 
 enableMapSet();
 
@@ -57,18 +57,6 @@ export interface CommandOutcome {
   time: Date;
   /** True when this entry repeated an earlier command of the same session and did not run again. */
   duplicate: boolean;
-}
-
-/** mulberry32 seeded from the entry: the same stream on every node (and in the chaos kit's model). */
-export function entryRandom(index: number, term: number): () => number {
-  let state = (Math.imul(index, 2654435761) ^ Math.imul(term, 40503)) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A new command waiting for its batch's reducers to run, with where its outcome goes. */
@@ -227,25 +215,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
       const message = `unknown command "${p.name}"; this machine has: ${known}`;
       return { result: { ok: false, name: "UnknownOperationError", message } };
     }
-    const arg = p.arg;
-    const time = this.#lastTime;
-    return {
-      step: {
-        // A fresh random stream per run, so a re-run (see runBatch) draws the same numbers.
-        run: (draft) => {
-          const ctx: CommandContext = {
-            index: e.index,
-            term: e.term,
-            time: new Date(time),
-            random: entryRandom(e.index, e.term),
-            version,
-          };
-          const result = fn(draft, arg, ctx);
-          assertChangesEncodable(draft, p.name);
-          return result;
-        },
-      },
-    };
+    return { step: new CommandStep(fn, p.name, p.arg, e, this.#lastTime, version) };
   }
 
   #runSteps(steps: readonly Waiting[]): StoredResult[] {
