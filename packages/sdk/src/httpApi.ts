@@ -21,6 +21,7 @@ import {
 } from "./errors.js";
 import type { CommandRunner, MachineNode } from "./machineNode.js";
 import { createOperatorRouter } from "./operatorRoutes.js";
+import type { WithToken } from "./readToken.js";
 import type { AnyMachine } from "./types.js";
 import {
   type ApiErrorBody,
@@ -89,7 +90,7 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
  *
  * Routes: `POST /commands/:name` (body: superjson {@link CommandRequest}), `POST /queries/:name`
  * (body: superjson {@link QueryRequest}), `GET /status`, `GET /events` (SSE: `status`,
- * `commit`, `state`), `POST /cluster/{addVoter,addLearner,promote,remove,transfer}`, and the operator routes
+ * `commit`, `state`), `POST /cluster/{addVoter,addLearner,promote,remove,replace,transfer}`, and the operator routes
  * `GET /node` and `GET /snapshot` (see {@link createOperatorRouter}).
  */
 export function createAppRouter<M extends AnyMachine>(
@@ -141,19 +142,29 @@ export function createAppRouter<M extends AnyMachine>(
     }
   };
 
-  const runCommand = (name: string, body: CommandRequest): Promise<unknown> => {
+  // Every answer carries a read token as `index`: the command's log index, or the applied
+  // index a query was served at.
+  const runCommand = (name: string, body: CommandRequest): Promise<WithToken<unknown>> => {
     const opts = body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {};
     return body.session !== undefined && body.seq !== undefined
-      ? node.runner.runSequenced(name, body.arg, body.session, body.seq, () => body.lowest ?? body.seq!, opts)
-      : node.runner.command(name, body.arg, opts);
+      ? node.runner.runSequencedWithToken(
+          name,
+          body.arg,
+          body.session,
+          body.seq,
+          () => body.lowest ?? body.seq!,
+          opts,
+        )
+      : node.runner.commandWithToken(name, body.arg, opts);
   };
-  const runQuery = (name: string, body: QueryRequest): Promise<unknown> =>
-    node.runner.query(name, body.args ?? []);
+  const runQuery = (name: string, body: QueryRequest): Promise<WithToken<unknown>> =>
+    node.runner.queryWithToken(name, body.args ?? []);
 
-  /** Answers with the call's result, or with the API error it failed with. */
-  const answer = async (res: Response, call: () => Promise<unknown>): Promise<void> => {
+  /** Answers with the call's result and read token, or with the API error it failed with. */
+  const answer = async (res: Response, call: () => Promise<WithToken<unknown>>): Promise<void> => {
     try {
-      res.type("application/json").send(encodeBody({ result: await call() }));
+      const { result, token } = await call();
+      res.type("application/json").send(encodeBody({ result, index: token }));
     } catch (e) {
       fail(res, e);
     }
@@ -178,11 +189,11 @@ export function createAppRouter<M extends AnyMachine>(
         calls.map(async (c): Promise<BatchOutcome> => {
           try {
             const name = String(c.name);
-            const result =
+            const { result, token } =
               c.kind === "query"
                 ? await runQuery(name, c.body as QueryRequest)
                 : await runCommand(name, c.body as CommandRequest);
-            return { ok: true, result };
+            return { ok: true, result, index: token };
           } catch (e) {
             const { status, body } = toApiError(e, node.id);
             return { ok: false, status, error: body.error };
@@ -214,7 +225,7 @@ export function createAppRouter<M extends AnyMachine>(
 
   router.post("/cluster/:op", async (req, res) => {
     try {
-      const body = parse<{ id: string; address?: string }>(req);
+      const body = parse<{ id: string; address?: string; newId?: string; maxLagEntries?: number }>(req);
       const op = String(req.params.op);
       if (typeof body.id !== "string")
         throw new DecodeError("the request body", new Error("id must be a string"));
@@ -222,7 +233,13 @@ export function createAppRouter<M extends AnyMachine>(
       else if (op === "addLearner") await node.cluster.addLearner(body.id, body.address ?? "");
       else if (op === "promote") await node.cluster.promote(body.id);
       else if (op === "remove") await node.cluster.remove(body.id);
-      else if (op === "transfer") await node.transferLeadership(body.id);
+      else if (op === "replace") {
+        if (typeof body.newId !== "string" || typeof body.address !== "string")
+          throw new DecodeError("the request body", new Error("replace needs id, newId and address strings"));
+        await node.cluster.replace(body.id, body.newId, body.address, {
+          ...(typeof body.maxLagEntries === "number" && { maxLagEntries: body.maxLagEntries }),
+        });
+      } else if (op === "transfer") await node.transferLeadership(body.id);
       else {
         res.status(404).json({
           error: { code: "BAD_REQUEST", message: `unknown cluster operation ${op}`, node: node.id },
