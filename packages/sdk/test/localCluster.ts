@@ -49,7 +49,12 @@ export class LocalCluster<M extends AnyMachine> {
       snapshotCatchUpEntries: 5,
       ...this.hooks.raft?.(id),
     });
-    const node = createMachineNode(raft, rm, { ...this.nodeOptions, ...(proc && { clock: proc.clock }) });
+    const node = createMachineNode(raft, rm, {
+      // A follower follows a learner's catch-up through the leader's status, as over HTTP.
+      remoteStatus: async (other) => this.nodes.get(other)?.status() ?? null,
+      ...this.nodeOptions,
+      ...(proc && { clock: proc.clock }),
+    });
     this.nodes.set(id, node);
     return node;
   }
