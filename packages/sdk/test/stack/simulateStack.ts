@@ -4,6 +4,7 @@ import { FaultInjector, type FaultStats } from "./faultInjector.js";
 import { MembershipOperator, type MembershipStats } from "./membershipOps.js";
 import { makeDisk } from "./nodeDisk.js";
 import { Scheduler } from "./scheduler.js";
+import { checkSessionGuarantees } from "./sessionGuarantees.js";
 import { type NetworkStats, SimNetwork } from "./simNetwork.js";
 import { StackChecker } from "./stackChecks.js";
 import { type ClientBugs, type ClientStats, StackClients } from "./stackClients.js";
@@ -73,7 +74,10 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const nodes: StackNode[] = [];
   let elections = 0;
   const observer = {
-    applied: (n: StackNode, e: Parameters<StackChecker["applied"]>[1]) => checker.applied(n, e),
+    applied: (n: StackNode, e: Parameters<StackChecker["applied"]>[1]) => {
+      checker.applied(n, e);
+      clients.applied(e);
+    },
     status: (n: StackNode, s: Parameters<StackChecker["status"]>[1]) => checker.status(n, s),
     fatal: (n: StackNode, e: Error) => {
       trace.add(`${n.id}: stopped by a fatal error: ${e.message}`);
@@ -172,6 +176,10 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     if (checker.ok) {
       const lin = checkLinearizable(clients.history);
       if (lin.ok === false) checker.fail(`linearizability: ${lin.reason}`);
+    }
+    if (checker.ok) {
+      const session = checkSessionGuarantees(clients.sessionEvents, clients.writeOrder);
+      if (session.ok === false) checker.fail(`session guarantees: ${session.reason}`);
     }
     if (checker.ok) checker.checkExactlyOnce(clients.acked);
   } finally {

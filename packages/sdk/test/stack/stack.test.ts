@@ -52,6 +52,7 @@ describe("whole-stack simulation", () => {
     expect(total.writesAcked).toBeGreaterThan(SEEDS * 20);
     expect(total.readsServed).toBeGreaterThan(SEEDS * 10);
     expect(total.leaseReads).toBeGreaterThan(SEEDS);
+    expect(total.sessionReads).toBeGreaterThan(SEEDS);
     expect(total.retries).toBeGreaterThan(0);
     expect(total.unknownOps).toBeGreaterThan(0);
     expect(total.inspects).toBeGreaterThan(0);
@@ -109,6 +110,7 @@ describe("each broken variant is caught by its check", () => {
   };
   const cases: [keyof StackBugs, RegExp, Partial<StackConfig>][] = [
     ["staleReads", /^linearizability/, quiet],
+    ["sessionReadsIgnoreToken", /^session guarantees/, quiet],
     ["loseTail", /^(state-machine safety|linearizability|exactly once)/, quiet],
     ["forgeVotes", /^election safety/, elections],
     ["forgetSessions", /^exactly once/, quiet],
