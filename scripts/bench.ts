@@ -8,6 +8,7 @@ const benches: Record<string, string> = {
   stop: "../packages/sdk/bench/stop.ts",
   apply: "../packages/sdk/bench/apply.ts",
   "heavy-state": "../packages/sdk/bench/heavyState.ts",
+  "session-reads": "../packages/sdk/bench/sessionReads.ts",
 };
 
 const name = process.argv[2];

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The anchors' closed-loop harness, so raftkit and etcd are driven by exactly the same loop. */
-const ANCHOR = join(here, "../../../../shared/anchors/loadgen.mjs");
+/** RAFTKIT_LOADGEN overrides it: a git worktree is not beside shared/. */
+const ANCHOR = process.env.RAFTKIT_LOADGEN ?? join(here, "../../../../shared/anchors/loadgen.mjs");
 
 export interface PhaseResult {
   ops_per_s: number;
