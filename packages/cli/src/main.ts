@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { checkCommand } from "./commands/check.js";
 import { changeCommand, membersCommand } from "./commands/members.js";
+import { replaceCommand } from "./commands/replace.js";
 import { snapshotRestore, snapshotSave } from "./commands/snapshot.js";
 import { startCommand } from "./commands/start.js";
 import { statusCommand } from "./commands/status.js";
@@ -17,6 +18,7 @@ export const HELP = `raftkit: run and operate a raftkit cluster
   raftkit add-learner ID URL --endpoints URL,…
   raftkit promote ID       --endpoints URL,…
   raftkit remove ID        --endpoints URL,…
+  raftkit replace OLD NEW URL --endpoints URL,…   (NEW started with --join; waits until it caught up)
   raftkit transfer-leader ID --endpoints URL,…
   raftkit snapshot save FILE --endpoints URL,…
   raftkit snapshot restore FILE --data-dir DIR --id ID --peers ID=URL,… [--cluster-id ID]
@@ -106,6 +108,9 @@ async function run(argv: string[]): Promise<ExitCode> {
     case "add-learner":
       arity(2, "ID URL");
       return changeCommand("addLearner", args[0]!, args[1], client());
+    case "replace":
+      arity(3, "OLD NEW URL");
+      return replaceCommand(args[0]!, args[1]!, args[2]!, client());
     case "promote":
     case "remove":
     case "transfer-leader":
