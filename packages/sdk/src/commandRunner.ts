@@ -37,7 +37,7 @@ export class CommandRunner<M extends AnyMachine> {
   readonly #queryTimeoutMs: number;
   readonly #clock: Clock;
   readonly #onRead: ((consistency: Consistency) => void) | undefined;
-  /** This node's applied index as its status last said: never ahead of the state queries see. */
+  /** This node's applied index as its status last said: never ahead of the state queries see (it may lag it). */
   #applied = 0;
   /** Throws when this node must not answer queries (it diverged). */
   readGate: () => void = () => {};
@@ -223,14 +223,18 @@ export class CommandRunner<M extends AnyMachine> {
    * input schema, if it has one.
    */
   async query(name: string, args: readonly unknown[]): Promise<unknown> {
-    return (await this.queryWithToken(name, args)).result;
+    return (await this.#query(name, args, false)).result;
   }
 
   /**
-   * As {@link query}, answering with this node's applied index when it served the read as a
+   * As {@link query}, answering with this node's commit index when it served the read as a
    * {@link ReadToken}: a later session read with it observes at least this state.
    */
-  async queryWithToken(name: string, args: readonly unknown[]): Promise<WithToken<unknown>> {
+  queryWithToken(name: string, args: readonly unknown[]): Promise<WithToken<unknown>> {
+    return this.#query(name, args, true);
+  }
+
+  async #query(name: string, args: readonly unknown[], withToken: boolean): Promise<WithToken<unknown>> {
     const queries = this.#machine.machine.queries;
     if (!Object.hasOwn(queries, name)) throw new UnknownOperationError("query", name, Object.keys(queries));
     // A stopped node answers nothing, not even a stale read: its state no longer follows the cluster.
@@ -244,7 +248,11 @@ export class CommandRunner<M extends AnyMachine> {
       // A node found diverged while the read waited answers nothing either.
       this.readGate();
       try {
-        return { result: this.#machine.query(name, arg), token: this.#applied };
+        // NB: the token must be at least the index of the state the query saw. The applied
+        // index in the status lags the state (it is published after the whole batch), so the
+        // commit index, read now, is used: nothing past it can have been applied.
+        const token = withToken ? this.#raft.status().commit : 0;
+        return { result: this.#machine.query(name, arg), token };
       } catch (e) {
         const err = e instanceof Error ? e : new Error(String(e));
         throw new QueryError(name, err.name, err.message);

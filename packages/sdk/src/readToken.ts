@@ -2,8 +2,9 @@ import { type Clock, type NodeStatus, StoppedError, TimeoutError } from "@raftki
 import type { Observable } from "rxjs";
 
 /**
- * A read token: the log index of a command's entry (from a command's answer), or the applied
- * index of the node that served a read. A `"session"` query given a token is served by any
+ * A read token: the log index of a command's entry (from a command's answer), or the commit
+ * index of the node that served a read (an upper bound of the state it read: the applied index
+ * it publishes lags the state by up to one batch). A `"session"` query given a token is served by any
  * node once it has applied that index, so it observes the command (read-your-writes) and
  * everything the earlier read observed (monotonic reads).
  *

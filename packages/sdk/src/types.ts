@@ -161,7 +161,7 @@ export type CommandsWithToken<M extends AnyMachine> = {
   ) => Promise<WithToken<ResultOf<M["commands"][K]>>>;
 };
 
-/** `withToken.query`: as {@link Queries}, each answering with its result and the serving node's applied index as a {@link ReadToken}. */
+/** `withToken.query`: as {@link Queries}, each answering with its result and the serving node's commit index as a {@link ReadToken}. */
 export type QueriesWithToken<M extends AnyMachine> = {
   [K in keyof M["queries"] & string]: (
     ...args: ParamsWithOptions<M["queries"][K], QueryOptions>

@@ -19,7 +19,7 @@ export interface QueryRequest {
 /** A successful answer of `POST /commands/:name` or `/queries/:name`: `index` is its read token. */
 export interface CallAnswer {
   result: unknown;
-  /** The command's log index, or the applied index the query was served at: pass it as a later session read's `after`. */
+  /** The command's log index, or the commit index of the node when it served the query: pass it as a later session read's `after`. */
   index: number;
 }
 
