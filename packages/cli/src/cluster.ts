@@ -27,7 +27,12 @@ export function apiPathOf(endpoint: string): string {
   return new URL(endpoint).pathname;
 }
 
-export type StatusAnswer = NodeStatus & { leaderUrl: string | null };
+/** A member's GET /status: the runtime's status, its leader's API, and (from raftkit with machine versions on) the machine version the log is at and the highest its code supports. */
+export type StatusAnswer = NodeStatus & {
+  leaderUrl: string | null;
+  machineVersion?: number;
+  supportsMachineVersion?: number;
+};
 
 /** What one member answered; `error` when it did not. */
 export interface Probe {

@@ -1,10 +1,4 @@
 import { parseArgs } from "node:util";
-import { checkCommand } from "./commands/check.js";
-import { changeCommand, membersCommand } from "./commands/members.js";
-import { replaceCommand } from "./commands/replace.js";
-import { snapshotRestore, snapshotSave } from "./commands/snapshot.js";
-import { startCommand } from "./commands/start.js";
-import { statusCommand } from "./commands/status.js";
 import { CliError, EXIT, type ExitCode, usage } from "./exitCodes.js";
 import { parsePeers } from "./parsePeers.js";
 import { readSecret } from "./secret.js";
@@ -20,6 +14,7 @@ export const HELP = `raftkit: run and operate a raftkit cluster
   raftkit remove ID        --endpoints URL,…
   raftkit replace OLD NEW URL --endpoints URL,…   (NEW started with --join; waits until it caught up)
   raftkit transfer-leader ID --endpoints URL,…
+  raftkit upgrade-machine [VERSION] --endpoints URL,…
   raftkit snapshot save FILE --endpoints URL,…
   raftkit snapshot restore FILE --data-dir DIR --id ID --peers ID=URL,… [--cluster-id ID]
   raftkit check DATA-DIR   [-o table|json]
@@ -62,6 +57,8 @@ export async function main(argv: string[]): Promise<ExitCode> {
   }
 }
 
+// Each command is imported when run: `start` and `check` load the SDK and the store, the
+// operator commands only HTTP, so none pays for the others' modules.
 async function run(argv: string[]): Promise<ExitCode> {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
@@ -87,7 +84,7 @@ async function run(argv: string[]): Promise<ExitCode> {
   switch (command) {
     case "start":
       arity(0, "only options");
-      return startCommand({
+      return (await import("./commands/start.js")).startCommand({
         config: v.config,
         machine: v.machine,
         id: v.id,
@@ -101,30 +98,34 @@ async function run(argv: string[]): Promise<ExitCode> {
       });
     case "status":
       arity(0, "only options");
-      return statusCommand({ ...client(), output: v.output });
+      return (await import("./commands/status.js")).statusCommand({ ...client(), output: v.output });
     case "members":
       arity(0, "only options");
-      return membersCommand({ ...client(), output: v.output });
+      return (await import("./commands/members.js")).membersCommand({ ...client(), output: v.output });
     case "add-learner":
       arity(2, "ID URL");
-      return changeCommand("addLearner", args[0]!, args[1], client());
+      return (await import("./commands/members.js")).changeCommand("addLearner", args[0]!, args[1], client());
     case "replace":
       arity(3, "OLD NEW URL");
-      return replaceCommand(args[0]!, args[1]!, args[2]!, client());
+      return (await import("./commands/replace.js")).replaceCommand(args[0]!, args[1]!, args[2]!, client());
     case "promote":
     case "remove":
     case "transfer-leader":
       arity(1, "ID");
-      return changeCommand(
+      return (await import("./commands/members.js")).changeCommand(
         command === "transfer-leader" ? "transfer" : command,
         args[0]!,
         undefined,
         client(),
       );
+    case "upgrade-machine":
+      if (args.length > 1) throw usage(`upgrade-machine: expected [VERSION], got ${args.join(" ")}`);
+      return (await import("./commands/upgradeMachine.js")).upgradeMachineCommand(args[0], client());
     case "snapshot": {
       const [sub, file] = args;
       if ((sub !== "save" && sub !== "restore") || file === undefined || args.length !== 2)
         throw usage("snapshot: expected save FILE or restore FILE");
+      const { snapshotRestore, snapshotSave } = await import("./commands/snapshot.js");
       if (sub === "save") return snapshotSave(file, client());
       if (!v["data-dir"] || !v.id || !v.peers)
         throw usage("snapshot restore: give --data-dir, --id and --peers");
@@ -137,7 +138,7 @@ async function run(argv: string[]): Promise<ExitCode> {
     }
     case "check":
       arity(1, "DATA-DIR");
-      return checkCommand(args[0]!, { output: v.output });
+      return (await import("./commands/check.js")).checkCommand(args[0]!, { output: v.output });
     default:
       throw usage(`unknown command "${command}"`);
   }

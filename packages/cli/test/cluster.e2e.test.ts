@@ -105,7 +105,7 @@ describe("raftkit against a 3-process cluster started with raftkit start", () =>
     expect(table.code, table.stderr).toBe(0);
     const lines = table.stdout.trim().split("\n");
     expect(lines[0]).toMatch(
-      /^ID\s+ADDRESS\s+KIND\s+ROLE\s+TERM\s+LEADER\s+COMMIT\s+APPLIED\s+LAG\s+HEALTH\s+VERSION$/,
+      /^ID\s+ADDRESS\s+KIND\s+ROLE\s+TERM\s+LEADER\s+COMMIT\s+APPLIED\s+LAG\s+HEALTH\s+VERSION\s+MACHINE$/,
     );
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["n1", "n2", "n3"]);
     expect(lines.slice(1).every((l) => l.includes("healthy"))).toBe(true);

@@ -28,7 +28,10 @@ export type RaftkitErrorCode =
   | "LEADER_CHANGED"
   | "VALIDATION"
   | "NONDETERMINISM"
-  | "DIVERGED";
+  | "DIVERGED"
+  | "MACHINE_TOO_OLD"
+  | "COMMAND_NOT_AVAILABLE"
+  | "UPGRADE_REFUSED";
 
 /** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
 export class RaftkitError extends Error {

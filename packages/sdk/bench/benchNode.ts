@@ -16,6 +16,7 @@ const node = await startNode({
   secret: "bench",
   listen: { port: Number(new URL(c.peers[c.id]!).port) },
   unsafeNoFsync: !c.fsync,
+  peerStream: process.env.BENCH_PEER_STREAM !== "0",
   raft: { snapshotEntries: 50_000, snapshotCatchUpEntries: 10_000 },
 });
 process.stdout.write(`${JSON.stringify({ ready: true, id: node.id })}\n`);

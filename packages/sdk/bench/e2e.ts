@@ -3,7 +3,8 @@
  * process using `createClient`: puts of 64-byte values under 10,000 random keys at
  * concurrency 1, 16, 64, 256, then linearizable gets at 16 and 64 — the same workload and loop
  * as the etcd anchor in ../shared/anchors/etcd. Env: BENCH_SECONDS (default 8),
- * BENCH_TARGET=leader|all (default leader: the client sends to the leader, as etcd's --leader-only).
+ * BENCH_TARGET=leader|all (default leader: the client sends to the leader, as etcd's --leader-only),
+ * BENCH_PEER_STREAM=0 for peer messages by POST instead of peer streams.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -59,7 +60,7 @@ try {
   if (!leader) throw new Error("no leader elected");
   const endpoints = (target === "leader" ? [leader] : ids).map((id) => `${peers[id]}/raftkit`);
   console.log(
-    `bench e2e: 3 node processes on 127.0.0.1, fsync ${fsync ? "on" : "OFF"}, HTTP transport, separate load process with createClient → ${target}; ` +
+    `bench e2e: 3 node processes on 127.0.0.1, fsync ${fsync ? "on" : "OFF"}, peers over ${process.env.BENCH_PEER_STREAM === "0" ? "HTTP POSTs" : "streams"}, separate load process with createClient → ${target}; ` +
       `put of a 64-byte value under 10,000 random keys; ${seconds}s per phase after 1s warm-up`,
   );
   const load = spawn(

@@ -1,11 +1,5 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const here = dirname(fileURLToPath(import.meta.url));
-/** The anchors' closed-loop harness, so raftkit and etcd are driven by exactly the same loop. */
-/** RAFTKIT_LOADGEN overrides it: a git worktree is not beside shared/. */
-const ANCHOR = process.env.RAFTKIT_LOADGEN ?? join(here, "../../../../shared/anchors/loadgen.mjs");
+import { join } from "node:path";
+import { findAnchors } from "./anchors.js";
 
 export interface PhaseResult {
   ops_per_s: number;
@@ -25,13 +19,15 @@ export type RunPhase = (o: {
   serverPids?: number[];
 }) => Promise<PhaseResult>;
 
+/** The anchors' closed-loop harness, so raftkit and etcd are driven by exactly the same loop. */
 export async function loadRunPhase(): Promise<RunPhase> {
-  if (!existsSync(ANCHOR)) {
+  const anchors = findAnchors();
+  if (anchors === null) {
     throw new Error(
-      `the shared load harness is missing at ${ANCHOR}; run the bench from a checkout with shared/ beside it`,
+      "the shared load harness (shared/anchors/loadgen.mjs) is missing: run the bench from a checkout with shared/ in a directory above it, or set RAFTKIT_ANCHORS to that anchors directory",
     );
   }
-  return ((await import(ANCHOR)) as { runPhase: RunPhase }).runPhase;
+  return ((await import(join(anchors, "loadgen.mjs"))) as { runPhase: RunPhase }).runPhase;
 }
 
 export function table(rows: { label: string; r: PhaseResult }[]): string {

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { ApiStream } from "./apiStream.js";
 
 /** One HTTP exchange's outcome. */
 export interface ApiResponse {
@@ -61,6 +62,11 @@ export class ApiConnection {
       req.on("error", reject);
       req.end(body);
     });
+  }
+
+  /** Opens this endpoint's app stream; see {@link ApiStream.open}. */
+  openStream(timeoutMs: number): Promise<ApiStream> {
+    return ApiStream.open(this.base, this.#headers, timeoutMs, this.#agent);
   }
 
   close(): void {

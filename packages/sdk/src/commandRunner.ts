@@ -13,6 +13,8 @@ import { checkCommandOptions, checkQueryOptions } from "./callOptions.js";
 import { encodeValue } from "./codec.js";
 import { CommandError, QueryError, SessionExpiredError, UnknownOperationError } from "./errors.js";
 import type { MachineNodeOptions } from "./machineNode.js";
+import { commandSince } from "./machineVersion.js";
+import { CommandNotAvailableError } from "./machineVersionErrors.js";
 import { validateInput } from "./operations.js";
 import { type WithToken, waitApplied } from "./readToken.js";
 import { type CommandOutcome, type ReplicatedMachine, SYSTEM_PREFIX } from "./replicatedMachine.js";
@@ -137,6 +139,8 @@ export class CommandRunner<M extends AnyMachine> {
     const commands = this.#machine.machine.commands;
     if (!Object.hasOwn(commands, name))
       throw new UnknownOperationError("command", name, Object.keys(commands));
+    const since = commandSince(commands[name]);
+    if (since > this.#machine.version) throw new CommandNotAvailableError(name, since, this.#machine.version);
     checkCommandOptions(name, opts);
     return validateInput("command", name, commands[name], arg);
   }

@@ -2,6 +2,7 @@ import { type NodeStatus, TimeoutError } from "@raftkit/core";
 import type { Immutable } from "immer";
 import { distinctUntilChanged, filter, map, Observable, share } from "rxjs";
 import { ApiConnection } from "./apiConnection.js";
+import { type ApiStream, StreamUnsupportedError } from "./apiStream.js";
 import { CallerSession } from "./callerSession.js";
 import { checkCommandOptions, checkQueryOptions, InvalidCallOptionsError } from "./callOptions.js";
 import {
@@ -186,11 +187,48 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
         });
     }
   };
-  const dispatch = (call: Queued["call"]): Promise<BatchOutcome> =>
-    new Promise((resolve, reject) => {
+  // Each endpoint's app stream, when it has one: calls then skip the request per batch and are
+  // answered one by one. A node that answers the upgrade with a status is asked again in 30 s.
+  const streams = new Map<
+    string,
+    { stream?: ApiStream; opening?: Promise<ApiStream | null> | undefined; noStreamUntil?: number }
+  >();
+  const streamFor = (endpoint: string): ApiStream | Promise<ApiStream | null> | null => {
+    let entry = streams.get(endpoint);
+    if (!entry) {
+      entry = {};
+      streams.set(endpoint, entry);
+    }
+    if (entry.stream?.open) return entry.stream;
+    if (entry.opening) return entry.opening;
+    if ((entry.noStreamUntil ?? 0) > Date.now()) return null;
+    const e = entry;
+    e.opening = connection(endpoint)
+      .openStream(requestTimeoutMs + 1_000)
+      .then(
+        (stream) => {
+          e.stream = stream;
+          return stream;
+        },
+        (err: unknown) => {
+          if (err instanceof StreamUnsupportedError) e.noStreamUntil = Date.now() + 30_000;
+          return null;
+        },
+      )
+      .finally(() => {
+        e.opening = undefined;
+      });
+    return e.opening;
+  };
+  const dispatch = async (call: Queued["call"]): Promise<BatchOutcome> => {
+    const found = streamFor(preferred);
+    const stream = found instanceof Promise ? await found : found;
+    if (stream !== null) return stream.call(call);
+    return new Promise((resolve, reject) => {
       queue.push({ call, resolve, reject });
       flush();
     });
+  };
 
   // Session reads go to one node of the caller's choice, not the leader, each in its own
   // request; on a failure the client moves on to the next endpoint.
@@ -244,8 +282,9 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
       let outcome: BatchOutcome;
       try {
         outcome = await send({ kind, name, body: body(remaining) });
-      } catch {
-        // The request may have reached the node before it failed.
+      } catch (e) {
+        // A call too large for any node fails as it is; anything else may have reached the node.
+        if (e instanceof RangeError) throw e;
         mayHaveBeenApplied = kind === "command";
         rotate();
         await findLeader();

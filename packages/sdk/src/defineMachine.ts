@@ -1,7 +1,8 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { Draft, Immutable } from "immer";
+import { assertMachineVersion, commandSince } from "./machineVersion.js";
 import { assertOperationShape } from "./operations.js";
-import type { AnyMachine, CommandContext, Machine } from "./types.js";
+import type { AnyMachine, CommandContext, Machine, Migrate } from "./types.js";
 
 /** The readable compile error for a reducer that returns a promise (an `async` reducer). */
 interface SynchronousReducer {
@@ -28,9 +29,12 @@ export type CommandDefs<S, $Inputs, $Commands> = {
   [K in keyof $Inputs]: $Inputs[K] extends StandardSchemaV1
     ? {
         input: $Inputs[K];
+        since?: number;
         run: (draft: Draft<S>, arg: StandardSchemaV1.InferOutput<$Inputs[K]>, ctx: CommandContext) => unknown;
       }
-    : (draft: Draft<S>, arg: never, ctx: CommandContext) => unknown;
+    :
+        | ((draft: Draft<S>, arg: never, ctx: CommandContext) => unknown)
+        | { since: number; run: (draft: Draft<S>, arg: never, ctx: CommandContext) => unknown };
 } & {
   [K in keyof $Commands]: ($Commands[K] extends { run: infer F } ? F : $Commands[K]) extends infer F
     ? F extends AnyFn
@@ -79,6 +83,14 @@ export type QueryDefs<S, $Inputs, $Queries> = {
  * Map, Set, BigInt do; functions, symbols and class instances do not). A command takes one
  * argument: pass an object for several values. Throws a TypeError naming the command for an
  * async or generator reducer, or one that declares more parameters than raftkit passes.
+ *
+ * Versions (see docs/upgrading.md): `version` is the highest machine version this code can
+ * apply (default 1). The cluster applies at one version, recorded in its state, and moves
+ * only when `cluster.upgradeMachine()` is called once every member runs code that supports
+ * the next one. Reducers read it as `ctx.version` and must keep the older behaviour for it;
+ * a command that is new in version N is declared `{ since: N, run }` (or with `input`).
+ * `migrate(draft, fromVersion)` upcasts the state from `fromVersion` to `fromVersion + 1` at
+ * the switch, on every node; deterministic like a reducer (default: the state as it is).
  */
 export function defineMachine<
   S,
@@ -87,18 +99,39 @@ export function defineMachine<
   const $QueryInputs extends Record<string, unknown> = Record<never, never>,
   const Q extends Record<string, unknown> = Record<never, never>,
 >(def: {
+  version?: number;
+  migrate?: Migrate<S>;
   initial: () => S;
   commands: C & CommandDefs<S, $CommandInputs, C>;
   queries?: Q & QueryDefs<S, $QueryInputs, Q>;
 }): Machine<S, C, Q>;
 export function defineMachine(def: {
+  version?: number;
+  migrate?: Migrate<unknown>;
   initial: () => unknown;
   commands: Record<string, unknown>;
   queries?: Record<string, unknown>;
 }): AnyMachine {
   if (typeof def.initial !== "function")
     throw new TypeError("initial must be a function returning the state");
-  for (const [name, op] of Object.entries(def.commands)) assertOperationShape("command", name, op);
+  const version = def.version ?? 1;
+  assertMachineVersion("version", version);
+  if (def.migrate !== undefined && typeof def.migrate !== "function")
+    throw new TypeError("migrate must be a function (draft, fromVersion) => new state or nothing");
+  for (const [name, op] of Object.entries(def.commands)) {
+    assertOperationShape("command", name, op);
+    const since = commandSince(op);
+    if (since > version)
+      throw new TypeError(
+        `command "${name}" is since version ${since}, above the machine's version ${version}`,
+      );
+  }
   for (const [name, op] of Object.entries(def.queries ?? {})) assertOperationShape("query", name, op);
-  return { initial: def.initial, commands: def.commands, queries: def.queries ?? {} } as AnyMachine;
+  return {
+    version,
+    migrate: def.migrate ?? (() => undefined),
+    initial: def.initial,
+    commands: def.commands,
+    queries: def.queries ?? {},
+  } as AnyMachine;
 }

@@ -9,6 +9,7 @@ import {
 import express, { type Request, type Response, type Router } from "express";
 import { type Subscription, throttleTime } from "rxjs";
 import { bearerToken, secretMatches } from "./auth.js";
+import { runBatchCalls, runCommand, runQuery } from "./batchCalls.js";
 import { InvalidCallOptionsError } from "./callOptions.js";
 import { DivergedError } from "./divergence.js";
 import {
@@ -20,13 +21,13 @@ import {
   ValidationError,
 } from "./errors.js";
 import type { CommandRunner, MachineNode } from "./machineNode.js";
+import { CommandNotAvailableError, UpgradeRefusedError } from "./machineVersionErrors.js";
 import { createOperatorRouter } from "./operatorRoutes.js";
 import type { WithToken } from "./readToken.js";
 import type { AnyMachine } from "./types.js";
 import {
   type ApiErrorBody,
   type ApiErrorCode,
-  type BatchOutcome,
   type BatchRequest,
   type CommandRequest,
   decodeBody,
@@ -79,6 +80,10 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
   } else if (e instanceof ProposalDroppedError || e instanceof ProposalLostError) {
     code = "UNAVAILABLE";
     body.error.mayHaveBeenApplied = false;
+  } else if (e instanceof CommandNotAvailableError) code = "COMMAND_NOT_AVAILABLE";
+  else if (e instanceof UpgradeRefusedError) {
+    code = "UPGRADE_REFUSED";
+    body.error.lacking = e.lacking;
   } else if (e instanceof RaftkitError && e.code === "DECODE") code = "DECODE";
   body.error.code = code;
   return { status: errorStatus[code], body };
@@ -142,25 +147,7 @@ export function createAppRouter<M extends AnyMachine>(
     }
   };
 
-  // Every answer carries a read token as `index`: the command's log index, or the applied
-  // index a query was served at.
-  const runCommand = (name: string, body: CommandRequest): Promise<WithToken<unknown>> => {
-    const opts = body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {};
-    return body.session !== undefined && body.seq !== undefined
-      ? node.runner.runSequencedWithToken(
-          name,
-          body.arg,
-          body.session,
-          body.seq,
-          () => body.lowest ?? body.seq!,
-          opts,
-        )
-      : node.runner.commandWithToken(name, body.arg, opts);
-  };
-  const runQuery = (name: string, body: QueryRequest): Promise<WithToken<unknown>> =>
-    node.runner.queryWithToken(name, body.args ?? []);
-
-  /** Answers with the call's result and read token, or with the API error it failed with. */
+  /** Answers with the call's result and read token (`index`), or with the API error it failed with. */
   const answer = async (res: Response, call: () => Promise<WithToken<unknown>>): Promise<void> => {
     try {
       const { result, token } = await call();
@@ -171,35 +158,18 @@ export function createAppRouter<M extends AnyMachine>(
   };
 
   router.post("/commands/:name", (req, res) =>
-    answer(res, () => runCommand(String(req.params.name), parse<CommandRequest>(req))),
+    answer(res, () => runCommand(node, String(req.params.name), parse<CommandRequest>(req))),
   );
 
   router.post("/queries/:name", (req, res) =>
-    answer(res, () => runQuery(String(req.params.name), parse<QueryRequest>(req))),
+    answer(res, () => runQuery(node, String(req.params.name), parse<QueryRequest>(req))),
   );
 
   // Many calls in one request (what createClient sends when calls are queued behind one in
   // flight): each runs as if sent alone; the answer lists each one's outcome in order.
   router.post("/batch", async (req, res) => {
     try {
-      const { calls } = parse<BatchRequest>(req);
-      if (!Array.isArray(calls))
-        throw new DecodeError("the request body", new Error("calls must be an array"));
-      const outcomes = await Promise.all(
-        calls.map(async (c): Promise<BatchOutcome> => {
-          try {
-            const name = String(c.name);
-            const { result, token } =
-              c.kind === "query"
-                ? await runQuery(name, c.body as QueryRequest)
-                : await runCommand(name, c.body as CommandRequest);
-            return { ok: true, result, index: token };
-          } catch (e) {
-            const { status, body } = toApiError(e, node.id);
-            return { ok: false, status, error: body.error };
-          }
-        }),
-      );
+      const outcomes = await runBatchCalls(node, parse<BatchRequest>(req));
       res.type("application/json").send(encodeBody({ outcomes }));
     } catch (e) {
       fail(res, e);

@@ -26,6 +26,12 @@ export type { AppApiOptions } from "./httpApi.js";
 export { createAppRouter } from "./httpApi.js";
 export type { ClusterApi, MachineNode, MachineNodeOptions, MachineNodeStatus } from "./machineNode.js";
 export { createMachineNode } from "./machineNode.js";
+export type { MachineUpgrade } from "./machineUpgrade.js";
+export {
+  CommandNotAvailableError,
+  MachineTooOldError,
+  UpgradeRefusedError,
+} from "./machineVersionErrors.js";
 export type { NodeInfo } from "./operatorRoutes.js";
 export { createOperatorRouter, SDK_VERSION } from "./operatorRoutes.js";
 export { ReplicatedMachine } from "./replicatedMachine.js";
@@ -43,11 +49,13 @@ export type {
   ArgsOf,
   CommandContext,
   CommandOptions,
+  CommandSince,
   Commands,
   CommandWithInput,
   CommitEvent,
   Consistency,
   Machine,
+  Migrate,
   ParamsWithOptions,
   Queries,
   QueryOptions,

@@ -11,11 +11,13 @@ import { map, type Observable, Subject } from "rxjs";
 import { type ClusterApi, createClusterApi } from "./cluster/clusterApi.js";
 import { CommandRunner } from "./commandRunner.js";
 import { type DivergenceEvent, DivergenceMonitor } from "./divergence.js";
+import { upgradeMachine } from "./machineUpgrade.js";
 import { operationProxy } from "./operationProxy.js";
 import {
   HASH_REPORT,
   type PublishedMember,
   type ReplicatedMachine,
+  SET_MACHINE_VERSION,
   STATE_CHECK,
   SYSTEM_PREFIX,
   UNPUBLISH,
@@ -63,8 +65,16 @@ export interface MachineNode<M extends AnyMachine> {
   readonly raft: RaftNode;
 }
 
-/** The runtime's status, and whether this node's state diverged from the majority's (it then refuses queries). */
-export type MachineNodeStatus = NodeStatus & { diverged: boolean };
+/**
+ * The runtime's status; whether this node's state diverged from the majority's (it then
+ * refuses queries); the machine version the log is applied at, and the highest this node's
+ * code supports.
+ */
+export type MachineNodeStatus = NodeStatus & {
+  diverged: boolean;
+  machineVersion: number;
+  supportsMachineVersion: number;
+};
 
 export interface MachineNodeOptions {
   /** Applied entries between the state checks that detect diverged replicas. Default 10,000. */
@@ -110,13 +120,20 @@ export function createMachineNode<M extends AnyMachine>(
   const withDivergence = (s: NodeStatus): MachineNodeStatus => ({
     ...s,
     diverged: monitor.diverged !== null,
+    machineVersion: machine.version,
+    supportsMachineVersion: machine.machine.version,
   });
   const commits$ = new Subject<CommitEvent<M>>();
   const isMember = (id: string): boolean => {
     const m = raft.status().membership;
     return [m.voters, m.learners, m.votersOutgoing, m.learnersNext].some((ids) => ids.includes(id));
   };
+  const memberIds = (): string[] => {
+    const m = raft.status().membership;
+    return [...new Set([...m.voters, ...m.learners, ...m.votersOutgoing, ...m.learnersNext])];
+  };
   machine.isMember = isMember;
+  machine.memberIds = memberIds;
   machine.onCommand = (c) => {
     // raftkit's own commands (membership records, state checks) are not the machine's.
     if (c.name.startsWith(SYSTEM_PREFIX)) return;
@@ -148,6 +165,10 @@ export function createMachineNode<M extends AnyMachine>(
           runner.queryWithToken(name, args),
     ) as unknown as TokenCalls<M>["query"],
   };
+  /** Resolves once this node has applied everything committed before the call. */
+  const barrier = async (): Promise<void> => {
+    await raft.readIndex({ timeoutMs: o.queryTimeoutMs ?? 10_000 });
+  };
   let stopped = false;
   return {
     id: raft.id,
@@ -168,6 +189,17 @@ export function createMachineNode<M extends AnyMachine>(
         await runner.system(UNPUBLISH, { id });
       },
       remoteStatus: o.remoteStatus,
+      upgradeMachine: (target) =>
+        upgradeMachine(
+          {
+            barrier,
+            version: () => machine.version,
+            memberIds,
+            published: () => machine.publishedMembers(),
+            propose: (to) => runner.system(SET_MACHINE_VERSION, { to }),
+          },
+          target,
+        ),
     }),
     transferLeadership: (id) => raft.transferLeader(id),
     publishedMembers: () => machine.publishedMembers(),

@@ -28,15 +28,23 @@ function isSchema(v: unknown): v is StandardSchemaV1 {
 export function assertOperationShape(kind: "command" | "query", name: string, op: unknown): void {
   let fn = op;
   if (typeof op === "object" && op !== null) {
-    const { input, run } = op as Partial<WithInput>;
-    if (!isSchema(input))
-      throw new TypeError(
-        `${kind} "${name}": input must be a Standard Schema (zod ≥ 3.24, valibot, arktype…): it has no ~standard.validate`,
-      );
+    const { input, run, since } = op as Partial<WithInput> & { since?: unknown };
+    if (kind === "command" && since !== undefined) {
+      if (!Number.isSafeInteger(since) || (since as number) < 1)
+        throw new TypeError(`command "${name}": since must be a machine version, an integer ≥ 1`);
+    }
+    if (input !== undefined || kind === "query" || since === undefined) {
+      if (!isSchema(input))
+        throw new TypeError(
+          `${kind} "${name}": input must be a Standard Schema (zod ≥ 3.24, valibot, arktype…): it has no ~standard.validate`,
+        );
+    }
     fn = run;
   }
   if (typeof fn !== "function")
-    throw new TypeError(`${kind} "${name}" must be a function or { input: schema, run: function }`);
+    throw new TypeError(
+      `${kind} "${name}" must be a function or { input: schema, run: function }${kind === "command" ? " or { since: version, run: function }" : ""}`,
+    );
   const ctor = fn.constructor;
   if (ctor === AsyncFunction || ctor === GeneratorFunction || ctor === AsyncGeneratorFunction) {
     const what = ctor === AsyncFunction ? "an async function" : "a generator";
@@ -61,7 +69,7 @@ export function operationFn(op: unknown): (...a: unknown[]) => unknown {
 
 /** The operation's input schema, if it was declared with one. */
 export function inputSchema(op: unknown): StandardSchemaV1 | undefined {
-  return typeof op === "object" && op !== null ? (op as WithInput).input : undefined;
+  return typeof op === "object" && op !== null ? (op as Partial<WithInput>).input : undefined;
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { encodeSnapshot } from "@raftkit/store-fs";
 import express, { type Router } from "express";
+import { DecodeError } from "./errors.js";
 import { toApiError } from "./httpApi.js";
 import type { MachineNode } from "./machineNode.js";
 import type { AnyMachine } from "./types.js";
@@ -23,7 +24,8 @@ export interface NodeInfo {
  * after a linearizable read barrier (ReadIndex), so it holds every write acknowledged before the
  * request, on whichever member answers; its body is a snapshot file (index, term, membership,
  * addresses, the machine's state and session table, with a CRC), its `x-raftkit-sha256` header
- * the body's SHA-256.
+ * the body's SHA-256. `POST /upgrade-machine` (body `{ "target"?: number }`, JSON or superjson
+ * `{ "json": … }`) runs `cluster.upgradeMachine()` and answers `{ from, to }`.
  */
 export function createOperatorRouter<M extends AnyMachine>(
   node: MachineNode<M>,
@@ -51,5 +53,29 @@ export function createOperatorRouter<M extends AnyMachine>(
       res.status(status).type("application/json").send(JSON.stringify(body));
     }
   });
+  router.post("/upgrade-machine", async (req, res) => {
+    try {
+      res.json(await node.cluster.upgradeMachine(upgradeTarget(req.body)));
+    } catch (e) {
+      const { status, body } = toApiError(e, node.id);
+      res.status(status).type("application/json").send(JSON.stringify(body));
+    }
+  });
   return router;
+}
+
+/** The target version of an upgrade-machine request body: JSON `{ target }`, bare or as superjson's `{ json: { target } }`. */
+function upgradeTarget(body: unknown): number | undefined {
+  if (typeof body !== "string" || body.trim() === "") return undefined;
+  let parsed: { target?: unknown; json?: { target?: unknown } };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch (e) {
+    throw new DecodeError("the request body", e);
+  }
+  const target = parsed.json?.target ?? parsed.target;
+  if (target === undefined || target === null) return undefined;
+  if (typeof target !== "number" || !Number.isSafeInteger(target) || target < 1)
+    throw new DecodeError("the request body", new Error("target must be a machine version, an integer ≥ 1"));
+  return target;
 }

@@ -3,6 +3,8 @@ import { enableMapSet, freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
 import { withDeterminismGuards } from "./determinismGuards.js";
+import { commandSince, commandsAt, lackingSupport, switchVersion } from "./machineVersion.js";
+import { MachineTooOldError } from "./machineVersionErrors.js";
 import { operationFn } from "./operations.js";
 import { type BatchStep, runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
@@ -20,12 +22,16 @@ export const UNPUBLISH = `${SYSTEM_PREFIX}unpublish`;
 export const STATE_CHECK = `${SYSTEM_PREFIX}stateCheck`;
 /** One node's hash at a STATE_CHECK index: `{ index, node, hash }`. */
 export const HASH_REPORT = `${SYSTEM_PREFIX}hashReport`;
+/** Switches the machine version the log is applied at: `{ to }` (see machineVersion.ts). */
+export const SET_MACHINE_VERSION = `${SYSTEM_PREFIX}setMachineVersion`;
 
 /** A member that started and announced itself through the log. */
 export interface PublishedMember {
   incarnation: string;
   /** Log time of the announcement, in ms. */
   since: number;
+  /** The highest machine version its code supports (1 for an announcement without it). */
+  supports: number;
 }
 
 /** The log entry of one command. */
@@ -52,8 +58,8 @@ export interface CommandOutcome {
   duplicate: boolean;
 }
 
-/** mulberry32 seeded from the entry: the same stream on every node. */
-function entryRandom(index: number, term: number): () => number {
+/** mulberry32 seeded from the entry: the same stream on every node (and in the chaos kit's model). */
+export function entryRandom(index: number, term: number): () => number {
   let state = (Math.imul(index, 2654435761) ^ Math.imul(term, 40503)) >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -105,6 +111,8 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   readonly #sessionTtlMs: number;
   #state: unknown;
   #lastTime = 0;
+  /** The machine version the log is applied at. Invariant: 1 ≤ #version ≤ machine.version. */
+  #version = 1;
   readonly #members = new Map<string, PublishedMember>();
   readonly state$: BehaviorSubject<unknown>;
   /**
@@ -113,6 +121,11 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
    * Null: every id counts as a member.
    */
   isMember: ((id: string) => boolean) | null = null;
+  /**
+   * The voters and learners as of the entry being applied (set by the runtime's wiring), whose
+   * support a version switch needs. Null: no member is checked.
+   */
+  memberIds: (() => string[]) | null = null;
   /** Called with every applied command, in log order. */
   onCommand: ((o: CommandOutcome) => void) | null = null;
   /** Called with this node's hash of its state, sessions and members at each STATE_CHECK entry. */
@@ -132,6 +145,11 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
 
   get state(): unknown {
     return this.#state;
+  }
+
+  /** The machine version the log is applied at (1 until a version switch). */
+  get version(): number {
+    return this.#version;
   }
 
   /**
@@ -186,7 +204,8 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
         return;
       }
       // The hash covers every entry before this one: their reducers must have run.
-      if (p.name === STATE_CHECK) flush();
+      // A version switch too: its migration starts from the state they leave.
+      if (p.name === STATE_CHECK || p.name === SET_MACHINE_VERSION) flush();
       waitingKeys.add(key);
       waiting.push({ at, p, e, record: dedup.record, time: this.#lastTime, ...this.#prepare(p, e) });
     });
@@ -198,11 +217,12 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   /** What a new command does: a reducer step to run, or (system or unknown command) its result now. */
   #prepare(p: CommandPayload, e: Entry): { step: BatchStep } | { result: StoredResult } {
     if (p.name.startsWith(SYSTEM_PREFIX)) return { result: this.#runSystem(p, e) };
-    const fn = Object.hasOwn(this.machine.commands, p.name)
-      ? operationFn(this.machine.commands[p.name])
-      : undefined;
+    const version = this.#version;
+    // A command newer than the log's version is unknown, exactly as on a node of the older code.
+    const op = Object.hasOwn(this.machine.commands, p.name) ? this.machine.commands[p.name] : undefined;
+    const fn = op !== undefined && commandSince(op) <= version ? operationFn(op) : undefined;
     if (typeof fn !== "function") {
-      const known = Object.keys(this.machine.commands).join(", ");
+      const known = commandsAt(this.machine, version).join(", ");
       const message = `unknown command "${p.name}"; this machine has: ${known}`;
       return { result: { ok: false, name: "UnknownOperationError", message } };
     }
@@ -217,6 +237,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
             term: e.term,
             time: new Date(time),
             random: entryRandom(e.index, e.term),
+            version,
           };
           const result = fn(draft, arg, ctx);
           assertChangesEncodable(draft, p.name);
@@ -252,14 +273,32 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
         this.onHashReport?.(r.index, r.node, r.hash);
       return { ok: true, value: undefined };
     }
-    const arg = p.arg as { id?: unknown; incarnation?: unknown } | undefined;
+    if (p.name === SET_MACHINE_VERSION) {
+      const members = this.memberIds?.() ?? [];
+      const switched = switchVersion({
+        machine: this.machine,
+        state: this.#state,
+        version: this.#version,
+        to: (p.arg as { to?: unknown } | undefined)?.to,
+        index: e.index,
+        lacking: (to) => lackingSupport(to, members, (id) => this.#members.get(id)?.supports),
+      });
+      this.#state = switched.state;
+      this.#version = switched.version;
+      return switched.result;
+    }
+    const arg = p.arg as { id?: unknown; incarnation?: unknown; supports?: unknown } | undefined;
     if (typeof arg?.id !== "string")
       return { ok: false, name: "TypeError", message: `${p.name} needs an id` };
     if (p.name === PUBLISH) {
       // A late announcement of a member removed meanwhile (an old incarnation's retry) must not
       // undo its UNPUBLISH, or re-adding the id with an empty data directory would be refused.
       if (this.isMember && !this.isMember(arg.id)) return { ok: true, value: undefined };
-      this.#members.set(arg.id, { incarnation: String(arg.incarnation ?? ""), since: this.#lastTime });
+      this.#members.set(arg.id, {
+        incarnation: String(arg.incarnation ?? ""),
+        since: this.#lastTime,
+        supports: typeof arg.supports === "number" ? arg.supports : 1,
+      });
       return { ok: true, value: undefined };
     }
     if (p.name === UNPUBLISH) {
@@ -306,17 +345,23 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   }
 
   snapshot(): Uint8Array {
+    return encodeValue(this.snapshotValue(), "the machine's state");
+  }
+
+  /**
+   * What {@link snapshot} encodes, not yet encoded: the caller must copy or encode it before the
+   * next apply, which changes the session records in it.
+   */
+  snapshotValue(): unknown {
     const sessions = this.#sessions.toJSON();
-    return encodeValue(
-      {
-        state: this.#state,
-        sessions: sessions.sessions,
-        nextSessionSweep: sessions.nextSweep,
-        lastTime: this.#lastTime,
-        members: [...this.#members],
-      },
-      "the machine's state",
-    );
+    return {
+      state: this.#state,
+      sessions: sessions.sessions,
+      nextSessionSweep: sessions.nextSweep,
+      lastTime: this.#lastTime,
+      members: [...this.#members],
+      version: this.#version,
+    };
   }
 
   restore(data: Uint8Array): void {
@@ -325,13 +370,19 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
       sessions: [string, SessionRecord][];
       nextSessionSweep?: number;
       lastTime: number;
-      members?: [string, PublishedMember][];
+      members?: [string, Partial<PublishedMember> & { incarnation: string; since: number }][];
+      version?: number;
     }>(data, "a snapshot");
+    // Snapshots written before machine versions existed are at version 1.
+    const version = s.version ?? 1;
+    if (version > this.machine.version)
+      throw new MachineTooOldError(version, this.machine.version, "a snapshot taken at that version");
+    this.#version = version;
     this.#state = freeze(s.state, true);
     this.#sessions.load({ sessions: s.sessions, nextSweep: s.nextSessionSweep ?? 0 });
     this.#lastTime = s.lastTime;
     this.#members.clear();
-    for (const [id, m] of s.members ?? []) this.#members.set(id, m);
+    for (const [id, m] of s.members ?? []) this.#members.set(id, { ...m, supports: m.supports ?? 1 });
     this.state$.next(this.#state);
   }
 }

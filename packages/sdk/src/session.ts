@@ -6,7 +6,12 @@ export type StoredResult =
   | { ok: false; name: string; message: string; code?: StoredErrorCode };
 
 /** Errors raftkit itself gives a command, as opposed to errors its reducer threw. */
-export type StoredErrorCode = "NOT_SERIALIZABLE" | "NONDETERMINISM" | "SESSION_EXPIRED";
+export type StoredErrorCode =
+  | "NOT_SERIALIZABLE"
+  | "NONDETERMINISM"
+  | "SESSION_EXPIRED"
+  | "UPGRADE_REFUSED"
+  | "MIGRATION_FAILED";
 
 /** What the replicated state remembers of one caller (Raft thesis §6.3). */
 export interface SessionRecord {

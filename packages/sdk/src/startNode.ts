@@ -6,11 +6,14 @@ import { type FileStorage, openFileStorage } from "@raftkit/store-fs";
 import { HttpTransport, type TlsClientOptions } from "@raftkit/transport-http";
 import express, { type Express } from "express";
 import type { Registry } from "prom-client";
+import { appStreamHandler } from "./appStream.js";
 import { createDashboardRouter } from "./dashboard.js";
+import { fastBatchRoute } from "./fastBatchRoute.js";
 import { createAppRouter } from "./httpApi.js";
 import { coreLogger, type LogLevel, logLeaderChanges, nodeLogger, type PinoLike } from "./logging.js";
 import { createMachineNode, type MachineNode } from "./machineNode.js";
 import { NodeMetrics } from "./metrics.js";
+import { offThreadSnapshots } from "./offThreadEncode.js";
 import { createOpsRouter } from "./opsRouter.js";
 import { PUBLISH, ReplicatedMachine } from "./replicatedMachine.js";
 import { claimDataDir } from "./start/identity.js";
@@ -48,6 +51,13 @@ export interface StartNodeOptions<M extends AnyMachine> {
   apiSecret?: string | null;
   /** TLS settings for connecting to `https:` peers (e.g. `{ ca }`). */
   peerTls?: TlsClientOptions;
+  /**
+   * Send Raft messages to peers over one long-lived stream per peer (an HTTP Upgrade on the
+   * peer's port) instead of one POST per batch. Default true; a peer that does not route
+   * upgrades is served by POSTs, as are peers of a node given `app` instead of `listen` (its
+   * server is yours, so no upgrade reaches raftkit).
+   */
+  peerStream?: boolean;
   /** Disables fsync. Only for benchmarks and throwaway tests: acknowledged writes can be lost on a crash. */
   unsafeNoFsync?: boolean;
   /** Raft and runtime tuning (tickMs, electionTick, snapshotEntries, …). */
@@ -151,6 +161,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       secret: o.secret,
       peers: o.peers,
       logger,
+      stream: o.peerStream ?? true,
       ...(metrics && { observer: metrics.transportObserver }),
       ...(o.peerTls && { tls: o.peerTls }),
     });
@@ -159,7 +170,8 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       id: o.id,
       storage,
       transport,
-      stateMachine: replicated,
+      // Large states are encoded by a worker, so a snapshot does not stall the event loop.
+      stateMachine: offThreadSnapshots(replicated),
       peers: o.peers,
       bootstrap: fresh && !o.join,
       logger,
@@ -210,7 +222,18 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
   );
 
   if (bound) {
-    bound.serve(app);
+    // createClient's calls skip express: the batch route is answered straight from node:http.
+    const fast = fastBatchRoute(node, apiPath, apiSecret);
+    bound.serve((req, res) => {
+      if (!fast(req, res)) app(req, res);
+    });
+    // Upgrades on the one port: peer streams, then createClient's app stream.
+    const appStream = appStreamHandler(node, apiPath, apiSecret);
+    const peers = transport;
+    bound.upgrade((req, socket, head) => {
+      if (peers.handleUpgrade(req, socket, head) || appStream(req, socket, head)) return;
+      socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    });
     const a = bound.server.address() as AddressInfo;
     logger.info(`node ${o.id}: listening on ${a.address}:${a.port}`);
   }
@@ -245,7 +268,11 @@ async function publishWhenLeaderKnown<M extends AnyMachine>(
 ): Promise<void> {
   const incarnation = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   try {
-    await node.runner.system(PUBLISH, { id, incarnation }, { timeoutMs: 24 * 3600_000 });
+    await node.runner.system(
+      PUBLISH,
+      { id, incarnation, supports: node.status().supportsMachineVersion },
+      { timeoutMs: 24 * 3600_000 },
+    );
   } catch {
     // Stopped before a leader was found: the next start publishes.
   }

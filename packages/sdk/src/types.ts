@@ -15,6 +15,11 @@ export interface CommandContext {
   readonly time: Date;
   /** A random number in [0, 1), seeded from the entry: the same on every node. */
   random(): number;
+  /**
+   * The machine version the log is at for this entry (1 until `cluster.upgradeMachine()`):
+   * code that supports several versions must behave as `version` says, not as its newest.
+   */
+  readonly version: number;
 }
 
 /** A reducer: changes the draft, may return a result. Argument and result must survive superjson. */
@@ -31,7 +36,18 @@ export type AnyQueryFn<S> = (state: Immutable<S>, arg: any) => unknown;
  */
 export interface CommandWithInput<S, TSchema extends StandardSchemaV1> {
   readonly input: TSchema;
+  /** The machine version that introduced the command; see {@link CommandSince}. */
+  readonly since?: number;
   readonly run: (draft: Draft<S>, arg: StandardSchemaV1.InferOutput<TSchema>, ctx: CommandContext) => unknown;
+}
+/**
+ * A command that exists from machine version `since` on: while the log is at an older
+ * version, calling it fails with CommandNotAvailableError and nothing is proposed.
+ */
+export interface CommandSince<S> {
+  readonly since: number;
+  // biome-ignore lint/suspicious/noExplicitAny: the argument type is inferred per command
+  readonly run: (draft: Draft<S>, arg: any, ctx: CommandContext) => unknown;
 }
 /** A query declared with an input schema; see {@link CommandWithInput}. */
 export interface QueryWithInput<S, TSchema extends StandardSchemaV1> {
@@ -39,15 +55,26 @@ export interface QueryWithInput<S, TSchema extends StandardSchemaV1> {
   readonly run: (state: Immutable<S>, arg: StandardSchemaV1.InferOutput<TSchema>) => unknown;
 }
 
-/** A command: a reducer, or `{ input, run }`. */
+/** A command: a reducer, `{ since, run }` or `{ input, since?, run }`. */
 // biome-ignore lint/suspicious/noExplicitAny: any schema
-export type AnyCommand<S> = AnyReducer<S> | CommandWithInput<S, any>;
+export type AnyCommand<S> = AnyReducer<S> | CommandSince<S> | CommandWithInput<S, any>;
 /** A query: a function, or `{ input, run }`. */
 // biome-ignore lint/suspicious/noExplicitAny: any schema
 export type AnyQuery<S> = AnyQueryFn<S> | QueryWithInput<S, any>;
 
+/**
+ * Upcasts the state by one machine version, from `fromVersion` to `fromVersion + 1`: change
+ * the draft, or return a new state. Deterministic, like a reducer.
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: a migration that only changes the draft returns nothing
+export type Migrate<S> = (draft: Draft<S>, fromVersion: number) => S | undefined | void;
+
 /** A replicated state machine declared with {@link defineMachine}. */
 export interface Machine<S, C extends Record<string, unknown>, Q extends Record<string, unknown>> {
+  /** The highest machine version this code can apply (1 when not declared). */
+  readonly version: number;
+  /** Upcasts the state when the cluster switches versions (identity when not declared). */
+  readonly migrate: Migrate<S>;
   readonly initial: () => S;
   readonly commands: C;
   readonly queries: Q;
@@ -68,16 +95,18 @@ type ArgParam<A> = undefined extends A ? [arg?: A] : [arg: A];
 // biome-ignore lint/suspicious/noExplicitAny: matching any function shape
 export type ArgsOf<F> = F extends { input: infer $Schema extends StandardSchemaV1; run: any }
   ? ArgParam<StandardSchemaV1.InferInput<$Schema>>
-  : // biome-ignore lint/suspicious/noExplicitAny: matching any function shape
-    F extends (s: any, ...rest: infer R) => any
-    ? R["length"] extends 0
-      ? []
-      : R extends [infer A, ...unknown[]]
-        ? ArgParam<A>
-        : R extends [(infer A)?, ...unknown[]]
-          ? [arg?: A]
-          : []
-    : never;
+  : F extends { run: infer $Run }
+    ? ArgsOf<$Run>
+    : // biome-ignore lint/suspicious/noExplicitAny: matching any function shape
+      F extends (s: any, ...rest: infer R) => any
+      ? R["length"] extends 0
+        ? []
+        : R extends [infer A, ...unknown[]]
+          ? ArgParam<A>
+          : R extends [(infer A)?, ...unknown[]]
+            ? [arg?: A]
+            : []
+      : never;
 
 /** The caller's parameters: the argument, then options. A call without argument passes `undefined` before options. */
 export type ParamsWithOptions<F, TOptions> = ArgsOf<F>["length"] extends 0
@@ -101,8 +130,9 @@ export type Consistency = "linearizable" | "lease" | "session" | "stale";
 export interface QueryOptions {
   /**
    * "linearizable" (default): confirms with the leader (ReadIndex) and waits to apply.
-   * "lease": the leader answers from its lease without a round trip; elsewhere, or without a
-   * valid lease, as "linearizable". Assumes every clock runs within ±`leaseMaxClockDrift` of
+   * "lease": the leader answers from its lease without a round trip; elsewhere, without a
+   * valid lease, or unless the members run with `raft: { leaseReads: true }` (off by default:
+   * it delays elections after restarts, see RaftNodeOptions.leaseReads), as "linearizable". Assumes every clock runs within ±`leaseMaxClockDrift` of
    * real time (see RaftNode.leaseRead); a read past that assumption may be stale.
    * "session": any node answers, without a leader round trip, once it has applied `after`
    * (read-your-writes and monotonic reads for whoever holds the token; not linearizable).

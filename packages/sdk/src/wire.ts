@@ -48,6 +48,8 @@ export const errorStatus = {
   UNAVAILABLE: 503,
   STOPPED: 503,
   DIVERGED: 503,
+  COMMAND_NOT_AVAILABLE: 409,
+  UPGRADE_REFUSED: 409,
   INTERNAL: 500,
 } as const;
 
@@ -69,6 +71,8 @@ export interface ApiErrorBody {
     errorCode?: string;
     /** For VALIDATION: what the schema found wrong, and where. */
     issues?: { message: string; path: (string | number)[] }[];
+    /** For UPGRADE_REFUSED: the members that do not support the target, with the highest version each reports. */
+    lacking?: Record<string, number>;
     /** For VALIDATION: the operation whose argument was refused. */
     operation?: { kind: "command" | "query"; name: string };
     /** The node that answered. */

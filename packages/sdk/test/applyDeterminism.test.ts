@@ -115,5 +115,5 @@ describe("applying a log (Raft thesis §6.3 sessions)", () => {
       }
       expect(applySplit(entries, all, new Set(all)), `${where}: restored after every entry`).toBe(oneAtATime);
     }
-  });
+  }, 60_000); // 300 seeded logs, each applied five ways: CPU-bound, slow on a loaded machine
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { defineMachine } from "../src/defineMachine.js";
 import { DivergedError, type DivergenceEvent } from "../src/divergence.js";
-import { LocalCluster } from "./localCluster.js";
+import { LocalCluster, waitFor } from "./localCluster.js";
 
 /**
  * Non-determinism the guards cannot see: a module-level counter. The three nodes of a
@@ -29,14 +29,6 @@ afterEach(async () => {
   await cluster?.stopAll();
   cluster = null;
 });
-
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not met within the deadline");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function started(errors: string[]): Promise<LocalCluster<typeof machine>> {
   const c = new LocalCluster(machine, undefined, {

@@ -8,7 +8,7 @@ import { defineMachine } from "../src/defineMachine.js";
 import { CommandError, DecodeError, UnknownOperationError } from "../src/errors.js";
 import { createAppRouter } from "../src/httpApi.js";
 import { encodeBody } from "../src/wire.js";
-import { LocalCluster } from "./localCluster.js";
+import { LocalCluster, waitFor } from "./localCluster.js";
 
 const counter = defineMachine({
   initial: () => ({ n: 0, at: null as Date | null }),
@@ -34,15 +34,6 @@ afterEach(async () => {
   await cluster?.stopAll();
   cluster = null;
 });
-
-async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error("condition not met within the deadline");
-}
 
 async function startServed(
   sessionTtlMs?: number,

@@ -43,20 +43,9 @@ afterEach(async () => {
   cluster = null;
 });
 
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not met within the deadline");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 async function started(): Promise<LocalCluster<typeof locks>> {
-  const c = new LocalCluster(locks);
-  cluster = c;
-  await c.startAll();
-  await waitFor(() => (c.leader()?.status().applied ?? 0) >= c.ids.length + 1);
-  return c;
+  cluster = new LocalCluster(locks);
+  return cluster.startReady();
 }
 
 describe("commands and queries declared with an input schema", () => {

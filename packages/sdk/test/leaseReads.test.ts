@@ -31,6 +31,9 @@ afterEach(() => {
 
 type Cluster = LocalCluster<typeof register>;
 
+/** Lease reads are off unless enabled on every member. */
+const leaseReads = () => ({ leaseReads: true });
+
 async function leaderOf(c: Cluster, except: string[] = []) {
   const find = () =>
     [...c.nodes.values()].find((n) => !except.includes(n.id) && n.status().role === "leader");
@@ -53,7 +56,7 @@ function watch<T>(p: Promise<T>): { value?: T; error?: unknown; settled: boolean
 
 describe('consistency: "lease" never reads stale state', () => {
   it("a new leader answers only once it committed an entry of its term", async () => {
-    const c = new LocalCluster(register);
+    const c = new LocalCluster(register, ["a", "b", "c"], {}, { raft: leaseReads });
     await c.startAll();
     const old = await leaderOf(c);
     await c.settle(old.commands.set(0));
@@ -76,7 +79,7 @@ describe('consistency: "lease" never reads stale state', () => {
   });
 
   it("a leader cut off from the others stops answering before another leader can commit", async () => {
-    const c = new LocalCluster(register);
+    const c = new LocalCluster(register, ["a", "b", "c"], {}, { raft: leaseReads });
     const since = new Map<string, number>();
     await c.startAll();
     for (const n of c.nodes.values())
@@ -115,6 +118,7 @@ describe('consistency: "lease" never reads stale state', () => {
       ["a", "b", "c"],
       {},
       {
+        raft: leaseReads,
         storage: (id) => {
           const s = new SlowStorage();
           storages.set(id, s);
@@ -149,6 +153,7 @@ describe('consistency: "lease" never reads stale state', () => {
       ["a", "b", "c"],
       {},
       {
+        raft: leaseReads,
         process: (id) => {
           const p = new PausedProcess();
           procs.set(id, p);

@@ -1,4 +1,4 @@
-import { MemoryNetwork, MemoryStorage, RaftNode, type RaftNodeOptions } from "@raftkit/core";
+import { MemoryNetwork, MemoryStorage, RaftNode, type RaftNodeOptions, SeededRandom } from "@raftkit/core";
 import { advanceUntil, type PausedProcess, settleInSimulatedTime } from "@raftkit/core/testing";
 import { vi } from "vitest";
 import { createMachineNode, type MachineNodeOptions } from "../src/machineNode.js";
@@ -11,6 +11,8 @@ export interface LocalNodeHooks {
   process?: (id: string) => PausedProcess | undefined;
   /** Further runtime options of one node (e.g. a pinned random source). */
   raft?: (id: string) => Partial<RaftNodeOptions>;
+  /** The machine one node runs, when it is not the cluster's (e.g. older or newer code). */
+  machine?: (id: string) => AnyMachine | undefined;
   /** How long idle sessions are kept, in log time. Default 60 s. */
   sessionTtlMs?: number;
 }
@@ -21,6 +23,7 @@ export class LocalCluster<M extends AnyMachine> {
   readonly nodes = new Map<string, ReturnType<typeof createMachineNode<M>>>();
   readonly machines = new Map<string, ReplicatedMachine<M>>();
   readonly storages = new Map<string, MemoryStorage>();
+  #starts = 0;
 
   constructor(
     readonly machine: M,
@@ -32,7 +35,8 @@ export class LocalCluster<M extends AnyMachine> {
   async start(id: string): Promise<ReturnType<typeof createMachineNode<M>>> {
     const storage = this.storages.get(id) ?? this.hooks.storage?.(id) ?? new MemoryStorage();
     this.storages.set(id, storage);
-    const rm = new ReplicatedMachine(this.machine, this.hooks.sessionTtlMs ?? 60_000);
+    const machine = (this.hooks.machine?.(id) ?? this.machine) as M;
+    const rm = new ReplicatedMachine(machine, this.hooks.sessionTtlMs ?? 60_000);
     this.machines.set(id, rm);
     const proc = this.hooks.process?.(id);
     const transport = this.net.transport(id);
@@ -47,6 +51,9 @@ export class LocalCluster<M extends AnyMachine> {
       tickMs: 10,
       snapshotEntries: 40,
       snapshotCatchUpEntries: 5,
+      // The runtime seeds election timeouts per process by default; tests in simulated time
+      // need the same timeouts on every run, so each start of each node gets its own seed.
+      random: new SeededRandom(this.ids.indexOf(id) + 1 + this.#starts++ * 97),
       ...this.hooks.raft?.(id),
     });
     const node = createMachineNode(raft, rm, {
@@ -57,6 +64,16 @@ export class LocalCluster<M extends AnyMachine> {
     });
     this.nodes.set(id, node);
     return node;
+  }
+
+  /**
+   * Starts every node on real timers and waits until the leader has applied its own first entry
+   * (the bootstrap configuration entries, then the leader's empty entry).
+   */
+  async startReady(): Promise<this> {
+    await this.startAll();
+    await waitFor(() => (this.leader()?.status().applied ?? 0) >= this.ids.length + 1);
+    return this;
   }
 
   async startAll(): Promise<void> {
@@ -87,3 +104,12 @@ export class LocalCluster<M extends AnyMachine> {
 }
 
 export { useSimulatedTime as useFakeTime } from "@raftkit/core/testing";
+
+/** Polls `cond` on real timers until it holds; throws after `ms`. Never a fixed sleep. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -16,14 +16,21 @@ interface Waiter<T> {
 export class CommitQueue<T> {
   readonly #flush: (items: T[]) => Promise<void>;
   readonly #fail: (err: unknown) => Error;
+  readonly #schedule: (fn: () => void) => void;
   #queue: Waiter<T>[] = [];
   #running = false;
   #failure: Error | null = null;
   #last: Promise<void> = Promise.resolve();
 
-  constructor(flush: (items: T[]) => Promise<void>, fail: (err: unknown) => Error) {
+  /** `schedule` runs the next group after the callers of the last one had their turn (default `setImmediate`). */
+  constructor(
+    flush: (items: T[]) => Promise<void>,
+    fail: (err: unknown) => Error,
+    schedule: (fn: () => void) => void = setImmediate,
+  ) {
     this.#flush = flush;
     this.#fail = fail;
+    this.#schedule = schedule;
   }
 
   /** The error every push now gets, once a flush has failed. */
@@ -69,6 +76,6 @@ export class CommitQueue<T> {
     }
     for (const w of group) w.resolve();
     // The callers just resolved queue their next items in microtasks; let them all in first.
-    setImmediate(this.#run);
+    this.#schedule(this.#run);
   };
 }

@@ -105,6 +105,7 @@ export class FileStorage implements WritableStorage {
     this.#queue = new CommitQueue(
       (groups) => this.#flush(groups.length === 1 ? groups[0]! : groups.flat()),
       (err) => new StorageFailedError(this.dir, err),
+      parts.opts.setImmediate,
     );
   }
 

@@ -21,6 +21,12 @@ export interface FileStorageOptions {
    * Must return quickly and not throw.
    */
   onSync?: (commit: WalCommit) => void;
+  /**
+   * How the WAL schedules its next group commit once the callers of the last one have queued
+   * theirs (a macrotask). Default `setImmediate`; a simulation passes its clock's, so that the
+   * store runs in simulated time.
+   */
+  setImmediate?: (fn: () => void) => void;
   /** The file system every disk access goes through; tests inject faults or simulate a disk here. Default: the real one. */
   vfs?: Vfs;
 }
@@ -50,6 +56,7 @@ export function resolveOptions(options: FileStorageOptions): ResolvedOptions {
     sync: options.sync ?? true,
     vfs: options.vfs ?? nodeVfs,
     onSync: options.onSync ?? ((): void => {}),
+    setImmediate: options.setImmediate ?? ((fn: () => void): void => void setImmediate(fn)),
   };
   if (!(opts.segmentBytes >= 1024))
     throw new RangeError(`segmentBytes must be at least 1024, not ${opts.segmentBytes}`);

@@ -1,3 +1,6 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import type { Duplex } from "node:stream";
 import {
   ConfigError,
   type Logger,
@@ -11,7 +14,9 @@ import type { Router } from "express";
 import { TransportNotRunningError } from "./errors.js";
 import type { TransportObserver } from "./observer.js";
 import { PeerClient, type PeerLimits, type PeerStats, type TlsClientOptions } from "./peerClient.js";
-import { createPeerRouter } from "./router.js";
+import { createPeerRouter, DEFAULT_MAX_BODY_BYTES } from "./router.js";
+import { StreamPeer } from "./streamPeer.js";
+import { PeerStreamServer } from "./streamServer.js";
 
 export interface HttpTransportOptions {
   /** This node's id; incoming messages must be addressed to it. */
@@ -44,6 +49,17 @@ export interface HttpTransportOptions {
   maxBodyBytes?: number;
   /** Largest incoming snapshot, in bytes. Default 512 MiB. */
   maxSnapshotBytes?: number;
+  /**
+   * Send messages over one long-lived stream per peer (an HTTP Upgrade on the peer's own port,
+   * see docs/http-api.md) instead of one POST per batch. Snapshots still go by POST, in chunks.
+   * A peer whose server does not route upgrades ({@link HttpTransport.attach}) answers 404 or
+   * 426 and is served by POSTs. Default false; startNode turns it on.
+   */
+  stream?: boolean;
+  /** A stream sends a PING this often. Default 500. */
+  streamPingIntervalMs?: number;
+  /** A stream that brings nothing for this long (a blackholed or vanished peer) is dropped and the peer reported unreachable. Default 3000. */
+  streamIdleTimeoutMs?: number;
   /** Default: silent. Unreachable peers and refused requests are reported at `warn`. */
   logger?: Logger;
   /** Hooks called for every request to and from a peer (round trip, bytes), e.g. to keep metrics. */
@@ -83,8 +99,13 @@ function parseAddress(nodeId: NodeId, peer: NodeId, address: string): URL {
  * batch, and both report the peer unreachable so Raft probes it again. Snapshot messages are
  * streamed on their own route and their outcome reported with `reportSnapshot`.
  *
+ * With `stream: true`, messages go instead over one long-lived stream per peer (an HTTP Upgrade
+ * on the peer's port, see streamServer.ts and streamPeer.ts), with the same bounds and reports;
+ * a peer whose server does not route upgrades is served by requests.
+ *
  * Incoming: {@link HttpTransport.router} is an express router the caller must mount in an
- * express app (or pass to `startPeerServer`); it refuses requests until `start()`.
+ * express app (or pass to `startPeerServer`); it refuses requests until `start()`. Streams
+ * reach the transport through {@link HttpTransport.attach} on that app's server.
  */
 export class HttpTransport implements Transport {
   /** Receives peers' messages; mount it at the root of the path given as this node's address. */
@@ -94,6 +115,9 @@ export class HttpTransport implements Transport {
   readonly #logger: Logger;
   readonly #limits: PeerLimits;
   readonly #peers = new Map<NodeId, PeerClient>();
+  readonly #streams = new Map<NodeId, StreamPeer>();
+  readonly #streamServer: PeerStreamServer;
+  readonly #attached = new Set<Server | HttpsServer>();
   /** Peers already warned about having no address, so that each is logged once. */
   readonly #unknownPeers = new Set<NodeId>();
   #handler: TransportHandler | null = null;
@@ -112,6 +136,16 @@ export class HttpTransport implements Transport {
       requestTimeoutMs: positive("requestTimeoutMs", options.requestTimeoutMs, 5000),
       snapshotChunkBytes: positive("snapshotChunkBytes", options.snapshotChunkBytes, MiB),
     };
+    this.#streamServer = new PeerStreamServer({
+      nodeId: options.nodeId,
+      clusterId: options.clusterId,
+      secret: options.secret,
+      maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
+      idleTimeoutMs: positive("streamIdleTimeoutMs", options.streamIdleTimeoutMs, 3000) * 2,
+      handler: { receive: (messages) => this.#receive(messages) },
+      ...(options.observer?.received && { onReceived: options.observer.received }),
+      logger: this.#logger,
+    });
     this.router = createPeerRouter({
       nodeId: options.nodeId,
       clusterId: options.clusterId,
@@ -157,7 +191,9 @@ export class HttpTransport implements Transport {
       }
     }
     for (const [id, list] of byPeer) {
-      if (this.#peers.get(id)!.enqueue(list) > 0) unreachable.add(id);
+      const stream = this.#streams.get(id);
+      const dropped = stream?.usable === true ? stream.enqueue(list) : this.#peers.get(id)!.enqueue(list);
+      if (dropped > 0) unreachable.add(id);
     }
     // Reported after send() returns: the handler must not be re-entered from inside its own send.
     if (unreachable.size > 0) {
@@ -178,6 +214,31 @@ export class HttpTransport implements Transport {
     this.#unknownPeers.delete(id);
     const old = this.#peers.get(id);
     if (old !== undefined) void old.close();
+    this.#streams.get(id)?.close();
+    this.#streams.delete(id);
+    if (this.#options.stream === true) {
+      this.#streams.set(
+        id,
+        new StreamPeer({
+          nodeId: this.#nodeId,
+          peerId: id,
+          address: url,
+          clusterId: this.#options.clusterId,
+          secret: this.#options.secret,
+          tls: this.#options.tls,
+          maxQueueBytes: this.#limits.maxQueueBytes,
+          maxQueueMessages: this.#limits.maxQueueMessages,
+          maxBatchBytes: this.#limits.maxBatchBytes,
+          connectTimeoutMs: this.#limits.requestTimeoutMs,
+          pingIntervalMs: positive("streamPingIntervalMs", this.#options.streamPingIntervalMs, 500),
+          idleTimeoutMs: positive("streamIdleTimeoutMs", this.#options.streamIdleTimeoutMs, 3000),
+          unsupportedRetryMs: 30_000,
+          logger: this.#logger,
+          observer: this.#options.observer ?? {},
+          unreachable: (peer) => this.#handler?.reportUnreachable(peer),
+        }),
+      );
+    }
     this.#peers.set(
       id,
       new PeerClient({
@@ -204,21 +265,56 @@ export class HttpTransport implements Transport {
     if (peer === undefined) return;
     this.#peers.delete(id);
     void peer.close();
+    this.#streams.get(id)?.close();
+    this.#streams.delete(id);
   }
 
-  /** Aborts requests in flight, drops every queue, closes connections; incoming requests then get 503. */
+  /**
+   * Serves peer streams on `server` (the one whose routes include {@link router}): adds an
+   * `upgrade` listener that takes upgrade requests for the stream route. Any other upgrade is
+   * left to the server's other `upgrade` listeners, or refused with 404 when there are none.
+   */
+  attach(server: Server | HttpsServer): void {
+    if (this.#attached.has(server)) return;
+    this.#attached.add(server);
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.handleUpgrade(req, socket, head)) return;
+      if (server.listenerCount("upgrade") === 1) {
+        socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+      }
+    });
+  }
+
+  /**
+   * Takes an upgrade request if it is for the peer stream route, answering it (refused with a
+   * status and JSON, or switched to a stream); returns false, touching nothing, otherwise. For
+   * servers that dispatch upgrades themselves; most callers use {@link attach}.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if (!PeerStreamServer.wants(req)) return false;
+    this.#streamServer.accept(req, socket, head, this.#handler !== null && !this.#stopped);
+    return true;
+  }
+
+  /** Aborts requests in flight, drops every queue, closes connections and streams; incoming requests then get 503. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#handler = null;
     const peers = [...this.#peers.values()];
     this.#peers.clear();
+    for (const s of this.#streams.values()) s.close();
+    this.#streams.clear();
+    this.#streamServer.close();
     await Promise.all(peers.map((p) => p.close()));
   }
 
   /** Each peer's queue and counters, for monitoring and tests. */
   stats(): Record<NodeId, PeerStats> {
     const out: Record<NodeId, PeerStats> = {};
-    for (const [id, peer] of this.#peers) out[id] = peer.stats();
+    for (const [id, peer] of this.#peers) {
+      const stream = this.#streams.get(id);
+      out[id] = stream ? { ...peer.stats(), stream: stream.stats() } : peer.stats();
+    }
     return out;
   }
 

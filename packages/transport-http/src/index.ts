@@ -1,5 +1,16 @@
 export { decodeMessages, encodedMessageSize, encodeMessages, WIRE_VERSION } from "./codec.js";
 export { MalformedMessageError, TransportNotRunningError } from "./errors.js";
+export {
+  encodeFrame,
+  FRAME_CLOSE,
+  FRAME_HEADER_BYTES,
+  FRAME_MESSAGES,
+  FRAME_PING,
+  FRAME_PONG,
+  FrameDecoder,
+  FrameError,
+  frameHeader,
+} from "./frames.js";
 export type { HttpTransportOptions } from "./httpTransport.js";
 export { HttpTransport } from "./httpTransport.js";
 export type { TransportObserver } from "./observer.js";
@@ -15,3 +26,5 @@ export {
   MESSAGES_PATH,
   SNAPSHOT_PATH,
 } from "./router.js";
+export type { StreamState, StreamStats } from "./streamPeer.js";
+export { STREAM_PATH, STREAM_PROTOCOL, TO_HEADER } from "./streamServer.js";

@@ -8,6 +8,7 @@ import { PeerQueue } from "./peerQueue.js";
 import { type PeerResponse, postRequest } from "./postRequest.js";
 import { MESSAGES_PATH, SNAPSHOT_PATH } from "./router.js";
 import { encodeSnapshotHeader } from "./snapshotFrame.js";
+import type { StreamStats } from "./streamPeer.js";
 
 /** TLS settings for connections to `https:` peers (a subset of `https.AgentOptions`). */
 export type TlsClientOptions = Pick<
@@ -42,6 +43,8 @@ export interface PeerStats {
   snapshotsFailed: number;
   /** Why the last request failed, or null once one has succeeded since. */
   lastError: string | null;
+  /** The peer stream, when the transport sends over one (messages then go there, snapshots still by request). */
+  stream?: StreamStats;
 }
 
 /** What the peer client tells the transport. @internal */

@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isLocalMessage, type Logger, type Message, type NodeId, silentLogger } from "@raftkit/core";
+import { type Logger, type Message, type NodeId, silentLogger } from "@raftkit/core";
 import express, { type Router } from "express";
 import { decodeMessages } from "./codec.js";
 import { MalformedMessageError, TransportNotRunningError } from "./errors.js";
+import { messageProblem } from "./messageChecks.js";
 import { assertSecretFormat, CLUSTER_HEADER, FROM_HEADER, secretCheck } from "./peerAuth.js";
 import { type BodyOutcome, readBody } from "./readBody.js";
 import { decodeSnapshotFrame } from "./snapshotFrame.js";
+import { STREAM_PATH } from "./streamServer.js";
 
 /** The route that accepts a batch of messages, relative to where the router is mounted. */
 export const MESSAGES_PATH = "/raft/messages";
@@ -54,7 +56,8 @@ export type PeerErrorCode =
   | "WRONG_RECIPIENT"
   | "BODY_CONSUMED"
   | "NOT_RUNNING"
-  | "HANDLER_FAILED";
+  | "HANDLER_FAILED"
+  | "UPGRADE_NOT_ROUTED";
 
 const LOG_EVERY_MS = 60_000;
 const MAX_LOG_KEYS = 256;
@@ -177,25 +180,8 @@ export function createPeerRouter(options: PeerRouterOptions): Router {
   };
 
   const checkMessages = (req: IncomingMessage, messages: Message[]): Refusal | null => {
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i]!;
-      if (m.to !== nodeId) {
-        return new Refusal(
-          400,
-          "WRONG_RECIPIENT",
-          `messages[${i}] (${m.type} from ${m.from}) is addressed to node "${m.to}" but reached node "${nodeId}"; fix the address of "${m.to}" in the peers of ${senderName(req)}`,
-        );
-      }
-      if (isLocalMessage(m.type)) {
-        return new Refusal(
-          400,
-          "MALFORMED_MESSAGE",
-          `messages[${i}] is a local "${m.type}" message, which never crosses the network`,
-        );
-      }
-      if (m.from === "") return new Refusal(400, "MALFORMED_MESSAGE", `messages[${i}] has an empty "from"`);
-    }
-    return null;
+    const problem = messageProblem(messages, nodeId, senderName(req));
+    return problem && new Refusal(400, problem.code, problem.message);
   };
 
   const deliver = (messages: Message[]): Refusal | null => {
@@ -247,6 +233,16 @@ export function createPeerRouter(options: PeerRouterOptions): Router {
   };
 
   const router = express.Router();
+  // A peer stream request that arrived as a plain request: the server has no upgrade handler
+  // for it. The sender falls back to POSTs on this answer.
+  router.get(STREAM_PATH, (req, res) => {
+    const r = new Refusal(
+      426,
+      "UPGRADE_NOT_ROUTED",
+      `node ${nodeId} got a peer stream request, but its server does not route upgrades to raftkit; call transport.attach(server) (startNode does); ${senderName(req)} sends by POST meanwhile`,
+    );
+    refuse(req, res, r, false);
+  });
   router.post(MESSAGES_PATH, (req, res) => {
     handle(req, res, maxBodyBytes, "a message batch", decodeMessages).catch(onError(req, res));
   });

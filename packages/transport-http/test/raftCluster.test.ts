@@ -47,12 +47,15 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-it("runs a three-node Raft cluster over HTTP: elects, replicates, forwards proposals", async () => {
+it.each([
+  ["HTTP POSTs", false],
+  ["peer streams", true],
+])("runs a three-node Raft cluster over %s: elects, replicates, forwards proposals", async (_, stream) => {
   const ids = ["n1", "n2", "n3"];
   const transports = new Map<NodeId, HttpTransport>();
   const peers: Record<NodeId, string> = {};
   for (const id of ids) {
-    const t = new HttpTransport({ nodeId: id, clusterId: CLUSTER, secret: SECRET, peers: {} });
+    const t = new HttpTransport({ nodeId: id, clusterId: CLUSTER, secret: SECRET, peers: {}, stream });
     const server = await startPeerServer({ transport: t, host: "127.0.0.1", port: 0 });
     cleanups.push(() => server.close());
     transports.set(id, t);

@@ -18,6 +18,10 @@ export interface MemberStatus {
   /** "healthy", "unreachable", "stopped: <reason>", or "no leader". */
   health: string;
   version: string | null;
+  /** The machine version the log is applied at, as this member sees it. */
+  machineVersion: number | null;
+  /** The highest machine version this member's code supports. */
+  supportsMachineVersion: number | null;
 }
 
 /**
@@ -76,6 +80,8 @@ export async function clusterStatus(
       lag: s && leaderCommit !== null ? Math.max(0, leaderCommit - s.applied) : null,
       health,
       version: p?.info?.version ?? null,
+      machineVersion: s?.machineVersion ?? null,
+      supportsMachineVersion: s?.supportsMachineVersion ?? null,
     };
   });
   return { leader: leaderId, members };
@@ -93,7 +99,20 @@ export async function statusCommand(o: {
     const dash = (v: unknown): string => (v === null || v === undefined ? "-" : String(v));
     process.stdout.write(
       `${renderTable(
-        ["ID", "ADDRESS", "KIND", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAG", "HEALTH", "VERSION"],
+        [
+          "ID",
+          "ADDRESS",
+          "KIND",
+          "ROLE",
+          "TERM",
+          "LEADER",
+          "COMMIT",
+          "APPLIED",
+          "LAG",
+          "HEALTH",
+          "VERSION",
+          "MACHINE",
+        ],
         members.map((r) => [
           r.id,
           dash(r.address),
@@ -106,6 +125,9 @@ export async function statusCommand(o: {
           dash(r.lag),
           r.health,
           dash(r.version),
+          r.machineVersion === null
+            ? "-"
+            : `v${r.machineVersion} (supports ${dash(r.supportsMachineVersion)})`,
         ]),
       )}\n`,
     );

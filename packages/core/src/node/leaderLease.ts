@@ -1,3 +1,4 @@
+import type { Raft } from "../raft/raft.js";
 import type { Clock } from "./clock.js";
 
 /** What a leadership-confirming round recorded when it started, before its messages went out. */
@@ -20,6 +21,16 @@ export interface LeadershipView {
   transferring: boolean;
 }
 
+/** What `raft` says about leading right now, for the lease. */
+export function leadershipOf(r: Raft): LeadershipView {
+  return {
+    term: r.term,
+    isLeader: r.role === "leader",
+    committedInTerm: r.committedEntryInCurrentTerm(),
+    transferring: r.leadTransferee !== null || r.timeoutNowSent,
+  };
+}
+
 /**
  * A leader's read lease, measured on the runtime's monotonic clock (Raft thesis §6.4.1).
  *
@@ -39,7 +50,8 @@ export interface LeadershipView {
  * - the leader has not yet committed an entry of its term.
  *
  * Assumes all nodes use the same `tickMs` and `electionTick`, run with check-quorum, and a
- * restarted node ignores votes for an election timeout (`ignoreVotesAfterStart`).
+ * restarted node ignores votes for an election timeout (`ignoreVotesAfterStart`, which
+ * RaftNode sets exactly when `leaseReads` is on, and which must then be on for every member).
  */
 export class LeaderLease {
   readonly #clock: Clock;

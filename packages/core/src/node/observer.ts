@@ -1,3 +1,11 @@
+import {
+  LeaderChangedError,
+  ProposalDroppedError,
+  ProposalLostError,
+  StoppedError,
+  TimeoutError,
+} from "../errors.js";
+
 /** Why a proposal failed, as an observer counts it. */
 export type ProposalFailure = "dropped" | "lost" | "leader_changed" | "timeout" | "stopped" | "error";
 
@@ -18,4 +26,14 @@ export interface RaftNodeObserver {
   snapshotTaken?(index: number, durationMs: number): void;
   /** This node restored its state machine from a snapshot (received from the leader). */
   snapshotRestored?(index: number, durationMs: number): void;
+}
+
+/** How an observer counts the failure `e` of a proposal. */
+export function failureOf(e: unknown): ProposalFailure {
+  if (e instanceof ProposalDroppedError) return "dropped";
+  if (e instanceof ProposalLostError) return "lost";
+  if (e instanceof LeaderChangedError) return "leader_changed";
+  if (e instanceof TimeoutError) return "timeout";
+  if (e instanceof StoppedError) return "stopped";
+  return "error";
 }

@@ -1,102 +1,34 @@
 import { BehaviorSubject, distinctUntilChanged, map, type Observable, Subject } from "rxjs";
-import type { ConfChange, ConfChangeSingle } from "../confchange/confChange.js";
-import { decodeConfChange } from "../confchange/confChange.js";
-import {
-  CorruptLogError,
-  LeaderChangedError,
-  ProposalDroppedError,
-  ProposalLostError,
-  StoppedError,
-  TimeoutError,
-} from "../errors.js";
+import type { ConfChangeSingle } from "../confchange/confChange.js";
+import { CorruptLogError, StoppedError } from "../errors.js";
 import { type Logger, silentLogger } from "../raft/logger.js";
-import type { Random } from "../raft/random.js";
 import { RawNode } from "../raft/rawNode.js";
 import type { WritableStorage } from "../raft/storage.js";
-import type { ConfState, Entry, HardState, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
-import { emptyConfState } from "../raft/types.js";
+import type { ConfState, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
+import { Applier } from "./applier.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
-import { unwrapProposal, wrapProposal } from "./envelope.js";
-import { ForwardedProposals } from "./forwardedProposals.js";
 import { handOverLeadership } from "./handOver.js";
-import { LeaderLease, type LeadershipView, type LeaseRound } from "./leaderLease.js";
+import { LeaderLease, type LeaseRound, leadershipOf } from "./leaderLease.js";
+import { transferLeadership } from "./membership.js";
 import { type NodeStatus, nodeStatus } from "./nodeStatus.js";
-import type { ProposalFailure, RaftNodeObserver } from "./observer.js";
-import { PendingCalls } from "./pendingCalls.js";
+import type { RaftNodeObserver } from "./observer.js";
+import { Persister } from "./persister.js";
+import { Proposals } from "./proposals.js";
+import {
+  type AppliedEntry,
+  type RaftNodeOptions,
+  type ResolvedRaftNodeOptions,
+  raftConfig,
+  resolveOptions,
+} from "./raftNodeOptions.js";
 import { ReadBatcher } from "./readBatcher.js";
 import { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./runtimeSnapshot.js";
+import { Snapshotter } from "./snapshotter.js";
 import type { StateMachine } from "./stateMachine.js";
 import { corruptLogReason, fatalErrorReason, STOP_CALLED } from "./stopReasons.js";
 import type { Transport } from "./transport.js";
 
-/** How a {@link RaftNode} runs. Only `id`, `storage`, `transport` and `stateMachine` are required. */
-export interface RaftNodeOptions {
-  id: NodeId;
-  /** Where the log, hard state and snapshots are made durable. Owned by the node from now on. */
-  storage: WritableStorage;
-  /** How messages reach peers. Owned by the node from now on. */
-  transport: Transport;
-  stateMachine: StateMachine;
-  /** Known members' addresses (this node's own may be included). Later changes travel in the log. */
-  peers?: Record<NodeId, string>;
-  /**
-   * Start a brand-new cluster whose voters are the keys of `peers` (and this node), when the
-   * storage is empty. Leave false to join an existing cluster: the node waits to be added.
-   */
-  bootstrap?: boolean;
-  /** Milliseconds per Raft tick. Default 100. */
-  tickMs?: number;
-  /** Default 10 ticks. */
-  electionTick?: number;
-  /** Default 1 tick. */
-  heartbeatTick?: number;
-  /** Default true. */
-  preVote?: boolean;
-  /** Default true. */
-  checkQuorum?: boolean;
-  maxSizePerMsg?: number;
-  maxInflightMsgs?: number;
-  maxUncommittedEntriesSize?: number;
-  /** Take a snapshot and compact after this many entries were applied since the last one. Default 10,000. */
-  snapshotEntries?: number;
-  /** Entries kept in the log behind a snapshot, so slightly slow followers need no snapshot. Default 5,000. */
-  snapshotCatchUpEntries?: number;
-  /** Default deadline of propose and membership calls, in ms. Default 10,000. */
-  proposalTimeoutMs?: number;
-  /** Default deadline of readIndex, in ms. Default 10,000. */
-  readTimeoutMs?: number;
-  /**
-   * The most any node's clock rate may differ from real time, as a fraction, for
-   * {@link RaftNode.leaseRead}: the lease is shortened by it (see {@link LeaderLease}).
-   * Default 0.05 (5%, far beyond the ~0.01% of a working quartz clock, to cover VM time).
-   */
-  leaseMaxClockDrift?: number;
-  logger?: Logger;
-  /** Hooks called as the node works (proposals, applies, snapshots), e.g. to keep metrics. */
-  observer?: RaftNodeObserver;
-  /**
-   * How long `stop()` on a leader may spend handing leadership over to the most caught-up
-   * voter, in ms. Default: two election timeouts (2 × electionTick × tickMs). 0 skips it.
-   */
-  stopHandOverMs?: number;
-  /** Time and timers. Default: the process's own ({@link systemClock}); a simulation gives its own. */
-  clock?: Clock;
-  /** Randomness for election timeouts. Default: seeded from the node id. */
-  random?: Random;
-}
-
-/** One application entry as applied on this node, with the state machine's result. */
-export interface AppliedEntry {
-  index: number;
-  term: number;
-  payload: Uint8Array;
-  result: unknown;
-}
-
-interface ConfChangeContext {
-  id?: string;
-  addresses?: Record<NodeId, string>;
-}
+export type { AppliedEntry, RaftNodeOptions } from "./raftNodeOptions.js";
 
 let incarnationCounter = 0;
 
@@ -116,41 +48,19 @@ export class RaftNode {
   readonly #logger: Logger;
   readonly #observer: RaftNodeObserver;
   readonly #clock: Clock;
-  readonly #opts: Required<
-    Pick<
-      RaftNodeOptions,
-      | "tickMs"
-      | "snapshotEntries"
-      | "snapshotCatchUpEntries"
-      | "proposalTimeoutMs"
-      | "readTimeoutMs"
-      | "stopHandOverMs"
-    >
-  >;
+  readonly #opts: ResolvedRaftNodeOptions;
   readonly #incarnation: string;
-  #proposalSeq = 0;
-  readonly #pending: PendingCalls<{ index: number; result: unknown }>;
-  /** Leader-side: the index each of our proposals got, to detect it being overwritten. */
-  readonly #pendingIndex = new Map<number, string>();
-  readonly #pendingConf: PendingCalls<ConfState>;
-  readonly #forwarded = new ForwardedProposals();
+  readonly #proposals: Proposals;
   readonly #reads: ReadBatcher<LeaseRound>;
   readonly #lease: LeaderLease;
   /** Monotonic ms of the last lease read; while recent, the leader keeps its lease renewed. */
   #leaseUsedAt = Number.NEGATIVE_INFINITY;
   #ticks = 0;
   #lastLead: NodeId | null = null;
-  readonly #checkQuorum: boolean;
-  readonly #electionTick: number;
-  readonly #heartbeatTick: number;
-  readonly #addresses = new Map<NodeId, string>();
-  /** Ids whose address this node was configured with (its own included): a snapshot never overrides them. */
-  readonly #configured = new Set<NodeId>();
-  #membership: ConfState = emptyConfState();
-  #persisted: HardState = { term: 0, vote: null, commit: 0 };
-  #deferredHardState: HardState | null = null;
-  #lastSnapshotIndex = 0;
-  #applied = 0;
+  readonly #persister: Persister;
+  /** The applied state (index, membership, addresses) and the apply path. */
+  readonly #applier: Applier;
+  readonly #snapshotter: Snapshotter;
   #timer: TimerHandle | null = null;
   #scheduled = false;
   #running = false;
@@ -182,40 +92,57 @@ export class RaftNode {
     this.#logger = o.logger ?? silentLogger;
     this.#observer = o.observer ?? {};
     this.#clock = o.clock ?? systemClock;
-    const tickMs = o.tickMs ?? 100;
-    this.#opts = {
-      tickMs,
-      stopHandOverMs: o.stopHandOverMs ?? 2 * (o.electionTick ?? 10) * tickMs,
-      snapshotEntries: o.snapshotEntries ?? 10_000,
-      snapshotCatchUpEntries: o.snapshotCatchUpEntries ?? 5_000,
-      proposalTimeoutMs: o.proposalTimeoutMs ?? 10_000,
-      readTimeoutMs: o.readTimeoutMs ?? 10_000,
-    };
+    this.#opts = resolveOptions(o);
     this.#incarnation = `${this.#clock.now().toString(36)}${(incarnationCounter++).toString(36)}`;
-    this.#pending = new PendingCalls(this.id, "the proposal", this.#clock);
-    this.#pendingConf = new PendingCalls(this.id, "the membership change", this.#clock);
-    this.#checkQuorum = o.checkQuorum ?? true;
-    this.#electionTick = o.electionTick ?? 10;
-    this.#heartbeatTick = o.heartbeatTick ?? 1;
+    this.#proposals = new Proposals({
+      id: this.id,
+      incarnation: this.#incarnation,
+      raw: this.#raw,
+      clock: this.#clock,
+      observer: this.#observer,
+      schedule: () => this.#schedule(),
+    });
     this.#lease = new LeaderLease({
       clock: this.#clock,
       tickMs: this.#opts.tickMs,
-      electionTick: this.#electionTick,
-      maxClockDrift: o.leaseMaxClockDrift ?? 0.05,
+      electionTick: this.#opts.electionTick,
+      maxClockDrift: this.#opts.leaseMaxClockDrift,
     });
     this.#reads = new ReadBatcher({
       nodeId: this.id,
       incarnation: this.#incarnation,
       request: (ctx) => {
         // Stamped before the request is stepped, so before any of its heartbeats is sent.
-        const round = this.#lease.startRound(this.#leadership());
+        const round = this.#lease.startRound(leadershipOf(this.#raw.raft));
         this.#raw.readIndex(ctx);
         this.#schedule();
         return round;
       },
-      confirmed: (round) => this.#lease.confirmed(round, this.#leadership()),
-      retryAfterTicks: this.#electionTick * 2,
+      confirmed: (round) => this.#lease.confirmed(round, leadershipOf(this.#raw.raft)),
+      retryAfterTicks: this.#opts.electionTick * 2,
       clock: this.#clock,
+    });
+    this.#persister = new Persister(this.#storage);
+    const common = { id: this.id, stateMachine: this.#sm, clock: this.#clock, logger: this.#logger };
+    this.#applier = new Applier({
+      ...common,
+      observer: this.#observer,
+      transport: this.#transport,
+      applyConfChange: (cc) => this.#raw.applyConfChange(cc),
+      proposals: this.#proposals,
+      entryApplied: (e) => this.#applied$.next(e),
+    });
+    this.#snapshotter = new Snapshotter({
+      ...common,
+      observer: this.#observer,
+      storage: this.#storage,
+      persister: this.#persister,
+      state: this.#applier,
+      snapshotEntries: this.#opts.snapshotEntries,
+      snapshotCatchUpEntries: this.#opts.snapshotCatchUpEntries,
+      term: (index) => this.#raw.raft.raftLog.term(index),
+      closing: () => this.#closing,
+      fatal: (reason, cause) => this.#fatal(reason, cause),
     });
     this.#status$ = new BehaviorSubject(this.#computeStatus());
     this.status$ = this.#status$.asObservable();
@@ -240,37 +167,17 @@ export class RaftNode {
     const storage = o.storage;
     const snap = storage.snapshot();
     const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
-    const raw = new RawNode({
-      id: o.id,
-      storage,
-      electionTick: o.electionTick ?? 10,
-      heartbeatTick: o.heartbeatTick ?? 1,
-      applied: snap.meta.index,
-      preVote: o.preVote ?? true,
-      checkQuorum: o.checkQuorum ?? true,
-      // Leader leases rely on a restarted voter not electing anyone for an election timeout.
-      ignoreVotesAfterStart: true,
-      ...(o.maxSizePerMsg !== undefined && { maxSizePerMsg: o.maxSizePerMsg }),
-      ...(o.maxInflightMsgs !== undefined && { maxInflightMsgs: o.maxInflightMsgs }),
-      ...(o.maxUncommittedEntriesSize !== undefined && {
-        maxUncommittedEntriesSize: o.maxUncommittedEntriesSize,
-      }),
-      ...(o.logger && { logger: o.logger }),
-      ...(o.random && { random: o.random }),
-    });
+    const raw = new RawNode(raftConfig(o, snap.meta.index));
     const node = new RaftNode(o, raw);
-    for (const [id, url] of Object.entries(o.peers ?? {})) node.#addresses.set(id, url);
-    for (const id of Object.keys(o.peers ?? {})) node.#configured.add(id);
+    const applier = node.#applier;
+    applier.configure(o.peers ?? {});
     if (snap.meta.index > 0) {
       const rs = decodeRuntimeSnapshot(snap.data);
       await o.stateMachine.restore(rs.app);
-      for (const [id, url] of Object.entries(rs.addresses))
-        if (!node.#addresses.has(id)) node.#addresses.set(id, url);
-      node.#membership = snap.meta.confState;
-      node.#applied = snap.meta.index;
-      node.#lastSnapshotIndex = snap.meta.index;
+      applier.recovered(rs.addresses, snap.meta.confState, snap.meta.index);
+      node.#snapshotter.recovered(snap.meta.index);
     }
-    node.#persisted = storage.initialState().hardState;
+    node.#persister.persisted = storage.initialState().hardState;
     if (fresh && o.bootstrap) {
       const voters = [...new Set([...Object.keys(o.peers ?? {}), o.id])].sort();
       raw.bootstrap(voters);
@@ -278,7 +185,7 @@ export class RaftNode {
     } else if (fresh) {
       node.#logger.info(`node ${o.id}: empty storage; waiting to be added to an existing cluster`);
     }
-    for (const [id, url] of node.#addresses) if (id !== o.id) o.transport.addPeer(id, url);
+    for (const [id, url] of applier.addresses) if (id !== o.id) o.transport.addPeer(id, url);
     await o.transport.start({
       receive: (msgs) => node.#receive(msgs),
       reportUnreachable: (id) => {
@@ -304,7 +211,7 @@ export class RaftNode {
 
   /** The members' addresses as this node knows them. */
   addresses(): Record<NodeId, string> {
-    return Object.fromEntries(this.#addresses);
+    return Object.fromEntries(this.#applier.addresses);
   }
 
   /**
@@ -319,23 +226,7 @@ export class RaftNode {
     opts: { timeoutMs?: number } = {},
   ): Promise<{ index: number; result: unknown }> {
     if (this.#stopped) return Promise.reject(this.#stoppedError("the proposal"));
-    const id = `${this.id}/${this.#incarnation}/${this.#proposalSeq++}`;
-    this.#observer.proposalStarted?.();
-    const p = this.#pending.start(id, opts.timeoutMs ?? this.#opts.proposalTimeoutMs, () => {
-      this.#raw.propose(wrapProposal(id, payload));
-      const r = this.#raw.raft;
-      if (r.role === "leader") this.#pendingIndex.set(r.raftLog.lastIndex(), id);
-      else if (r.lead !== null) this.#forwarded.add(id, r.lead);
-      this.#schedule();
-    });
-    p.then(
-      () => this.#observer.proposalCommitted?.(),
-      (e: unknown) => {
-        this.#forwarded.delete(id);
-        this.#observer.proposalFailed?.(failureOf(e));
-      },
-    );
-    return p;
+    return this.#proposals.propose(payload, opts.timeoutMs ?? this.#opts.proposalTimeoutMs);
   }
 
   /**
@@ -350,7 +241,7 @@ export class RaftNode {
 
   /**
    * Runs `serve` (a read of local state) so that it is linearizable, without a round trip
-   * when this node leads and holds a lease (see {@link LeaderLease} for exactly what that
+   * when lease reads are enabled (`leaseReads`), this node leads and holds a lease (see {@link LeaderLease} for exactly what that
    * assumes: clock rates within ±`leaseMaxClockDrift`, equal `tickMs`/`electionTick` on every
    * node, check-quorum). The read first waits until this node applied the commit index as of
    * the call, then checks the lease again and calls `serve` in the same synchronous step.
@@ -361,11 +252,13 @@ export class RaftNode {
   async leaseRead<T>(serve: () => T, opts: { timeoutMs?: number } = {}): Promise<T> {
     if (this.#stopped) throw this.#stoppedError("the read");
     const timeoutMs = opts.timeoutMs ?? this.#opts.readTimeoutMs;
-    this.#leaseUsedAt = this.#clock.monotonic();
-    if (this.#checkQuorum && this.#lease.holds(this.#leadership())) {
-      const index = this.#raw.raft.raftLog.committed;
-      if (this.#applied < index) await this.#reads.waitApplied(index, timeoutMs);
-      if (this.#lease.holds(this.#leadership())) return serve();
+    if (this.#opts.leaseReads && this.#opts.checkQuorum) {
+      this.#leaseUsedAt = this.#clock.monotonic();
+      if (this.#lease.holds(leadershipOf(this.#raw.raft))) {
+        const index = this.#raw.raft.raftLog.committed;
+        if (this.#applier.applied < index) await this.#reads.waitApplied(index, timeoutMs);
+        if (this.#lease.holds(leadershipOf(this.#raw.raft))) return serve();
+      }
     }
     await this.#reads.read(timeoutMs);
     return serve();
@@ -383,11 +276,11 @@ export class RaftNode {
   async captureSnapshot(): Promise<Snapshot> {
     if (this.#stopped) throw this.#stoppedError("the snapshot");
     while (this.#running) await this.#loopDone;
-    const index = this.#applied;
+    const index = this.#applier.applied;
     const term = this.#raw.raft.raftLog.term(index);
     if (term === null) throw new Error(`node ${this.id}: the term of applied entry ${index} is unknown`);
-    const confState = structuredClone(this.#membership);
-    const addresses = Object.fromEntries(this.#addresses);
+    const confState = structuredClone(this.#applier.membership);
+    const addresses = Object.fromEntries(this.#applier.addresses);
     const app = await this.#sm.snapshot();
     return { meta: { index, term, confState }, data: encodeRuntimeSnapshot({ addresses, app }) };
   }
@@ -395,21 +288,19 @@ export class RaftNode {
   /** Asks for leadership to move to `to`; resolves once this node sees `to` lead. */
   transferLeader(to: NodeId, opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#stopped) return Promise.reject(this.#stoppedError("the leadership transfer"));
-    const timeoutMs = opts.timeoutMs ?? this.#opts.proposalTimeoutMs;
-    return new Promise((resolve, reject) => {
-      const sub = this.leader$.subscribe((l) => {
-        if (l !== to) return;
-        this.#clock.clearTimeout(timer);
-        queueMicrotask(() => sub.unsubscribe());
-        resolve();
-      });
-      const timer = this.#clock.setTimeout(() => {
-        sub.unsubscribe();
-        reject(new TimeoutError(this.id, `the leadership transfer to ${to}`, timeoutMs, false));
-      }, timeoutMs);
-      this.#raw.transferLeader(to);
-      this.#schedule();
-    });
+    return transferLeadership(
+      {
+        id: this.id,
+        leader$: this.leader$,
+        clock: this.#clock,
+        transfer: (to) => {
+          this.#raw.transferLeader(to);
+          this.#schedule();
+        },
+      },
+      to,
+      opts.timeoutMs ?? this.#opts.proposalTimeoutMs,
+    );
   }
 
   /** Adds `id` (reachable at `address`) as a voter, or promotes it if it is a learner. */
@@ -440,13 +331,11 @@ export class RaftNode {
     opts: { timeoutMs?: number } = {},
   ): Promise<ConfState> {
     if (this.#stopped) return Promise.reject(this.#stoppedError("the membership change"));
-    const id = `${this.id}/${this.#incarnation}/c${this.#proposalSeq++}`;
-    const context: ConfChangeContext = { id, addresses };
-    const cc: ConfChange = { transition: "auto", changes, context: JSON.stringify(context) };
-    return this.#pendingConf.start(id, opts.timeoutMs ?? this.#opts.proposalTimeoutMs, () => {
-      this.#raw.proposeConfChange(cc);
-      this.#schedule();
-    });
+    return this.#proposals.changeMembership(
+      changes,
+      addresses,
+      opts.timeoutMs ?? this.#opts.proposalTimeoutMs,
+    );
   }
 
   /**
@@ -466,8 +355,8 @@ export class RaftNode {
           status: () => this.status(),
           transferLeader: (to, o) => this.transferLeader(to, o),
           pendingNow: () => {
-            const ids = this.#pending.ids();
-            return () => ids.every((id) => !this.#pending.has(id));
+            const ids = this.#proposals.calls.ids();
+            return () => ids.every((id) => !this.#proposals.calls.has(id));
           },
         },
         { timeoutMs: this.#opts.stopHandOverMs, clock: this.#clock, logger: this.#logger },
@@ -475,6 +364,7 @@ export class RaftNode {
     }
     if (!this.#stopped) this.#halt(STOP_CALLED);
     await this.#loopDone;
+    await this.#snapshotter.task;
     this.#failAll((what) => this.#stoppedError(what));
     await this.#transport.stop();
     await this.#storage.close();
@@ -490,20 +380,11 @@ export class RaftNode {
     this.#raw.tick();
     this.#reads.tick();
     this.#ticks++;
-    const leaseInUse = this.#clock.monotonic() - this.#leaseUsedAt < this.#electionTick * this.#opts.tickMs;
-    if (leaseInUse && this.#raw.raft.role === "leader" && this.#ticks % this.#heartbeatTick === 0)
+    const leaseInUse =
+      this.#clock.monotonic() - this.#leaseUsedAt < this.#opts.electionTick * this.#opts.tickMs;
+    if (leaseInUse && this.#raw.raft.role === "leader" && this.#ticks % this.#opts.heartbeatTick === 0)
       this.#reads.renew();
     this.#schedule();
-  }
-
-  #leadership(): LeadershipView {
-    const r = this.#raw.raft;
-    return {
-      term: r.term,
-      isLeader: r.role === "leader",
-      committedInTerm: r.committedEntryInCurrentTerm(),
-      transferring: r.leadTransferee !== null || r.timeoutNowSent,
-    };
   }
 
   #receive(msgs: Message[]): void {
@@ -569,225 +450,33 @@ export class RaftNode {
   }
 
   async #handleReady(rd: Ready): Promise<void> {
-    const hs = rd.hardState;
-    const voteChanged = hs !== null && (hs.term !== this.#persisted.term || hs.vote !== this.#persisted.vote);
     // A leader may send before its own write is durable; everyone else answers only after it.
-    const sendFirst = this.#raw.raft.role === "leader" && !voteChanged;
+    const sendFirst = this.#raw.raft.role === "leader" && !this.#persister.voteChanged(rd.hardState);
     if (sendFirst) this.#transport.send(rd.messages);
-    await this.#persist(rd);
+    await this.#persister.persist(rd);
     if (!sendFirst) this.#transport.send(rd.messages);
     if (rd.snapshot)
-      await this.#restoreSnapshot(rd.snapshot.data, rd.snapshot.meta.index, rd.snapshot.meta.confState);
-    if (rd.committedEntries.length > 0) await this.#apply(rd.committedEntries);
+      await this.#snapshotter.restore(rd.snapshot.data, rd.snapshot.meta.index, rd.snapshot.meta.confState);
+    if (rd.committedEntries.length > 0) await this.#applier.apply(rd.committedEntries);
     for (const rs of rd.readStates) this.#reads.confirmed(rs.requestCtx, rs.index);
     this.#raw.advance(rd);
-    this.#reads.applied(this.#applied);
+    this.#reads.applied(this.#applier.applied);
     const lead = this.#raw.raft.lead;
     if (lead !== this.#lastLead) {
       this.#lastLead = lead;
       if (lead !== null) this.#reads.leaderChanged();
     }
-    this.#retryForwarded();
-    await this.#maybeSnapshot();
+    this.#proposals.retryForwarded();
+    this.#snapshotter.maybeSnapshot();
     this.#status$.next(this.#computeStatus());
   }
 
-  /**
-   * After a leader change, proposals forwarded to the old leader fail with
-   * {@link LeaderChangedError} at once, so their callers retry with the new one instead of
-   * waiting out their deadline.
-   */
-  #retryForwarded(): void {
-    const leader = this.#raw.raft.lead;
-    for (const { id, to } of this.#forwarded.leaderIs(leader))
-      this.#pending.reject(id, new LeaderChangedError(this.id, to, leader));
-  }
-
-  async #persist(rd: Ready): Promise<void> {
-    const needsWrite = rd.entries.length > 0 || rd.snapshot !== null || rd.mustSync;
-    if (!needsWrite) {
-      // A commit-only change needs no fsync: commit can be recovered from the cluster.
-      if (rd.hardState) this.#deferredHardState = rd.hardState;
-      return;
-    }
-    const hardState = rd.hardState ?? this.#deferredHardState;
-    this.#deferredHardState = null;
-    await this.#storage.save({
-      ...(hardState && { hardState }),
-      ...(rd.entries.length > 0 && { entries: rd.entries }),
-      ...(rd.snapshot && { snapshot: rd.snapshot }),
-    });
-    if (hardState) this.#persisted = hardState;
-  }
-
-  async #restoreSnapshot(data: Uint8Array, index: number, confState: ConfState): Promise<void> {
-    const started = this.#clock.monotonic();
-    const rs = decodeRuntimeSnapshot(data);
-    await this.#sm.restore(rs.app);
-    // The leader's map is from the leader's point of view: an address this node was configured
-    // with (its own, or a peer's as reachable from here) stays; the others are newer than
-    // anything applied here, since the snapshot covers every entry this node had applied.
-    for (const [id, url] of Object.entries(rs.addresses))
-      if (!this.#configured.has(id)) this.#setAddress(id, url);
-    this.#membership = confState;
-    this.#applied = index;
-    this.#lastSnapshotIndex = index;
-    const ms = this.#clock.monotonic() - started;
-    this.#observer.snapshotRestored?.(index, ms);
-    this.#logger.info(`node ${this.id}: restored the state machine from a snapshot at index ${index}`, {
-      event: "snapshotRestored",
-      index,
-      durationMs: Math.round(ms),
-    });
-  }
-
-  async #apply(entries: Entry[]): Promise<void> {
-    let batch: { entry: Entry; id: string | null; payload: Uint8Array }[] = [];
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      const run = batch;
-      batch = [];
-      const started = this.#clock.monotonic();
-      const results = await this.#sm.apply(
-        run.map(({ entry, payload }) => ({
-          term: entry.term,
-          index: entry.index,
-          type: entry.type,
-          data: payload,
-        })),
-      );
-      this.#observer.applied?.(run.length, this.#clock.monotonic() - started);
-      run.forEach(({ entry, id, payload }, i) => {
-        const result = results[i];
-        this.#settleProposal(entry.index, id, result);
-        this.#applied$.next({ index: entry.index, term: entry.term, payload, result });
-      });
-    };
-    for (const e of entries) {
-      if (e.type === "confChange") {
-        await flush();
-        this.#applyConfChange(e);
-      } else if (e.data.length > 0) {
-        const p = unwrapProposal(e.data);
-        batch.push({ entry: e, id: p?.id ?? null, payload: p?.payload ?? e.data });
-      } else {
-        this.#settleProposal(e.index, null, undefined);
-      }
-      this.#applied = e.index;
-    }
-    await flush();
-  }
-
-  #settleProposal(index: number, id: string | null, result: unknown): void {
-    const expected = this.#pendingIndex.get(index);
-    if (expected !== undefined) {
-      this.#pendingIndex.delete(index);
-      if (expected !== id) this.#pending.reject(expected, new ProposalLostError(this.id, index));
-    }
-    if (id !== null) this.#pending.resolve(id, { index, result });
-  }
-
-  #applyConfChange(e: Entry): void {
-    const cc = decodeConfChange(e.data);
-    let ctx: ConfChangeContext = {};
-    try {
-      ctx = cc.context ? (JSON.parse(cc.context) as ConfChangeContext) : {};
-    } catch {
-      ctx = {};
-    }
-    for (const [id, url] of Object.entries(ctx.addresses ?? {})) this.#setAddress(id, url);
-    let cs: ConfState;
-    try {
-      cs = this.#raw.applyConfChange(cc);
-    } catch (err) {
-      // Every node refuses the same change the same way, so all stay in step.
-      this.#logger.warn(
-        `node ${this.id}: configuration change at index ${e.index} refused: ${(err as Error).message}`,
-      );
-      this.#settleConf(ctx.id, null, err as Error);
-      return;
-    }
-    this.#membership = cs;
-    for (const change of cc.changes) {
-      if (change.type === "removeNode" && change.nodeId !== this.id && !isMember(cs, change.nodeId)) {
-        this.#addresses.delete(change.nodeId);
-        this.#transport.removePeer(change.nodeId);
-      }
-    }
-    this.#logger.info(
-      `node ${this.id}: membership is now voters [${cs.voters.join(",")}]${cs.votersOutgoing.length ? ` & [${cs.votersOutgoing.join(",")}]` : ""} learners [${cs.learners.join(",")}]`,
-      {
-        event: "membership",
-        index: e.index,
-        voters: cs.voters.join(","),
-        learners: cs.learners.join(","),
-        votersOutgoing: cs.votersOutgoing.join(","),
-      },
-    );
-    this.#settleConf(ctx.id, cs, null);
-  }
-
-  #settleConf(id: string | undefined, cs: ConfState | null, err: Error | null): void {
-    if (!id) return;
-    if (err) this.#pendingConf.reject(id, err);
-    else this.#pendingConf.resolve(id, cs!);
-  }
-
-  #setAddress(id: NodeId, url: string): void {
-    if (this.#addresses.get(id) === url) return;
-    // Our own address is what we were told at start; another member's view of it may differ.
-    if (id === this.id && this.#configured.has(id)) return;
-    this.#addresses.set(id, url);
-    if (id !== this.id) this.#transport.addPeer(id, url);
-  }
-
-  async #maybeSnapshot(): Promise<void> {
-    if (this.#applied - this.#lastSnapshotIndex < this.#opts.snapshotEntries) return;
-    const index = this.#applied;
-    const term = this.#raw.raft.raftLog.term(index);
-    if (term === null) return;
-    const started = this.#clock.monotonic();
-    const app = await this.#sm.snapshot();
-    const data = encodeRuntimeSnapshot({ addresses: Object.fromEntries(this.#addresses), app });
-    // The stored commit must not lag behind the snapshot: commit-only hard states are written lazily.
-    const hardState = { ...this.#persisted, commit: Math.max(this.#persisted.commit, index) };
-    await this.#storage.save({
-      snapshot: { meta: { index, term, confState: this.#membership }, data },
-      hardState,
-    });
-    this.#persisted = hardState;
-    this.#lastSnapshotIndex = index;
-    const compactTo = index - this.#opts.snapshotCatchUpEntries;
-    if (compactTo >= this.#storage.firstIndex()) await this.#storage.compact(compactTo);
-    const ms = this.#clock.monotonic() - started;
-    this.#observer.snapshotTaken?.(index, ms);
-    this.#logger.info(
-      `node ${this.id}: snapshot at index ${index}; log compacted up to ${Math.max(compactTo, 0)}`,
-      { event: "snapshot", index, compactedTo: Math.max(compactTo, 0), durationMs: Math.round(ms) },
-    );
-  }
-
   #failAll(error: (what: string) => Error): void {
-    this.#pending.rejectAll(error);
-    this.#pendingIndex.clear();
-    this.#pendingConf.rejectAll(error);
+    this.#proposals.failAll(error);
     this.#reads.failAll(error("the read"));
   }
 
   #computeStatus(): NodeStatus {
-    return nodeStatus(this.id, this.#raw, this.#applied, this.#membership, this.#stopReason);
+    return nodeStatus(this.id, this.#raw, this.#applier.applied, this.#applier.membership, this.#stopReason);
   }
-}
-
-function failureOf(e: unknown): ProposalFailure {
-  if (e instanceof ProposalDroppedError) return "dropped";
-  if (e instanceof ProposalLostError) return "lost";
-  if (e instanceof LeaderChangedError) return "leader_changed";
-  if (e instanceof TimeoutError) return "timeout";
-  if (e instanceof StoppedError) return "stopped";
-  return "error";
-}
-
-function isMember(cs: ConfState, id: NodeId): boolean {
-  return [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext].some((ids) => ids.includes(id));
 }

@@ -10,7 +10,11 @@ import type { Entry } from "../raft/types.js";
 export interface StateMachine {
   /** Applies committed application entries in log order; returns one result per entry. */
   apply(entries: readonly Entry[]): unknown[] | Promise<unknown[]>;
-  /** A serialized copy of the whole state, as of the last applied entry. */
+  /**
+   * A serialized copy of the whole state, as of the last applied entry. The runtime stores it in
+   * the background and goes on applying entries while a returned promise settles, so the state
+   * must be captured during the call itself (a copy, or an immutable reference), never read later.
+   */
   snapshot(): Uint8Array | Promise<Uint8Array>;
   /** Replaces the whole state with a snapshot's. */
   restore(data: Uint8Array): void | Promise<void>;

@@ -41,6 +41,16 @@ export interface RaftConfig {
    * Default false.
    */
   ignoreVotesAfterStart?: boolean;
+  /**
+   * Draw the first election timeout after start from [1, electionTick/2] ticks instead of
+   * [electionTick, 2·electionTick), so a restarted cluster with no leader elects one at once.
+   * Safe only with pre-vote and check-quorum: while a leader lives, its followers ignore the
+   * early pre-vote (they heard from it within the election timeout), so it fails without
+   * raising any term and the node follows the leader's next heartbeat. Requires preVote and
+   * checkQuorum, and excludes ignoreVotesAfterStart (which would refuse the votes it needs).
+   * Default false.
+   */
+  campaignSoonAfterStart?: boolean;
   /** Drop proposals on a follower instead of forwarding them to the leader. Default false. */
   disableProposalForwarding?: boolean;
   /** Randomness for election timeouts. Default: seeded from the node id, so runs are reproducible. */
@@ -77,6 +87,12 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     throw new ConfigError("maxInflightBytes must be 0 (no limit) or at least maxSizePerMsg");
   }
   const checkQuorum = c.checkQuorum ?? false;
+  const campaignSoonAfterStart = c.campaignSoonAfterStart ?? false;
+  if (campaignSoonAfterStart && !(checkQuorum && c.preVote && !c.ignoreVotesAfterStart)) {
+    throw new ConfigError(
+      "campaignSoonAfterStart needs preVote and checkQuorum, and cannot be combined with ignoreVotesAfterStart",
+    );
+  }
   return {
     id: c.id,
     storage: c.storage,
@@ -91,6 +107,7 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     checkQuorum,
     preVote: c.preVote ?? false,
     ignoreVotesAfterStart: c.ignoreVotesAfterStart ?? false,
+    campaignSoonAfterStart,
     disableProposalForwarding: c.disableProposalForwarding ?? false,
     random: c.random ?? new SeededRandom(seedFromId(c.id)),
     logger: c.logger ?? silentLogger,

@@ -112,6 +112,8 @@ export class Raft {
     if (hardState.term !== 0 || hardState.vote !== null || hardState.commit !== 0) this.loadState(hardState);
     if (this.cfg.applied > 0) this.raftLog.appliedTo(this.cfg.applied);
     this.becomeFollower(this.term, null);
+    if (this.cfg.campaignSoonAfterStart)
+      this.randomizedElectionTimeout = 1 + this.random.int(Math.max(1, Math.floor(this.electionTimeout / 2)));
     this.logger.info(
       `node ${this.id}: starting at term ${this.term}, commit ${this.raftLog.committed}, applied ${this.raftLog.applied}, ` +
         `last index ${this.raftLog.lastIndex()}, last term ${this.raftLog.lastTerm()}, voters [${this.trk.voterIds().join(",")}]`,

@@ -58,39 +58,9 @@ describe("a restarted RaftNode", () => {
     await c.stopAll();
   });
 
-  it("ignores (pre-)vote requests for an election timeout, then grants them", async () => {
-    const c = new RuntimeCluster(["a", "b", "c"]);
-    await c.startAll();
-    const leader = await c.waitForLeader();
-    const [f, other] = c.ids.filter((id) => id !== leader.id) as [string, string];
-    await c.settle(c.node(f).stop());
-    // Only what the test sends reaches the restarted node; its answers are recorded.
-    const answers: Message[] = [];
-    c.net.drop = (m) => {
-      if (m.from === f && m.type === "preVoteResponse") answers.push(m);
-      return (m.to === f || m.from === f) && m.type !== "preVote";
-    };
-    await c.start(f);
-    const term = c.node(f).status().term;
-    const ask = () => {
-      const t = c.net.transport(other);
-      t.addPeer(f, `mem://${f}`);
-      t.send([{ ...preVote, term: term + 1 }]);
-    };
-    const preVote: Message = {
-      type: "preVote",
-      from: other,
-      to: f,
-      term: 0,
-      index: 1_000,
-      logTerm: 1_000,
-      commit: 0,
-      entries: [],
-      reject: false,
-      rejectHint: 0,
-      context: null,
-      snapshot: null,
-    };
+  it("with leaseReads, ignores (pre-)vote requests for an election timeout, then grants them", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"], { leaseReads: true });
+    const { answers, ask } = await restartFollowerAndAsk(c);
     ask();
     await vi.advanceTimersByTimeAsync(50);
     expect(answers.filter((m) => !m.reject)).toEqual([]);
@@ -100,4 +70,52 @@ describe("a restarted RaftNode", () => {
     await c.until(() => answers.some((m) => !m.reject), 100, "a granted pre-vote");
     await c.stopAll();
   });
+
+  it("without leaseReads, grants a (pre-)vote request at once", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    const { answers, ask } = await restartFollowerAndAsk(c);
+    ask();
+    await c.until(() => answers.some((m) => !m.reject), 50, "a granted pre-vote");
+    await c.stopAll();
+  });
 });
+
+/**
+ * Starts `c`, stops a follower and starts it again so that only pre-vote requests reach it, and
+ * returns its pre-vote answers and `ask()`, which sends it a pre-vote request from another
+ * follower with a log far ahead of it (so only the vote-ignoring window can make it refuse).
+ */
+async function restartFollowerAndAsk(c: RuntimeCluster): Promise<{ answers: Message[]; ask: () => void }> {
+  await c.startAll();
+  const leader = await c.waitForLeader();
+  const [f, other] = c.ids.filter((id) => id !== leader.id) as [string, string];
+  await c.settle(c.node(f).stop());
+  // Only what the test sends reaches the restarted node; its answers are recorded.
+  const answers: Message[] = [];
+  c.net.drop = (m) => {
+    if (m.from === f && m.type === "preVoteResponse") answers.push(m);
+    return (m.to === f || m.from === f) && m.type !== "preVote";
+  };
+  await c.start(f);
+  const term = c.node(f).status().term;
+  const preVote: Message = {
+    type: "preVote",
+    from: other,
+    to: f,
+    term: term + 1,
+    index: 1_000,
+    logTerm: 1_000,
+    commit: 0,
+    entries: [],
+    reject: false,
+    rejectHint: 0,
+    context: null,
+    snapshot: null,
+  };
+  const ask = (): void => {
+    const t = c.net.transport(other);
+    t.addPeer(f, `mem://${f}`);
+    t.send([preVote]);
+  };
+  return { answers, ask };
+}

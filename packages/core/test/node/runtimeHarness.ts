@@ -5,6 +5,7 @@ import {
   type NodeId,
   RaftNode,
   type RaftNodeOptions,
+  SeededRandom,
   type StateMachine,
   type StorageBatch,
 } from "../../src/index.js";
@@ -57,6 +58,8 @@ export class RuntimeCluster {
     this.peers = Object.fromEntries(ids.map((id) => [id, `mem://${id}`]));
   }
 
+  #starts = 0;
+
   async start(id: NodeId, bootstrap = true): Promise<RaftNode> {
     const storage = this.storages.get(id) ?? new CountingStorage();
     this.storages.set(id, storage);
@@ -70,6 +73,8 @@ export class RuntimeCluster {
       peers: this.peers,
       bootstrap,
       tickMs: 10,
+      // Reproducible election timeouts (the runtime's default seed changes with every process).
+      random: new SeededRandom(this.ids.indexOf(id) + 1 + this.#starts++ * 97),
       ...this.options,
     });
     this.nodes.set(id, node);

@@ -1,5 +1,6 @@
 import type { Clock, ConfState, NodeStatus, RaftNode } from "@raftkit/core";
 import { sleep } from "@raftkit/core";
+import type { MachineUpgrade } from "../machineUpgrade.js";
 import { type CatchUpProgress, waitCaughtUp } from "./catchUp.js";
 
 /** How a new member is brought up to date before it votes. */
@@ -69,6 +70,12 @@ export interface ClusterApi {
    * right after calling it: the wait for it to catch up is bounded by `catchUpTimeoutMs`.
    */
   replace(oldId: string, newId: string, address: string, options?: CatchUpOptions): Promise<void>;
+  /**
+   * Switches the machine version the cluster applies at to `target` (default: the highest
+   * every voter and learner supports), running `migrate` at the switch on every node. Throws
+   * UpgradeRefusedError, nothing changed, when a member does not report support for it.
+   */
+  upgradeMachine(target?: number): Promise<MachineUpgrade>;
 }
 
 /** What the cluster API runs on. @internal */
@@ -79,6 +86,8 @@ export interface ClusterDeps {
   unpublish(id: string): Promise<void>;
   /** The status of another node (the leader), to follow a learner's progress from a follower. */
   remoteStatus?: ((id: string) => Promise<NodeStatus | null>) | undefined;
+  /** Runs {@link ClusterApi.upgradeMachine} (machineUpgrade.ts). */
+  upgradeMachine(target?: number): Promise<MachineUpgrade>;
 }
 
 const has = (ids: readonly string[], id: string): boolean => ids.includes(id);
@@ -134,10 +143,12 @@ export function createClusterApi(d: ClusterDeps): ClusterApi {
   async function remove(id: string): Promise<void> {
     // Remove first: from then on a late PUBLISH of the old member is ignored, so the
     // UNPUBLISH that follows sticks and the id can come back with an empty data directory.
-    // Retrying after a failure is safe: a member already removed is only unpublished.
-    // A node removing itself unpublishes first: once removed it no longer applies the log.
+    // Retrying after a failure is safe: removing a non-member changes nothing. (This node's
+    // own view of the membership is no guide: right after a restart it has not re-applied
+    // its log yet.) A node removing itself unpublishes first: once removed it no longer
+    // applies the log.
     if (id === raft.id) await d.unpublish(id);
-    if (isMember(membership(), id)) await raft.removeNode(id);
+    await raft.removeNode(id);
     if (id !== raft.id) await d.unpublish(id);
   }
 
@@ -162,6 +173,7 @@ export function createClusterApi(d: ClusterDeps): ClusterApi {
       await raft.addVoter(id);
     },
     remove,
+    upgradeMachine: (target) => d.upgradeMachine(target),
     async replace(oldId, newId, address, o = {}) {
       const what = `replace(${oldId} → ${newId})`;
       if (oldId === newId) throw new TypeError(`${what}: the new node needs a new id`);

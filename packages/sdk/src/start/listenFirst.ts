@@ -1,12 +1,24 @@
-import { createServer as createHttpServer, type RequestListener, type Server } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+} from "node:http";
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from "node:https";
+import type { Duplex } from "node:stream";
 import { InvalidOptionsError } from "./startErrors.js";
+
+/** Takes an HTTP Upgrade request (peer streams, createClient's app stream). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** A server bound before the node starts, whose requests go to `handler` once it is set. */
 export interface BoundServer {
   server: Server;
   /** Routes requests from now on (until then they are answered 503 "starting"). */
   serve(handler: RequestListener): void;
+  /** Takes Upgrade requests from now on (until then they are refused with 503). */
+  upgrade(handler: UpgradeHandler): void;
+  /** Closes the server, its connections and every upgraded socket (close() does not reach those). */
   close(): Promise<void>;
 }
 
@@ -28,6 +40,15 @@ export async function listenFirst(o: {
   const server = o.tls
     ? createHttpsServer({ noDelay: true, ...o.tls }, listener)
     : createHttpServer({ noDelay: true }, listener);
+  let onUpgrade: UpgradeHandler = (_req, socket) => {
+    socket.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+  };
+  const upgraded = new Set<Duplex>();
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once("close", () => upgraded.delete(socket));
+    onUpgrade(req, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException): void => {
       if (e.code === "EADDRINUSE" || e.code === "EACCES")
@@ -50,10 +71,14 @@ export async function listenFirst(o: {
     serve(h) {
       handler = h;
     },
+    upgrade(h) {
+      onUpgrade = h;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
       }),
   };
 }

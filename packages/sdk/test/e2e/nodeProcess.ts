@@ -5,6 +5,7 @@
  */
 import { startNode } from "../../src/startNode.js";
 import { testMachine } from "./testMachine.js";
+import { testMachineV2 } from "./testMachineV2.js";
 
 interface Config {
   id: string;
@@ -16,13 +17,15 @@ interface Config {
   tickMs?: number;
   snapshotEntries?: number;
   snapshotCatchUpEntries?: number;
+  /** 2: run the next release's code (testMachineV2, machine versions 1 and 2). */
+  code?: 1 | 2;
 }
 
 const config = JSON.parse(process.argv[2] ?? "{}") as Config;
 const log = (level: string) => (_fields: object, m: string) => process.stderr.write(`${level} ${m}\n`);
 try {
   const node = await startNode({
-    machine: testMachine,
+    machine: config.code === 2 ? testMachineV2 : testMachine,
     id: config.id,
     peers: config.peers,
     dataDir: config.dataDir,

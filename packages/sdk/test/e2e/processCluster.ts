@@ -77,7 +77,7 @@ export class ProcessCluster {
   /** Starts `id`'s process and waits for its ready line. Resolves with that line. */
   async start(
     id: string,
-    extra: { join?: boolean; peers?: Record<string, string> } = {},
+    extra: { join?: boolean; peers?: Record<string, string>; code?: 1 | 2 } = {},
   ): Promise<{ ready: boolean; error?: string; code?: string }> {
     const m = this.members.get(id)!;
     const config = {
@@ -88,6 +88,7 @@ export class ProcessCluster {
       secret: SECRET,
       ...this.options,
       ...(extra.join !== undefined && { join: extra.join }),
+      ...(extra.code !== undefined && { code: extra.code }),
     };
     // node itself, not the tsx CLI: the CLI runs the script in a child process, which a SIGKILL would orphan.
     const proc = spawn(
@@ -153,6 +154,10 @@ export class ProcessCluster {
         commit: number;
         applied: number;
         membership: { voters: string[]; learners: string[] };
+        stopped: boolean;
+        stoppedReason: string | null;
+        machineVersion: number;
+        supportsMachineVersion: number;
       }
     | undefined
   > {

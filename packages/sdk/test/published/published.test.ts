@@ -15,7 +15,7 @@ import { afterAll, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), "../../../..");
-const PACKAGES = ["core", "store-fs", "transport-http", "sdk"];
+const PACKAGES = ["core", "store-fs", "transport-http", "sdk", "cli"];
 const SECRET = "published-shape-secret";
 /** Generous: npm fetches express, immer, rxjs, superjson and their types from the registry. */
 const DEADLINE_MS = 240_000;
@@ -91,6 +91,7 @@ it(
     phase("packed");
     const files = readdirSync(tarballs).sort();
     expect(files).toEqual([
+      "raftkit-cli-0.1.0.tgz",
       "raftkit-core-0.1.0.tgz",
       "raftkit-sdk-0.1.0.tgz",
       "raftkit-store-fs-0.1.0.tgz",
@@ -179,6 +180,11 @@ it(
     });
     expect(exitCode).toBe(0);
     phase("ran the cluster and the client");
+
+    // 6. The CLI as installed (issue #11): its bin runs from the app's node_modules.
+    const help = await run("npx", ["raftkit", "--help"], { cwd: app, env });
+    expect(help.stdout).toContain("raftkit start --machine FILE");
+    phase("ran npx raftkit --help");
   },
   DEADLINE_MS,
 );

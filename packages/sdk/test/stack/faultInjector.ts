@@ -1,6 +1,6 @@
 import type { SeededRandom } from "@raftkit/core";
-import type { Scheduler } from "./scheduler.js";
-import type { SimNetwork } from "./simNetwork.js";
+import type { Scheduler } from "../../src/testing/sim/scheduler.js";
+import type { SimNetwork } from "../../src/testing/sim/simNetwork.js";
 import { FAULT_KINDS, maxClockOffset, type StackConfig } from "./stackConfig.js";
 import type { StackNode } from "./stackNode.js";
 
@@ -12,13 +12,15 @@ export interface FaultStats {
   oneWayPartitions: number;
   clockJumps: number;
   diskErrors: number;
+  corruptions: number;
 }
 
 /**
  * Injects the faults a seed enabled, at random times until {@link stop}: crashes (restarted
  * after a while on the same disk), process pauses of up to five election timeouts (half of them with the node cut off for longer), symmetric
  * and one-way partitions and connection resets (healed after a while), wall-clock jumps, and
- * disk errors (the node stops on its own; it is restarted like a crashed one).
+ * disk errors (the node stops on its own; it is restarted like a crashed one), and once a run
+ * a flipped bit in a crashed node's WAL (it must refuse to start; it is then replaced).
  */
 export class FaultInjector {
   readonly stats: FaultStats = {
@@ -29,6 +31,7 @@ export class FaultInjector {
     oneWayPartitions: 0,
     clockJumps: 0,
     diskErrors: 0,
+    corruptions: 0,
   };
   #stopped = false;
   readonly #sched: Scheduler;
@@ -38,6 +41,10 @@ export class FaultInjector {
   readonly #nodes: readonly StackNode[];
   readonly #restart: (n: StackNode) => void;
   readonly #trace: (line: string) => void;
+  /** Draws the corruption (a stream of its own: seeds without it draw as before). */
+  readonly #corruptRng: SeededRandom;
+  /** Whether a crashed node's disk may be damaged now (at most once a run, with the operator idle). */
+  readonly #mayCorrupt: () => boolean;
 
   constructor(o: {
     sched: Scheduler;
@@ -47,6 +54,8 @@ export class FaultInjector {
     nodes: readonly StackNode[];
     restart: (n: StackNode) => void;
     trace: (line: string) => void;
+    corruptRng: SeededRandom;
+    mayCorrupt: () => boolean;
   }) {
     this.#sched = o.sched;
     this.#rng = o.rng;
@@ -55,6 +64,8 @@ export class FaultInjector {
     this.#nodes = o.nodes;
     this.#restart = o.restart;
     this.#trace = o.trace;
+    this.#corruptRng = o.corruptRng;
+    this.#mayCorrupt = o.mayCorrupt;
   }
 
   start(): void {
@@ -90,6 +101,20 @@ export class FaultInjector {
         this.stats.crashes++;
         this.#trace(`fault: ${n.id} crashes`);
         n.crash();
+        if (
+          c.corruption &&
+          this.stats.corruptions === 0 &&
+          this.#mayCorrupt() &&
+          this.#corruptRng.chance(0.3)
+        ) {
+          const d = n.disk.corrupt(this.#corruptRng);
+          if (d) {
+            this.stats.corruptions++;
+            this.#trace(
+              `fault: ${n.id}'s disk flips bit ${d.bit} of ${d.file} at byte ${d.offset}, ${d.where}`,
+            );
+          }
+        }
         this.#sched.after(20 + r.next() * 4 * election, () => this.#restart(n));
         return;
       }

@@ -1,6 +1,7 @@
 import type { SeededRandom } from "@raftkit/core";
 import type { ClusterApi } from "../../src/machineNode.js";
-import type { Scheduler } from "./scheduler.js";
+import type { Scheduler } from "../../src/testing/sim/scheduler.js";
+import type { SimNetwork } from "../../src/testing/sim/simNetwork.js";
 import type { StackNode } from "./stackNode.js";
 
 export interface MembershipStats {
@@ -39,6 +40,9 @@ export class MembershipOperator {
   readonly #peers: () => Record<string, string>;
   readonly #fail: (msg: string) => void;
   readonly #trace: (line: string) => void;
+  readonly #net: SimNetwork;
+  /** One election timeout, in ms. */
+  readonly #electionMs: number;
 
   constructor(o: {
     sched: Scheduler;
@@ -48,6 +52,8 @@ export class MembershipOperator {
     peers: () => Record<string, string>;
     fail: (msg: string) => void;
     trace: (line: string) => void;
+    net: SimNetwork;
+    electionMs: number;
   }) {
     this.#sched = o.sched;
     this.#rng = o.rng;
@@ -56,6 +62,8 @@ export class MembershipOperator {
     this.#peers = o.peers;
     this.#fail = o.fail;
     this.#trace = o.trace;
+    this.#net = o.net;
+    this.#electionMs = o.electionMs;
   }
 
   /** Loses `victim` for good and replaces it with a new member. */
@@ -63,6 +71,15 @@ export class MembershipOperator {
     this.busy = true;
     try {
       this.#lose(victim);
+      await this.#replaceLost(victim);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Removes `victim`, already lost, and adds, starts and promotes a new member in its place. */
+  async #replaceLost(victim: StackNode): Promise<void> {
+    {
       if (!(await this.#remove(victim))) return;
       const fresh = this.#addNode();
       if (!(await this.#step(`addLearner ${fresh.id}`, (c) => c.addLearner(fresh.id, fresh.address)))) return;
@@ -76,9 +93,57 @@ export class MembershipOperator {
       }
       await this.#sleep(300);
       if (await this.#step(`promote ${fresh.id}`, (c) => c.promote(fresh.id))) this.stats.promotions++;
+    }
+  }
+
+  /**
+   * Shrinks 5 → 3 through joint consensus with the leader lost: the leader removes two followers
+   * at once (`changeMembership`, leaving the joint configuration on its own); a moment later its
+   * links to the two that stay may be cut (so the leave-joint entry reaches only the removed
+   * ones) and it is lost. The lost leader is replaced through the SDK (the cluster must elect
+   * a leader for that: thesis §4.3, a removed node may still be needed to decide), then the
+   * removed nodes are removed through the SDK if the joint change was lost, and decommissioned.
+   */
+  async jointShrink(): Promise<void> {
+    this.busy = true;
+    try {
+      const deadline = this.#sched.now + STEP_DEADLINE_MS;
+      let leader = this.#leader();
+      while (!leader && this.#sched.now < deadline) {
+        await this.#sleep(50);
+        leader = this.#leader();
+      }
+      if (!leader) return this.#trace("operator: no leader for the joint shrink");
+      const members = this.#nodes.filter((n) => n !== leader && n.state !== "lost");
+      const first = this.#rng.int(members.length - 1);
+      const removed = members.slice(first, first + 2);
+      const kept = members.filter((n) => !removed.includes(n));
+      this.#trace(`operator: remove ${removed.map((n) => n.id).join(" and ")} at once via ${leader.id}`);
+      leader
+        .live!.raft.changeMembership(removed.map((n) => ({ type: "removeNode" as const, nodeId: n.id })))
+        .catch(() => {});
+      const tick = this.#electionMs / 10;
+      if (this.#rng.chance(0.7)) {
+        await this.#sleep(this.#rng.next() * 3 * tick);
+        this.#trace(`operator: ${leader.id}'s links to ${kept.map((n) => n.id).join(", ")} are cut`);
+        for (const n of kept) this.#net.block(leader.id, n.id);
+      }
+      await this.#sleep(this.#rng.next() * 4 * tick);
+      this.#lose(leader);
+      await this.#replaceLost(leader);
+      // The joint change may have been lost with the leader: what it did not remove is removed now.
+      for (const n of removed) {
+        if (this.#isMember(n) && !(await this.#remove(n))) return;
+        this.#trace(`operator: decommissions ${n.id}`);
+        n.lose();
+      }
     } finally {
       this.busy = false;
     }
+  }
+
+  #leader(): StackNode | undefined {
+    return this.#nodes.find((n) => n.live?.raft.status().role === "leader");
   }
 
   /**

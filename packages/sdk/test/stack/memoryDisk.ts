@@ -30,6 +30,8 @@ export class MemoryDisk implements NodeDisk {
   #failNext: "EIO" | "ENOSPC" | null = null;
   readonly #bugs: DiskBugs;
   readonly #latencyMs: number;
+  damage = null;
+  acceptedDamage = null;
   /** Entries dropped by the loseTail bug so far. */
   lostEntries = 0;
 
@@ -58,6 +60,11 @@ export class MemoryDisk implements NodeDisk {
 
   clearFaults(): void {
     this.#failNext = null;
+  }
+
+  /** An image of entries has no frames to damage. */
+  corrupt(): null {
+    return null;
   }
 
   /** @internal */

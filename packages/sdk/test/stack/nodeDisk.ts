@@ -2,11 +2,14 @@ import { type Clock, type SeededRandom, type StorageBatch, sleep, type WritableS
 import { openFileStorage } from "@raftkit/store-fs";
 import { SimulatedDisk } from "@raftkit/store-fs/testing";
 import { MemoryDisk } from "./memoryDisk.js";
+import { cutBadTailAsTorn, type Damage, flipFrameBit } from "./walDamage.js";
 
 /** Ways to break the disk on purpose, to prove the checks catch what a broken disk does. */
 export interface DiskBugs {
   /** A crash loses the last entries, though they were reported durable. */
   loseTail?: boolean;
+  /** Recovery cuts a damaged last WAL frame as if a crash tore it (store-fs before it told them apart). */
+  acceptCorruptTail?: boolean;
 }
 
 /** One node's disk, across its process's incarnations: the storage factory of the simulation. */
@@ -18,6 +21,12 @@ export interface NodeDisk {
   /** The next write or fsync fails with `code`. */
   failNextWrite(code: "EIO" | "ENOSPC"): void;
   clearFaults(): void;
+  /** Flips a bit in a complete WAL frame (the process is down), or returns null if this disk cannot. */
+  corrupt(rng: SeededRandom): Damage | null;
+  /** Damage made by {@link corrupt} that no open has refused yet. */
+  damage: Damage | null;
+  /** Damage that an open accepted (a violation), until read. */
+  acceptedDamage: Damage | null;
 }
 
 /** WAL segments this small roll over (and get deleted behind snapshots) within a run. */
@@ -34,20 +43,36 @@ class FileDisk implements NodeDisk {
   readonly #disk: SimulatedDisk;
   readonly #dir: string;
   readonly #latencyMs: number;
+  readonly #bugs: DiskBugs;
+  damage: Damage | null = null;
+  acceptedDamage: Damage | null = null;
 
-  constructor(id: string, rng: SeededRandom, latencyMs: number) {
+  constructor(id: string, rng: SeededRandom, latencyMs: number, bugs: DiskBugs) {
     this.#disk = new SimulatedDisk({ random: () => rng.next() });
     this.#dir = `/data/${id}`;
     this.#latencyMs = latencyMs;
+    this.#bugs = bugs;
   }
 
   async open(clock: Clock): Promise<WritableStorage> {
+    if (this.#bugs.acceptCorruptTail) cutBadTailAsTorn(this.#disk, this.#dir);
     const storage = await openFileStorage(this.#dir, {
       vfs: this.#disk.vfs,
       segmentBytes: SEGMENT_BYTES,
       cacheBytes: CACHE_BYTES,
+      // Group commits run in the node's simulated time: a crash or a pause holds them too.
+      setImmediate: (fn) => clock.setImmediate(fn),
     });
+    if (this.damage) {
+      this.acceptedDamage = this.damage;
+      this.damage = null;
+    }
     return this.#latencyMs > 0 ? withLatency(storage, clock, this.#latencyMs) : storage;
+  }
+
+  corrupt(rng: SeededRandom): Damage | null {
+    this.damage = flipFrameBit(this.#disk, this.#dir, rng);
+    return this.damage;
   }
 
   crash(): void {
@@ -84,5 +109,5 @@ function withLatency(s: WritableStorage, clock: Clock, ms: number): WritableStor
 /** The disk of node `id`: FileStorage on a SimulatedDisk, or, for the broken-disk variants, a MemoryStorage image. */
 export function makeDisk(id: string, rng: SeededRandom, latencyMs: number, bugs: DiskBugs): NodeDisk {
   if (bugs.loseTail) return new MemoryDisk({ latencyMs, bugs });
-  return new FileDisk(id, rng, latencyMs);
+  return new FileDisk(id, rng, latencyMs, bugs);
 }

@@ -1,5 +1,5 @@
 import type { SeededRandom } from "@raftkit/core";
-import type { LinkFaults } from "./simNetwork.js";
+import type { LinkFaults } from "../../src/testing/sim/simNetwork.js";
 
 /** Everything a seed decides about a run before it starts. */
 export interface StackConfig {
@@ -33,6 +33,10 @@ export interface StackConfig {
   diskErrors: boolean;
   /** Lose a node for good and replace it through the cluster API (on 5 nodes: maybe shrink to 3). */
   replace: "none" | "replace" | "shrink";
+  /** With `replace: "shrink"`: remove two voters at once (joint consensus) instead of one at a time. */
+  jointShrink: boolean;
+  /** Flip a bit in a complete WAL frame of one crashed node's disk, which must then refuse to start. */
+  corruption: boolean;
 }
 
 export const FAULT_KINDS = ["crashes", "pauses", "partitions", "clockFaults", "diskErrors"] as const;
@@ -58,6 +62,8 @@ export function drawStackConfig(rng: SeededRandom): StackConfig {
       maxDelayMs: rng.pick([2, 5, 10]),
       slow: rng.pick([0, 0.02, 0.05]),
       slowDelayMs: tickMs * 5,
+      redeliver: 0,
+      redeliverWaitMs: 0,
     },
     clients: 2 + rng.int(4),
     keys: 1 + rng.int(3),
@@ -75,6 +81,28 @@ export function drawStackConfig(rng: SeededRandom): StackConfig {
       : nodes === 5
         ? rng.pick(["none", "replace", "shrink"])
         : rng.pick(["none", "replace"]),
+    jointShrink: false,
+    corruption: false,
+  };
+}
+
+/**
+ * Draws the faults added after the first configurations from a stream of their own, so that
+ * every seed keeps the rest of its configuration: late redelivery to a restarted node,
+ * corruption of a crashed node's disk, and the joint shrink (on 5 nodes, sometimes instead of none).
+ */
+export function drawLaterFaults(c: StackConfig, rng: SeededRandom): StackConfig {
+  const calm = !(c.crashes || c.pauses || c.partitions || c.clockFaults || c.diskErrors);
+  const election = c.tickMs * c.electionTick;
+  const redeliver = calm || !c.crashes ? 0 : rng.pick([0, 0, 0.3, 0.8]);
+  const replace = c.nodes === 5 && c.replace === "none" && !calm && rng.chance(0.3) ? "shrink" : c.replace;
+  return {
+    ...c,
+    links: { ...c.links, redeliver, redeliverWaitMs: redeliver > 0 ? election : 0 },
+    replace,
+    jointShrink: replace === "shrink" && rng.chance(0.6),
+    // A damaged node is lost for good: never beside another permanent loss, which would leave no quorum.
+    corruption: c.crashes && replace === "none" && rng.chance(0.4),
   };
 }
 
@@ -88,22 +116,9 @@ export function describeStackConfig(c: StackConfig): string {
   return (
     `${c.nodes} nodes, tick ${c.tickMs} ms × ${c.electionTick}, snapshot every ${c.snapshotEntries} (keep ${c.snapshotCatchUpEntries}), ` +
     `loss ${c.links.loss}, dup ${c.links.duplicate}, delay ≤${c.links.maxDelayMs} ms, ${c.clients} clients on ${c.keys} keys, ` +
-    `faults every ~${c.faultEveryMs} ms: ${faults.join(", ") || "none"}, membership: ${c.replace}`
+    `faults every ~${c.faultEveryMs} ms: ${faults.join(", ") || "none"}, membership: ${c.replace}${c.jointShrink ? " (joint)" : ""}` +
+    `${c.links.redeliver ? `, late redelivery ${c.links.redeliver}` : ""}${c.corruption ? ", disk corruption" : ""}`
   );
 }
 
-/** Mixes a seed with small numbers into an independent 32-bit seed (MurmurHash3's finalizer). */
-export function deriveSeed(seed: number, ...parts: number[]): number {
-  let h = mix(seed >>> 0);
-  for (const p of parts) h = mix((h + Math.imul(p + 1, 0x9e3779b9)) >>> 0);
-  return h;
-}
-
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+export { deriveSeed } from "../../src/testing/sim/deriveSeed.js";

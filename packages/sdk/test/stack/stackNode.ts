@@ -8,11 +8,11 @@ import {
 import { decodeValue, encodeValue } from "../../src/codec.js";
 import { type CommandRunner, createMachineNode, type MachineNode } from "../../src/machineNode.js";
 import { type CommandPayload, PUBLISH, ReplicatedMachine } from "../../src/replicatedMachine.js";
+import { NodeClock } from "../../src/testing/sim/nodeClock.js";
+import { type Scheduler, SimProcess } from "../../src/testing/sim/scheduler.js";
+import type { NetworkBugs, SimNetwork, SimTransport } from "../../src/testing/sim/simNetwork.js";
 import { type KvMachine, kvMachine } from "./kvMachine.js";
-import { NodeClock } from "./nodeClock.js";
 import type { DiskBugs, NodeDisk } from "./nodeDisk.js";
-import { type Scheduler, SimProcess } from "./scheduler.js";
-import type { NetworkBugs, SimNetwork, SimTransport } from "./simNetwork.js";
 import { maxClockOffset, type StackConfig } from "./stackConfig.js";
 
 /** Ways to break a replica on purpose, each caught by one check. */
@@ -129,6 +129,8 @@ export class StackNode {
       snapshotCatchUpEntries: c.snapshotCatchUpEntries,
       proposalTimeoutMs: 2_000,
       readTimeoutMs: 2_000,
+      // The checks look for stale lease reads, so the stack serves them.
+      leaseReads: true,
       clock,
       random: { int: (n) => this.#rng.int(n) },
     });

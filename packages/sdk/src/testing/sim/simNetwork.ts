@@ -11,12 +11,27 @@ export interface LinkFaults {
   /** A slow batch: delayed by up to `slowDelayMs` more (reorders it behind later ones). */
   slow: number;
   slowDelayMs: number;
+  /**
+   * Share of batches, in flight to a node that crashes, that still reach its next incarnation
+   * if it is up when they arrive (the sender's queue held them behind a request to the dead
+   * process, and sends them once that request fails). A batch arriving while the node is down
+   * waits for it up to an election timeout. 0 keeps the old rule: they are lost.
+   */
+  redeliver: number;
+  /** How long a batch for a node that is down waits for it (see {@link redeliver}). */
+  redeliverWaitMs: number;
 }
 
 /** A broken network, for the election-safety check's own test. */
 export interface NetworkBugs {
   /** Every granted vote is also delivered to every other node, as if given to it. */
   forgeVotes?: boolean;
+  /**
+   * ReadIndex contexts go on the wire as the bare sequence number (`++seq` from 0 per
+   * incarnation), as before the fix, and an answer is read back as the receiver's current
+   * incarnation's: a late answer to a previous incarnation's request passes for the new one's.
+   */
+  collidingReadContexts?: boolean;
 }
 
 export interface NetworkStats {
@@ -27,6 +42,8 @@ export interface NetworkStats {
   resets: number;
   snapshotsSent: number;
   snapshotsFailed: number;
+  /** Batches delivered by the redelivery rule (perhaps to a later incarnation than they were sent to). */
+  batchesLate: number;
 }
 
 /**
@@ -52,13 +69,25 @@ export class SimNetwork {
     resets: 0,
     snapshotsSent: 0,
     snapshotsFailed: 0,
+    batchesLate: 0,
   };
 
   readonly #bugs: NetworkBugs;
+  /** Decides redeliveries: a stream of its own, so seeds without them draw as before. */
+  readonly #redeliverRng: SeededRandom;
+  /** The collidingReadContexts bug: each node's latest incarnation, as its read requests name it. */
+  readonly #incarnationOf = new Map<NodeId, string>();
 
-  constructor(sched: Scheduler, rng: SeededRandom, faults: LinkFaults, bugs: NetworkBugs = {}) {
+  constructor(
+    sched: Scheduler,
+    rng: SeededRandom,
+    faults: LinkFaults,
+    bugs: NetworkBugs = {},
+    redeliverRng: SeededRandom = rng,
+  ) {
     this.#sched = sched;
     this.#rng = rng;
+    this.#redeliverRng = redeliverRng;
     this.faults = faults;
     this.#bugs = bugs;
   }
@@ -132,7 +161,9 @@ export class SimNetwork {
     const snapshot = batch.find((m) => m.type === "snapshot");
     this.stats.batchesSent++;
     if (snapshot) this.stats.snapshotsSent++;
-    const bytes = encodeMessages(batch);
+    const bytes = encodeMessages(
+      this.#bugs.collidingReadContexts ? batch.map((m) => this.#collide(m)) : batch,
+    );
     const fail = (): void => {
       if (snapshot) {
         this.stats.snapshotsFailed++;
@@ -157,10 +188,24 @@ export class SimNetwork {
       let delay = f.minDelayMs + rng.next() * (f.maxDelayMs - f.minDelayMs);
       if (rng.chance(f.slow)) delay += rng.next() * f.slowDelayMs;
       const receiver = this.#endpoints.get(to)!;
+      const deliver = (r: SimTransport): void => {
+        r.deliver(decodeMessages(bytes).map((m) => this.#uncollide(m)));
+        if (snapshot && c === 0) {
+          this.#sched.after(f.minDelayMs, () => from.snapshotDone(to, true), from.proc);
+        }
+      };
+      const blocked = (): boolean => (this.#linkEpoch.get(key) ?? 0) !== epoch || this.#blocked.has(key);
+      if (f.redeliver > 0 && this.#redeliverRng.chance(f.redeliver)) {
+        // Owned by the simulation, not the receiver: it outlives the receiver's incarnation.
+        this.#sched.after(delay, () => this.#late(to, deliver, c === 0 ? fail : () => {}, blocked));
+        continue;
+      }
+      let settled = false;
       this.#sched.after(
         delay,
         () => {
-          if ((this.#linkEpoch.get(key) ?? 0) !== epoch || this.#blocked.has(key)) {
+          settled = true;
+          if (blocked()) {
             if (c === 0) fail();
             return;
           }
@@ -169,14 +214,63 @@ export class SimNetwork {
             if (c === 0) fail();
             return;
           }
-          receiver.deliver(decodeMessages(bytes));
-          if (snapshot && c === 0) {
-            this.#sched.after(f.minDelayMs, () => from.snapshotDone(to, true), from.proc);
-          }
+          deliver(receiver);
         },
         receiver.proc,
       );
+      if (snapshot && c === 0) {
+        // A crash cancels the receiver's timers, the delivery above with them; a real sender
+        // sees its connection reset and reports the snapshot failed, so this one does too.
+        this.#sched.after(delay + f.minDelayMs, () => {
+          if (!settled && !receiver.running) {
+            settled = true;
+            fail();
+          }
+        });
+      }
     }
+  }
+
+  /** Delivers to whichever incarnation of `to` runs now, waiting for one up to {@link LinkFaults.redeliverWaitMs}. */
+  #late(to: NodeId, deliver: (r: SimTransport) => void, fail: () => void, blocked: () => boolean): void {
+    const until = this.#sched.now + this.faults.redeliverWaitMs;
+    const attempt = (): void => {
+      if (blocked()) {
+        fail();
+        return;
+      }
+      const r = this.#endpoints.get(to);
+      if (r?.running) {
+        this.stats.batchesLate++;
+        // Through the receiver's process: a paused node's inbox holds it.
+        this.#sched.after(0, () => (r.running ? deliver(r) : fail()), r.proc);
+        return;
+      }
+      if (this.#sched.now >= until) {
+        fail();
+        return;
+      }
+      this.#sched.after(this.faults.minDelayMs * 10, attempt);
+    };
+    attempt();
+  }
+
+  /** The collidingReadContexts bug, outgoing: `node/incarnation/seq` goes out as `seq`. */
+  #collide(m: Message): Message {
+    if (m.type !== "readIndex" || m.context === null) return m;
+    const [node, incarnation, seq] = new TextDecoder().decode(m.context).split("/");
+    if (seq === undefined || node !== m.from) return m;
+    this.#incarnationOf.set(node, incarnation!);
+    return { ...m, context: new TextEncoder().encode(seq) };
+  }
+
+  /** The collidingReadContexts bug, incoming: an answer's bare `seq` is read as the receiver's latest incarnation's. */
+  #uncollide(m: Message): Message {
+    if (!this.#bugs.collidingReadContexts || m.type !== "readIndexResponse" || m.context === null) return m;
+    const incarnation = this.#incarnationOf.get(m.to);
+    const seq = new TextDecoder().decode(m.context);
+    if (incarnation === undefined || seq.includes("/")) return m;
+    return { ...m, context: new TextEncoder().encode(`${m.to}/${incarnation}/${seq}`) };
   }
 }
 

@@ -1,0 +1,154 @@
+/**
+ * Restart times of members run with the compiled `raftkit start` (the CLI must be built), as
+ * {@link RestartRound} says. Shared by `pnpm bench restart` and the restart test.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
+const BIN = join(pkg, "dist/bin.js");
+const MACHINE = join(pkg, "test/fixtures/counter.mjs");
+const SECRET = "restart-bench";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The status code of one request, 0 when it failed or took over 2 s. */
+function call(url: string, method = "GET", body?: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(
+      url,
+      {
+        method,
+        headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.setTimeout(2000, () => req.destroy());
+    req.on("error", () => resolve(0));
+    req.end(body);
+  });
+}
+
+/** One restart of each kind, in ms. */
+export interface RestartRound {
+  /** From spawning a restarted member to its first 200 on `<api>/status`. */
+  serveMs: number;
+  /** From spawning two killed members again to the first write acknowledged through the third. */
+  resumeMs: number;
+}
+
+/**
+ * A three-member cluster of the compiled CLI in a temporary directory. `raft` goes to every
+ * member's `--config` (e.g. `{ leaseReads: true }`). Every wait fails after `deadlineMs`.
+ * The caller must {@link RestartCluster.close} it.
+ */
+export class RestartCluster {
+  readonly #base = mkdtempSync(join(tmpdir(), "raftkit-restart-"));
+  readonly #deadlineMs: number;
+  readonly #ids = ["n1", "n2", "n3"] as const;
+  readonly #peers: Record<string, string> = {};
+  readonly #procs = new Map<string, ChildProcess>();
+  readonly #config: string;
+  readonly #secretFile: string;
+
+  constructor(o: { raft?: Record<string, unknown>; deadlineMs?: number } = {}) {
+    this.#deadlineMs = o.deadlineMs ?? 30_000;
+    this.#secretFile = join(this.#base, "secret");
+    writeFileSync(this.#secretFile, `${SECRET}\n`);
+    this.#config = join(this.#base, "node.json");
+    writeFileSync(this.#config, JSON.stringify({ raft: o.raft ?? {} }));
+  }
+
+  /** Starts the three members and waits for a first write. */
+  async start(): Promise<void> {
+    for (const id of this.#ids) this.#peers[id] = `http://127.0.0.1:${await freePort()}`;
+    for (const id of this.#ids) this.#spawn(id);
+    await this.#until("the first write", () => this.#write("n1"));
+  }
+
+  /**
+   * Round `i`: kills one member, restarts it and times its serving; then kills two, restarts
+   * them and times the first write through the third.
+   */
+  async round(i: number): Promise<RestartRound> {
+    const [a, b, survivor] = [0, 1, 2].map((k) => this.#ids[(i + k) % 3]!) as [string, string, string];
+    await this.#kill(a);
+    const t0 = performance.now();
+    this.#spawn(a);
+    await this.#until(`${a} to serve after its restart`, () => this.#serves(a));
+    const serveMs = performance.now() - t0;
+    await this.#until(`a write through ${a}`, () => this.#write(a));
+
+    await Promise.all([this.#kill(a), this.#kill(b)]);
+    const t1 = performance.now();
+    this.#spawn(a);
+    this.#spawn(b);
+    await this.#until("writes to resume after two of three restarted", () => this.#write(survivor));
+    return { serveMs, resumeMs: performance.now() - t1 };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#procs.keys()].map((id) => this.#kill(id)));
+    rmSync(this.#base, { recursive: true, force: true });
+  }
+
+  #spawn(id: string): void {
+    const args = ["start", "--machine", MACHINE, "--id", id, "--data-dir", join(this.#base, id)];
+    args.push("--peers", this.#ids.map((p) => `${p}=${this.#peers[p]}`).join(","));
+    args.push("--listen", new URL(this.#peers[id]!).host, "--secret-file", this.#secretFile);
+    args.push("--config", this.#config);
+    this.#procs.set(id, spawn(process.execPath, [BIN, ...args], { stdio: "ignore" }));
+  }
+
+  #kill(id: string): Promise<void> {
+    return new Promise((resolve) => {
+      const p = this.#procs.get(id)!;
+      if (p.exitCode !== null || p.signalCode !== null) return resolve();
+      p.once("exit", () => resolve());
+      p.kill("SIGKILL");
+    });
+  }
+
+  async #write(id: string): Promise<boolean> {
+    const body = JSON.stringify({ json: { arg: 1 } });
+    return (await call(`${this.#peers[id]}/raftkit/commands/add`, "POST", body)) === 200;
+  }
+
+  async #serves(id: string): Promise<boolean> {
+    return (await call(`${this.#peers[id]}/raftkit/status`)) === 200;
+  }
+
+  async #until(what: string, cond: () => Promise<boolean>): Promise<void> {
+    const deadline = performance.now() + this.#deadlineMs;
+    while (!(await cond())) {
+      if (performance.now() > deadline)
+        throw new Error(`timed out after ${this.#deadlineMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+/** Ms from spawning `node -e ""` to its exit: what any restart costs before raftkit runs. */
+export function bareNodeMs(): number {
+  const t0 = performance.now();
+  spawnSync(process.execPath, ["-e", ""]);
+  return performance.now() - t0;
+}
