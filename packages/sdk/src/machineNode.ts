@@ -188,6 +188,7 @@ export function createMachineNode<M extends AnyMachine>(
       unpublish: async (id) => {
         await runner.system(UNPUBLISH, { id });
       },
+      barrier,
       remoteStatus: o.remoteStatus,
       upgradeMachine: (target) =>
         upgradeMachine(

@@ -65,6 +65,8 @@ describe("cluster.replace", () => {
     expect(await c.settle(next.commands.add(1))).toBe(121);
     await c.until(() => c.node("d").status().applied >= next.status().commit);
     expect(await c.settle(c.node("d").query.value(undefined, { consistency: "stale" }))).toBe(121);
+    // A retry on the replaced node, once it applied its removal, has nothing left to do.
+    await c.settle(leader.cluster.replace(leader.id, "d", "mem://d"));
     await c.stopAll();
   });
 
@@ -80,6 +82,30 @@ describe("cluster.replace", () => {
     expect(m.votersOutgoing).toEqual([]);
     await c.settle(follower.cluster.replace(victim.id, "d", "mem://d"));
     expect(follower.status().membership.voters).toEqual(m.voters);
+    await c.stopAll();
+  });
+
+  it("a retry right after a restart acts on the cluster's membership, not on the log this node has not re-applied yet", async () => {
+    const c = await started();
+    const follower = [...c.nodes.values()].find((n) => n.status().role !== "leader")!;
+    const victim = [...c.nodes.values()].find((n) => n.id !== follower.id && n.status().role !== "leader")!;
+    await c.start("d");
+    await c.settle(follower.cluster.replace(victim.id, "d", "mem://d"));
+    await c.settle(follower.stop());
+    const back = await c.start(follower.id);
+    // Restarted from its snapshot, taken before the replacement: d not yet a member in its view.
+    expect(back.status().membership.voters).not.toContain("d");
+    const steps: string[] = [];
+    await c.settle(
+      back.cluster.replace(victim.id, "d", "mem://d", {
+        onProgress: (p) => p.phase === "start" && steps.push(p.step),
+      }),
+    );
+    // Nothing left to do but the idempotent tail; d was never made a learner again.
+    expect(steps).toEqual(["leaveJoint", "unpublish"]);
+    const m = back.status().membership;
+    expect(m.voters).toContain("d");
+    expect(m.learners).not.toContain("d");
     await c.stopAll();
   });
 

@@ -84,6 +84,8 @@ export interface ClusterDeps {
   clock: Clock;
   /** Proposes raftkit's UNPUBLISH record for `id` through the log. */
   unpublish(id: string): Promise<void>;
+  /** Resolves once this node has applied everything committed before the call (a ReadIndex round). */
+  barrier(): Promise<void>;
   /** The status of another node (the leader), to follow a learner's progress from a follower. */
   remoteStatus?: ((id: string) => Promise<NodeStatus | null>) | undefined;
   /** Runs {@link ClusterApi.upgradeMachine} (machineUpgrade.ts). */
@@ -103,6 +105,24 @@ const POLL_MS = 100;
 export function createClusterApi(d: ClusterDeps): ClusterApi {
   const { raft } = d;
   const membership = (): ConfState => raft.status().membership;
+
+  /**
+   * Waits until this node's membership is the cluster's as of now. Staged adds and replace
+   * decide their steps from it, and right after a restart this node has not re-applied its log
+   * yet: its view could be from before a change that is done (adding a voter again as a
+   * learner would demote it).
+   */
+  const currentMembership = async (operation: string): Promise<void> => {
+    try {
+      await d.barrier();
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new Error(
+        `${operation} could not read the cluster's current membership: ${why}. Nothing was changed: call it again once the cluster has a leader.`,
+        { cause: e },
+      );
+    }
+  };
 
   /** Runs `f` as step `step` of `operation`, reporting it and naming it if it fails. */
   const step = async <T>(
@@ -159,6 +179,7 @@ export function createClusterApi(d: ClusterDeps): ClusterApi {
         return;
       }
       const what = `addVoter(${id})`;
+      await currentMembership(what);
       if (isVoter(membership(), id)) return;
       if (!isLearner(membership(), id))
         await step(what, "addLearner", o.onProgress, () => raft.addLearner(id, address));
@@ -178,6 +199,13 @@ export function createClusterApi(d: ClusterDeps): ClusterApi {
       const what = `replace(${oldId} → ${newId})`;
       if (oldId === newId) throw new TypeError(`${what}: the new node needs a new id`);
       const timeoutMs = o.catchUpTimeoutMs ?? 300_000;
+      // A node that applied its own removal is out for good (an applied membership only moves
+      // forward), and no longer gets its reads answered: nothing is left for it to do.
+      if (oldId === raft.id && !isMember(membership(), oldId)) {
+        o.onProgress?.({ step: "done", phase: "done" });
+        return;
+      }
+      await currentMembership(what);
       // A previous attempt may have stopped inside the joint change: let it finish first.
       if (inJoint(membership())) await step(what, "leaveJoint", o.onProgress, () => leaveJoint(timeoutMs));
       let m = membership();
