@@ -32,6 +32,7 @@ export const STACK_BUGS = [
   "divergentReducer",
   "acceptCorruptTail",
   "collidingReadContexts",
+  "sessionReadsIgnoreToken",
 ] as const;
 
 export interface StackOptions {
@@ -190,6 +191,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const clients = new StackClients({
     sched,
     rng: rng(4),
+    sessionRng: rng(11),
     config,
     nodes: () => nodes,
     bugs,

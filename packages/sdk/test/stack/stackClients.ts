@@ -74,6 +74,8 @@ export class StackClients {
   stopped = false;
   readonly #sched: Scheduler;
   readonly #rng: SeededRandom;
+  /** Which linearizable reads are session reads: a stream of its own, so every other draw of a seed stays as it was. */
+  readonly #sessionRng: SeededRandom;
   readonly #config: StackConfig;
   readonly #nodes: () => readonly StackNode[];
   readonly #bugs: ClientBugs;
@@ -90,6 +92,7 @@ export class StackClients {
   constructor(o: {
     sched: Scheduler;
     rng: SeededRandom;
+    sessionRng: SeededRandom;
     config: StackConfig;
     nodes: () => readonly StackNode[];
     bugs: ClientBugs;
@@ -98,6 +101,7 @@ export class StackClients {
   }) {
     this.#sched = o.sched;
     this.#rng = o.rng;
+    this.#sessionRng = o.sessionRng;
     this.#config = o.config;
     this.#nodes = o.nodes;
     this.#bugs = o.bugs;
@@ -146,7 +150,11 @@ export class StackClients {
       req = {
         kind: "get",
         key,
-        consistency: r.chance(c.leaseShare) ? "lease" : r.chance(0.4) ? "session" : "linearizable",
+        consistency: r.chance(c.leaseShare)
+          ? "lease"
+          : this.#sessionRng.chance(0.4)
+            ? "session"
+            : "linearizable",
       };
     else if (r.chance(c.inspectShare)) req = { kind: "inspect", key };
     else if (r.chance(0.5)) req = { kind: "put", key, value: this.#nextValue++ };
