@@ -230,30 +230,33 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
     });
   };
 
-  // Session reads go to one node of the caller's choice, not the leader, each in its own
-  // request; on a failure the client moves on to the next endpoint.
+  // Session reads go to one node of the caller's choice, not the leader: over its app stream,
+  // or else each in its own request. On a failure the client moves on to the next endpoint.
   const readEndpoints = [
     ...(o.sessionReadEndpoint !== undefined ? [o.sessionReadEndpoint] : []),
     ...o.endpoints.filter((e) => e !== o.sessionReadEndpoint),
   ];
   let readAt = 0;
   const readEndpoint = (): string => readEndpoints[readAt]!;
+  const sessionReadAt = async (endpoint: string, c: Queued["call"]): Promise<BatchOutcome> => {
+    const found = streamFor(endpoint);
+    const stream = found instanceof Promise ? await found : found;
+    if (stream !== null) return stream.call(c);
+    const res = await connection(endpoint).request(
+      "POST",
+      `queries/${encodeURIComponent(c.name)}`,
+      encodeBody(c.body),
+      requestTimeoutMs,
+    );
+    if (res.status !== 200) return { ok: false, status: res.status, error: parseError(res.status, res.text) };
+    const { result, index } = decodeBody<{ result: unknown; index?: number }>(res.text);
+    return { ok: true, result, ...(index !== undefined && { index }) };
+  };
   const sendSessionRead = async (c: Queued["call"]): Promise<BatchOutcome> => {
-    const endpoint = readEndpoint();
     try {
-      const res = await connection(endpoint).request(
-        "POST",
-        `queries/${encodeURIComponent(c.name)}`,
-        encodeBody(c.body),
-        requestTimeoutMs,
-      );
-      if (res.status === 200) {
-        const { result, index } = decodeBody<{ result: unknown; index?: number }>(res.text);
-        return { ok: true, result, ...(index !== undefined && { index }) };
-      }
-      const error = parseError(res.status, res.text);
-      if (RETRYABLE.has(error.code)) readAt = (readAt + 1) % readEndpoints.length;
-      return { ok: false, status: res.status, error };
+      const outcome = await sessionReadAt(readEndpoint(), c);
+      if (!outcome.ok && RETRYABLE.has(outcome.error.code)) readAt = (readAt + 1) % readEndpoints.length;
+      return outcome;
     } catch (e) {
       readAt = (readAt + 1) % readEndpoints.length;
       throw e;
