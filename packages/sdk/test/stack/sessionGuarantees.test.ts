@@ -11,18 +11,26 @@ function order(): WriteOrder {
   return o;
 }
 
+/** Events made with these helpers run one after another: each is sent after the previous one was answered. */
+let clock = 0;
+const next = () => {
+  clock += 2;
+  return { call: clock - 1, return: clock };
+};
 const read = (client: number, key: string, output: number | null, session = true): SessionEvent => ({
   client,
   op: "read",
   key,
   output,
   session,
+  ...next(),
 });
 const write = (client: number, key: string, value: number): SessionEvent => ({
   client,
   op: "write",
   key,
   value,
+  ...next(),
 });
 
 describe("checkSessionGuarantees", () => {
@@ -58,6 +66,17 @@ describe("checkSessionGuarantees", () => {
     if (!afterSession.ok) expect(afterSession.reason).toMatch(/^monotonic reads: client 0 read x=2/);
     const afterLinearizable = checkSessionGuarantees([read(0, "x", 3, false), read(0, "x", 1)], order());
     expect(afterLinearizable.ok).toBe(false);
+  });
+
+  it("holds a read only to what was answered before it was sent (a client's operations may overlap)", () => {
+    // Found by seed 300245: the final write of client 0 ran beside its last read.
+    const w = write(0, "x", 2);
+    const overlapping = { ...read(0, "x", 1), call: w.call, return: w.return + 5 };
+    expect(checkSessionGuarantees([w, overlapping], order()).ok).toBe(true);
+    const after = { ...read(0, "x", 1), call: w.return, return: w.return + 5 };
+    const r = checkSessionGuarantees([w, after], order());
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(/^read-your-writes: client 0 read x=1/);
   });
 
   it("skips what the log does not place (a value no applied entry wrote)", () => {

@@ -279,13 +279,14 @@ export class StackClients {
     switch (req.kind) {
       case "put":
         if (ok) this.stats.writesAcked++;
-        if (ok) this.sessionEvents.push({ client, op: "write", key: req.key, value: req.value });
+        if (ok)
+          this.sessionEvents.push({ client, op: "write", key: req.key, value: req.value, call, return: ret });
         this.history.push({ client, op: "put", key: req.key, value: req.value, call, ...end });
         return;
       case "cas":
         if (ok) this.stats.writesAcked++;
         if (ok && output === true)
-          this.sessionEvents.push({ client, op: "write", key: req.key, value: req.value });
+          this.sessionEvents.push({ client, op: "write", key: req.key, value: req.value, call, return: ret });
         if (ok)
           this.history.push({
             client,
@@ -318,6 +319,8 @@ export class StackClients {
           key: req.key,
           output: output as number | null,
           session: req.consistency === "session",
+          call,
+          return: ret,
         });
         // Session reads promise less than linearizability: the session check covers them.
         if (req.consistency === "session") {
