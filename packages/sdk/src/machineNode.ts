@@ -9,6 +9,7 @@ import {
 import type { Immutable } from "immer";
 import { map, type Observable, Subject } from "rxjs";
 import { type ClusterApi, createClusterApi } from "./cluster/clusterApi.js";
+import { isMember, memberIds as membersOf } from "./cluster/members.js";
 import { CommandRunner } from "./commandRunner.js";
 import { type DivergenceEvent, DivergenceMonitor } from "./divergence.js";
 import { upgradeMachine } from "./machineUpgrade.js";
@@ -124,15 +125,8 @@ export function createMachineNode<M extends AnyMachine>(
     supportsMachineVersion: machine.machine.version,
   });
   const commits$ = new Subject<CommitEvent<M>>();
-  const isMember = (id: string): boolean => {
-    const m = raft.status().membership;
-    return [m.voters, m.learners, m.votersOutgoing, m.learnersNext].some((ids) => ids.includes(id));
-  };
-  const memberIds = (): string[] => {
-    const m = raft.status().membership;
-    return [...new Set([...m.voters, ...m.learners, ...m.votersOutgoing, ...m.learnersNext])];
-  };
-  machine.isMember = isMember;
+  const memberIds = (): string[] => membersOf(raft.status().membership);
+  machine.isMember = (id) => isMember(raft.status().membership, id);
   machine.memberIds = memberIds;
   machine.onCommand = (c) => {
     // raftkit's own commands (membership records, state checks) are not the machine's.

@@ -2,6 +2,7 @@ import type { Clock, ConfState, NodeStatus, RaftNode } from "@raftkit/core";
 import { sleep } from "@raftkit/core";
 import type { MachineUpgrade } from "../machineUpgrade.js";
 import { type CatchUpProgress, waitCaughtUp } from "./catchUp.js";
+import { isMember } from "./members.js";
 
 /** How a new member is brought up to date before it votes. */
 export interface CatchUpOptions {
@@ -96,8 +97,6 @@ const has = (ids: readonly string[], id: string): boolean => ids.includes(id);
 const isVoter = (m: ConfState, id: string): boolean => has(m.voters, id);
 const isLearner = (m: ConfState, id: string): boolean => has(m.learners, id) || has(m.learnersNext, id);
 const inJoint = (m: ConfState): boolean => m.votersOutgoing.length > 0;
-const isMember = (m: ConfState, id: string): boolean =>
-  [m.voters, m.learners, m.votersOutgoing, m.learnersNext].some((ids) => has(ids, id));
 
 const POLL_MS = 100;
 
