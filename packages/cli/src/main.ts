@@ -21,7 +21,8 @@ export const HELP = `raftkit: run and operate a raftkit cluster
 
 The secret comes from --secret-file FILE (its first line) or RAFTKIT_SECRET, never a flag;
 --endpoints may come from RAFTKIT_ENDPOINTS. Exit codes: 0 ok, 1 operation failed or a member
-unhealthy, 2 usage, 3 no endpoint answered or no leader, 4 corrupt data.
+unhealthy, 2 usage, 3 no endpoint answered or no leader, 4 corrupt data, 5 replace stopped
+part-way (run it again to resume).
 `;
 
 const OPTIONS = {
