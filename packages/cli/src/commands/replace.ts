@@ -43,7 +43,13 @@ export async function replaceCommand(
   oldId: string,
   newId: string,
   address: string,
-  o: { endpoints?: string | undefined; secret: string | undefined; timeoutMs: number },
+  o: {
+    endpoints?: string | undefined;
+    secret: string | undefined;
+    timeoutMs: number;
+    /** How long the leader waits for NEW to catch up (its default: 300,000 ms). */
+    catchUpTimeoutMs?: number;
+  },
 ): Promise<ExitCode> {
   const leader = await findLeader(parseEndpoints(o.endpoints), o.secret);
   const write = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -51,7 +57,12 @@ export async function replaceCommand(
   try {
     status = (await runMembershipCall(
       `${leader}/cluster/replace`,
-      { id: oldId, newId, address },
+      {
+        id: oldId,
+        newId,
+        address,
+        ...(o.catchUpTimeoutMs !== undefined && { catchUpTimeoutMs: o.catchUpTimeoutMs }),
+      },
       {
         ...(o.secret !== undefined && { headers: { authorization: `Bearer ${o.secret}` } }),
         onProgress: progressPrinter(newId, write),
