@@ -13,6 +13,7 @@ import { type ClientBugs, type ClientStats, StackClients } from "./stackClients.
 import {
   deriveSeed,
   drawLaterFaults,
+  drawReplaceVia,
   drawStackConfig,
   type FaultKind,
   type StackConfig,
@@ -77,7 +78,10 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const duration = options.duration ?? 3_000;
   const bugs = options.bugs ?? {};
   const rng = (n: number) => new SeededRandom(deriveSeed(seed, n));
-  const config = { ...drawLaterFaults(drawStackConfig(rng(0)), rng(8)), ...options.overrides };
+  const config = {
+    ...drawReplaceVia(drawLaterFaults(drawStackConfig(rng(0)), rng(8)), rng(12)),
+    ...options.overrides,
+  };
   for (const k of options.without ?? []) config[k] = false;
   const sched = new Scheduler();
   const trace = new TraceLog(sched, options.traceLines ?? 80, options.onTrace);
@@ -208,6 +212,9 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     trace: (l) => trace.add(l),
     net,
     electionMs: config.tickMs * config.electionTick,
+    via: config.replaceVia,
+    crashMidway: config.crashMidway,
+    restart: (n) => restart(n),
   });
 
   const onUnhandled = (e: unknown) =>
