@@ -2,9 +2,12 @@ import { type NodeStatus, TimeoutError } from "@raftkit/core";
 import type { Immutable } from "immer";
 import { distinctUntilChanged, filter, map, Observable, share } from "rxjs";
 import { ApiConnection } from "./apiConnection.js";
+import { ApiError } from "./apiError.js";
 import { type ApiStream, StreamUnsupportedError } from "./apiStream.js";
 import { CallerSession } from "./callerSession.js";
 import { checkCommandOptions, checkQueryOptions, InvalidCallOptionsError } from "./callOptions.js";
+import { runMembershipCall } from "./cluster/membershipCall.js";
+import type { MembershipProgress } from "./cluster/membershipProgress.js";
 import {
   CommandError,
   DecodeError,
@@ -14,6 +17,7 @@ import {
   ValidationError,
 } from "./errors.js";
 import { operationProxy } from "./operationProxy.js";
+import { isReadToken, type ReadToken, type WithToken } from "./readToken.js";
 import { readSse } from "./sse.js";
 import type {
   AnyMachine,
@@ -23,6 +27,7 @@ import type {
   Queries,
   QueryOptions,
   StateOf,
+  TokenCalls,
 } from "./types.js";
 import {
   type ApiErrorBody,
@@ -34,6 +39,8 @@ import {
   type QueryRequest,
 } from "./wire.js";
 
+export { ApiError } from "./apiError.js";
+
 export interface ClientOptions {
   /** The app API of every node you know, e.g. `["http://10.0.0.1:7000/raftkit", …]`. */
   endpoints: string[];
@@ -43,24 +50,25 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Deadline of a single HTTP request, in ms. Default 5,000. */
   requestTimeoutMs?: number;
-}
-
-/** The app API answered with an error the client does not retry (bad secret, bad request, …). */
-export class ApiError extends Error {
-  readonly code: string;
-  readonly status: number;
-  constructor(status: number, body: ApiErrorBody["error"]) {
-    super(`${body.message}${body.node ? ` (node ${body.node})` : ""}`);
-    this.name = "ApiError";
-    this.code = body.code;
-    this.status = status;
-  }
+  /**
+   * Where `"session"` reads go first: any node, a follower near you included. Default: the
+   * first of `endpoints`. On a failure they move on through `endpoints`.
+   */
+  sessionReadEndpoint?: string;
 }
 
 /** A typed connection to a raftkit cluster over its app API; see {@link createClient}. */
 export interface Client<M extends AnyMachine> {
   readonly commands: Commands<M>;
   readonly query: Queries<M>;
+  /** The same calls, each answering `{ result, token }` (see {@link ReadToken}). */
+  readonly withToken: TokenCalls<M>;
+  /**
+   * The highest read token this client has seen, from its commands' answers and its reads'
+   * (0 before any). Its `"session"` reads wait for it by default, so they observe every
+   * write this client made and never go back behind an earlier read, on whichever node.
+   */
+  readonly token: ReadToken;
   /** This client's session id: its commands are applied at most once. A new one replaces it once it expired. */
   readonly session: string;
   readonly status$: Observable<NodeStatus & { leaderUrl: string | null }>;
@@ -69,6 +77,29 @@ export interface Client<M extends AnyMachine> {
   readonly state$: Observable<Immutable<StateOf<M>>>;
   /** The endpoint currently preferred (the leader's, once known). */
   endpoint(): string;
+  /** Stepped membership calls, run by the leader (see docs/membership.md). */
+  readonly cluster: ClientCluster;
+}
+
+/** What a stepped membership call over the app API takes. */
+export interface ClientMembershipOptions {
+  /** The new node counts as caught up within this many entries of the leader's last index. Default 100. */
+  maxLagEntries?: number;
+  /** How long the node waits for the new node to catch up, in ms. Default 300,000. */
+  catchUpTimeoutMs?: number;
+  /** Called with each step as the node runs it, and with the learner's progress while it catches up. */
+  onProgress?: (p: MembershipProgress) => void;
+  /** Deadline of the whole call, in ms. Default 330,000 (the node waits up to 300,000 for a catch-up). */
+  timeoutMs?: number;
+}
+
+/**
+ * `cluster.replace` and the staged `cluster.addVoter` of a node's API, over HTTP. A call that
+ * stops part-way rejects with {@link MembershipStepError}: call it again to resume.
+ */
+export interface ClientCluster {
+  replace(oldId: string, newId: string, address: string, options?: ClientMembershipOptions): Promise<void>;
+  addVoter(id: string, address: string, options?: ClientMembershipOptions): Promise<void>;
 }
 
 const RETRYABLE = new Set(["TIMEOUT", "UNAVAILABLE", "STOPPED", "DIVERGED", "INTERNAL"]);
@@ -95,6 +126,8 @@ function parseError(status: number, text: string): ApiErrorBody["error"] {
 export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> {
   if (o.endpoints.length === 0) throw new TypeError("createClient needs at least one endpoint");
   const session = new CallerSession();
+  /** The highest read token seen in any answer. */
+  let seen: ReadToken = 0;
   const timeoutMs = o.timeoutMs ?? 30_000;
   const requestTimeoutMs = o.requestTimeoutMs ?? 5_000;
   let preferred = o.endpoints[0]!;
@@ -213,13 +246,47 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
     });
   };
 
+  // Session reads go to one node of the caller's choice, not the leader: over its app stream,
+  // or else each in its own request. On a failure the client moves on to the next endpoint.
+  const readEndpoints = [
+    ...(o.sessionReadEndpoint !== undefined ? [o.sessionReadEndpoint] : []),
+    ...o.endpoints.filter((e) => e !== o.sessionReadEndpoint),
+  ];
+  let readAt = 0;
+  const readEndpoint = (): string => readEndpoints[readAt]!;
+  const sessionReadAt = async (endpoint: string, c: Queued["call"]): Promise<BatchOutcome> => {
+    const found = streamFor(endpoint);
+    const stream = found instanceof Promise ? await found : found;
+    if (stream !== null) return stream.call(c);
+    const res = await connection(endpoint).request(
+      "POST",
+      `queries/${encodeURIComponent(c.name)}`,
+      encodeBody(c.body),
+      requestTimeoutMs,
+    );
+    if (res.status !== 200) return { ok: false, status: res.status, error: parseError(res.status, res.text) };
+    const { result, index } = decodeBody<{ result: unknown; index?: number }>(res.text);
+    return { ok: true, result, ...(index !== undefined && { index }) };
+  };
+  const sendSessionRead = async (c: Queued["call"]): Promise<BatchOutcome> => {
+    try {
+      const outcome = await sessionReadAt(readEndpoint(), c);
+      if (!outcome.ok && RETRYABLE.has(outcome.error.code)) readAt = (readAt + 1) % readEndpoints.length;
+      return outcome;
+    } catch (e) {
+      readAt = (readAt + 1) % readEndpoints.length;
+      throw e;
+    }
+  };
+
   /** Sends one call until it succeeds, fails for good, or the deadline passes. */
   async function call(
     kind: "command" | "query",
     name: string,
     body: (budget: number) => CommandRequest | QueryRequest,
     callTimeoutMs = timeoutMs,
-  ): Promise<unknown> {
+    send: (call: Queued["call"]) => Promise<BatchOutcome> = dispatch,
+  ): Promise<WithToken<unknown>> {
     const deadline = Date.now() + callTimeoutMs;
     let mayHaveBeenApplied = false;
     for (let attempt = 0; ; attempt++) {
@@ -233,7 +300,7 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
         );
       let outcome: BatchOutcome;
       try {
-        outcome = await dispatch({ kind, name, body: body(remaining) });
+        outcome = await send({ kind, name, body: body(remaining) });
       } catch (e) {
         // A call too large for any node fails as it is; anything else may have reached the node.
         if (e instanceof RangeError) throw e;
@@ -243,7 +310,12 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
         await new Promise((r) => setTimeout(r, Math.min(500, 25 * 2 ** Math.min(attempt, 4))));
         continue;
       }
-      if (outcome.ok) return outcome.result;
+      if (outcome.ok) {
+        // A node that answers with a malformed token is not trusted with it.
+        const token = isReadToken(outcome.index) ? outcome.index : 0;
+        seen = Math.max(seen, token);
+        return { result: outcome.result, token };
+      }
       const err = outcome.error;
       if (err.code === "SESSION_EXPIRED") {
         const sent = body(remaining) as CommandRequest;
@@ -267,7 +339,11 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
     }
   }
 
-  const commands = operationProxy((name) => async (arg?: unknown, options: CommandOptions = {}) => {
+  const runCommand = async (
+    name: string,
+    arg: unknown,
+    options: CommandOptions = {},
+  ): Promise<WithToken<unknown>> => {
     checkCommandOptions(name, options);
     // Renews the session once if it expired before this command was ever sent.
     for (let renewed = false; ; renewed = true) {
@@ -292,11 +368,34 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
         c.done();
       }
     }
-  });
-  const query = operationProxy((name) => (arg?: unknown, options: QueryOptions = {}) => {
+  };
+  const runQuery = (name: string, arg: unknown, options: QueryOptions = {}): Promise<WithToken<unknown>> => {
     checkQueryOptions(name, options);
-    return call("query", name, () => ({ args: [arg, options] }), options.timeoutMs);
-  });
+    if (options.consistency !== "session")
+      return call("query", name, () => ({ args: [arg, options] }), options.timeoutMs);
+    // The later of the caller's token and this client's own: its writes and earlier reads.
+    const after = Math.max(seen, options.after ?? 0);
+    return call(
+      "query",
+      name,
+      () => ({ args: [arg, { ...options, after }] }),
+      options.timeoutMs,
+      sendSessionRead,
+    );
+  };
+  const commands = operationProxy(
+    (name) => async (arg?: unknown, options?: CommandOptions) =>
+      (await runCommand(name, arg, options)).result,
+  );
+  const query = operationProxy(
+    (name) => async (arg?: unknown, options?: QueryOptions) => (await runQuery(name, arg, options)).result,
+  );
+  const withToken = {
+    commands: operationProxy(
+      (name) => (arg?: unknown, options?: CommandOptions) => runCommand(name, arg, options),
+    ),
+    query: operationProxy((name) => (arg?: unknown, options?: QueryOptions) => runQuery(name, arg, options)),
+  } as unknown as TokenCalls<M>;
 
   const events$ = new Observable<{ event: string; data: unknown }>((subscriber) => {
     const abort = new AbortController();
@@ -326,6 +425,10 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
   return {
     commands: commands as unknown as Commands<M>,
     query: query as unknown as Queries<M>,
+    withToken,
+    get token() {
+      return seen;
+    },
     get session() {
       return session.id;
     },
@@ -343,5 +446,27 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
       map((e) => e.data as Immutable<StateOf<M>>),
     ),
     endpoint: () => preferred,
+    cluster: {
+      replace: (oldId, newId, address, options = {}) =>
+        membershipCall("replace", { id: oldId, newId, address }, options),
+      addVoter: (id, address, options = {}) => membershipCall("addVoter", { id, address }, options),
+    },
   };
+
+  async function membershipCall(
+    op: "replace" | "addVoter",
+    body: { id: string; address: string; newId?: string },
+    options: ClientMembershipOptions,
+  ): Promise<void> {
+    await findLeader();
+    await runMembershipCall(
+      `${preferred.replace(/\/$/, "")}/cluster/${op}`,
+      {
+        ...body,
+        ...(options.maxLagEntries !== undefined && { maxLagEntries: options.maxLagEntries }),
+        ...(options.catchUpTimeoutMs !== undefined && { catchUpTimeoutMs: options.catchUpTimeoutMs }),
+      },
+      { headers, onProgress: options.onProgress, timeoutMs: options.timeoutMs ?? 330_000 },
+    );
+  }
 }

@@ -11,6 +11,8 @@ import { type Subscription, throttleTime } from "rxjs";
 import { bearerToken, secretMatches } from "./auth.js";
 import { runBatchCalls, runCommand, runQuery } from "./batchCalls.js";
 import { InvalidCallOptionsError } from "./callOptions.js";
+import { MembershipStepError } from "./cluster/membershipErrors.js";
+import { createClusterRouter } from "./clusterRoutes.js";
 import { DivergedError } from "./divergence.js";
 import {
   CommandError,
@@ -23,6 +25,7 @@ import {
 import type { CommandRunner, MachineNode } from "./machineNode.js";
 import { CommandNotAvailableError, UpgradeRefusedError } from "./machineVersionErrors.js";
 import { createOperatorRouter } from "./operatorRoutes.js";
+import type { WithToken } from "./readToken.js";
 import type { AnyMachine } from "./types.js";
 import {
   type ApiErrorBody,
@@ -83,6 +86,9 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
   else if (e instanceof UpgradeRefusedError) {
     code = "UPGRADE_REFUSED";
     body.error.lacking = e.lacking;
+  } else if (e instanceof MembershipStepError) {
+    code = "MEMBERSHIP_INCOMPLETE";
+    body.error.membership = e.toWire();
   } else if (e instanceof RaftkitError && e.code === "DECODE") code = "DECODE";
   body.error.code = code;
   return { status: errorStatus[code], body };
@@ -94,7 +100,7 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
  *
  * Routes: `POST /commands/:name` (body: superjson {@link CommandRequest}), `POST /queries/:name`
  * (body: superjson {@link QueryRequest}), `GET /status`, `GET /events` (SSE: `status`,
- * `commit`, `state`), `POST /cluster/{addVoter,addLearner,promote,remove,transfer}`, and the operator routes
+ * `commit`, `state`), `POST /cluster/{addVoter,addLearner,promote,remove,replace,transfer}`, and the operator routes
  * `GET /node` and `GET /snapshot` (see {@link createOperatorRouter}).
  */
 export function createAppRouter<M extends AnyMachine>(
@@ -146,10 +152,11 @@ export function createAppRouter<M extends AnyMachine>(
     }
   };
 
-  /** Answers with the call's result, or with the API error it failed with. */
-  const answer = async (res: Response, call: () => Promise<unknown>): Promise<void> => {
+  /** Answers with the call's result and read token (`index`), or with the API error it failed with. */
+  const answer = async (res: Response, call: () => Promise<WithToken<unknown>>): Promise<void> => {
     try {
-      res.type("application/json").send(encodeBody({ result: await call() }));
+      const { result, token } = await call();
+      res.type("application/json").send(encodeBody({ result, index: token }));
     } catch (e) {
       fail(res, e);
     }
@@ -191,28 +198,7 @@ export function createAppRouter<M extends AnyMachine>(
     res.json({ membership: node.status().membership, published: node.publishedMembers() });
   });
 
-  router.post("/cluster/:op", async (req, res) => {
-    try {
-      const body = parse<{ id: string; address?: string }>(req);
-      const op = String(req.params.op);
-      if (typeof body.id !== "string")
-        throw new DecodeError("the request body", new Error("id must be a string"));
-      if (op === "addVoter") await node.cluster.addVoter(body.id, body.address ?? "");
-      else if (op === "addLearner") await node.cluster.addLearner(body.id, body.address ?? "");
-      else if (op === "promote") await node.cluster.promote(body.id);
-      else if (op === "remove") await node.cluster.remove(body.id);
-      else if (op === "transfer") await node.transferLeadership(body.id);
-      else {
-        res.status(404).json({
-          error: { code: "BAD_REQUEST", message: `unknown cluster operation ${op}`, node: node.id },
-        });
-        return;
-      }
-      res.json({ ok: true, status: node.status() });
-    } catch (e) {
-      fail(res, e);
-    }
-  });
+  router.use(createClusterRouter(node, parse, (e) => toApiError(e, node.id)));
 
   router.get("/events", (req, res) => {
     res.writeHead(200, {

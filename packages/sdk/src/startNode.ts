@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { AddressInfo } from "node:net";
-import { RaftNode, type RaftNodeOptions } from "@raftkit/core";
+import { type NodeStatus, RaftNode, type RaftNodeOptions } from "@raftkit/core";
 import { type FileStorage, openFileStorage } from "@raftkit/store-fs";
 import { HttpTransport, type TlsClientOptions } from "@raftkit/transport-http";
 import express, { type Express } from "express";
@@ -194,6 +194,16 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     ...(metrics && { onRead: metrics.read }),
     ...(o.divergenceCheckEntries !== undefined && { divergenceCheckEntries: o.divergenceCheckEntries }),
     logger,
+    remoteStatus: (id) => fetchApi<NodeStatus>(raft.addresses()[id], apiPath, "status", apiSecret),
+    remotePublished: async (id) => {
+      const m = await fetchApi<{ published: Record<string, unknown> }>(
+        raft.addresses()[id],
+        apiPath,
+        "members",
+        apiSecret,
+      );
+      return m ? Object.keys(m.published) : null;
+    },
     onStop: async () => {
       leaderLog.unsubscribe();
       metrics?.close();
@@ -245,6 +255,21 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     metrics: metrics?.registry ?? null,
     logger: log,
   });
+}
+
+/** Another node's answer to `GET <apiPath>/<route>` on its app API (status, members), or null when it cannot be had. */
+async function fetchApi<T>(
+  address: string | undefined,
+  apiPath: string,
+  route: string,
+  secret: string | null,
+): Promise<T | null> {
+  if (!address) return null;
+  const res = await fetch(`${address.replace(/\/$/, "")}${apiPath}/${route}`, {
+    headers: secret !== null ? { authorization: `Bearer ${secret}` } : {},
+    signal: AbortSignal.timeout(2_000),
+  });
+  return res.ok ? ((await res.json()) as T) : null;
 }
 
 async function publishWhenLeaderKnown<M extends AnyMachine>(

@@ -1,4 +1,5 @@
 import superjson from "superjson";
+import type { MembershipStepFailure } from "./cluster/membershipErrors.js";
 import { stringifyValue } from "./plainJson.js";
 
 /** The body of a command request from a client. */
@@ -12,8 +13,16 @@ export interface CommandRequest {
   timeoutMs?: number;
 }
 
+/** `args` is `[arg, options]`; a `"session"` query's options carry `after`, a read token. */
 export interface QueryRequest {
   args?: unknown[];
+}
+
+/** A successful answer of `POST /commands/:name` or `/queries/:name`: `index` is its read token. */
+export interface CallAnswer {
+  result: unknown;
+  /** The command's log index, or the commit index of the node when it served the query: pass it as a later session read's `after`. */
+  index: number;
 }
 
 /** Several calls in one request (`POST /batch`). */
@@ -23,7 +32,7 @@ export interface BatchRequest {
 
 /** The outcome of one call of a batch, in the order of the request. */
 export type BatchOutcome =
-  | { ok: true; result?: unknown }
+  | { ok: true; result?: unknown; index?: number }
   | { ok: false; status: number; error: ApiErrorBody["error"] };
 
 /** Error codes the app API answers with, and the HTTP status of each. */
@@ -43,6 +52,7 @@ export const errorStatus = {
   DIVERGED: 503,
   COMMAND_NOT_AVAILABLE: 409,
   UPGRADE_REFUSED: 409,
+  MEMBERSHIP_INCOMPLETE: 409,
   INTERNAL: 500,
 } as const;
 
@@ -66,6 +76,8 @@ export interface ApiErrorBody {
     issues?: { message: string; path: (string | number)[] }[];
     /** For UPGRADE_REFUSED: the members that do not support the target, with the highest version each reports. */
     lacking?: Record<string, number>;
+    /** For MEMBERSHIP_INCOMPLETE: the step that failed, the steps done before it, and why. */
+    membership?: MembershipStepFailure;
     /** For VALIDATION: the operation whose argument was refused. */
     operation?: { kind: "command" | "query"; name: string };
     /** The node that answered. */

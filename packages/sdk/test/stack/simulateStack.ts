@@ -7,11 +7,13 @@ import { TraceLog } from "../../src/testing/sim/traceLog.js";
 import { FaultInjector, type FaultStats } from "./faultInjector.js";
 import { MembershipOperator, type MembershipStats } from "./membershipOps.js";
 import { makeDisk } from "./nodeDisk.js";
+import { checkSessionGuarantees } from "./sessionGuarantees.js";
 import { StackChecker } from "./stackChecks.js";
 import { type ClientBugs, type ClientStats, StackClients } from "./stackClients.js";
 import {
   deriveSeed,
   drawLaterFaults,
+  drawReplaceVia,
   drawStackConfig,
   type FaultKind,
   type StackConfig,
@@ -31,6 +33,7 @@ export const STACK_BUGS = [
   "divergentReducer",
   "acceptCorruptTail",
   "collidingReadContexts",
+  "sessionReadsIgnoreToken",
 ] as const;
 
 export interface StackOptions {
@@ -75,7 +78,10 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const duration = options.duration ?? 3_000;
   const bugs = options.bugs ?? {};
   const rng = (n: number) => new SeededRandom(deriveSeed(seed, n));
-  const config = { ...drawLaterFaults(drawStackConfig(rng(0)), rng(8)), ...options.overrides };
+  const config = {
+    ...drawReplaceVia(drawLaterFaults(drawStackConfig(rng(0)), rng(8)), rng(12)),
+    ...options.overrides,
+  };
   for (const k of options.without ?? []) config[k] = false;
   const sched = new Scheduler();
   const trace = new TraceLog(sched, options.traceLines ?? 80, options.onTrace);
@@ -85,7 +91,10 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const nodes: StackNode[] = [];
   let elections = 0;
   const observer = {
-    applied: (n: StackNode, e: Parameters<StackChecker["applied"]>[1]) => checker.applied(n, e),
+    applied: (n: StackNode, e: Parameters<StackChecker["applied"]>[1]) => {
+      checker.applied(n, e);
+      clients.applied(e);
+    },
     status: (n: StackNode, s: Parameters<StackChecker["status"]>[1]) => checker.status(n, s),
     fatal: (n: StackNode, e: Error) => {
       trace.add(`${n.id}: stopped by a fatal error: ${e.message}`);
@@ -115,12 +124,20 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const peers = () =>
     Object.fromEntries(nodes.filter((n) => n.state !== "lost").map((n) => [n.id, n.address]));
   const initial = new Set<string>();
+  /**
+   * The peers the first members were started with. A first member restarts with them, as a
+   * deployment whose configuration is unchanged would: one whose bootstrap never reached its
+   * disk bootstraps again, and must do so with the same voters (seed 1019: n1, restarted with
+   * the members of the moment, n2 replaced by n4 meanwhile, bootstrapped n1, n3, n4 at the
+   * indexes where n3 held n1, n2, n3, and the replicas diverged).
+   */
+  let boot: Record<string, string> = {};
   const restart = (n: StackNode): void => {
     if (n.state !== "down" && n.state !== "failed") return;
     if (n.state === "failed") n.crash();
     faults.stats.restarts++;
     trace.add(`${n.id}: restarts on its disk`);
-    n.start(peers(), initial.has(n.id)).then(
+    n.start(initial.has(n.id) ? boot : peers(), initial.has(n.id)).then(
       () => acceptedDamage(n),
       (e: unknown) => {
         if (acceptedDamage(n)) return;
@@ -186,6 +203,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const clients = new StackClients({
     sched,
     rng: rng(4),
+    sessionRng: rng(11),
     config,
     nodes: () => nodes,
     bugs,
@@ -202,6 +220,9 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     trace: (l) => trace.add(l),
     net,
     electionMs: config.tickMs * config.electionTick,
+    via: config.replaceVia,
+    crashMidway: config.crashMidway,
+    restart: (n) => restart(n),
   });
 
   const onUnhandled = (e: unknown) =>
@@ -219,7 +240,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     return checker.ok;
   };
   try {
-    const boot = peers();
+    boot = peers();
     for (const n of nodes) sched.after(0, () => void n.start(boot, true));
     faults.start();
     clients.start();
@@ -241,6 +262,10 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     if (checker.ok) {
       const lin = checkLinearizable(clients.history);
       if (lin.ok === false) checker.fail(`linearizability: ${lin.reason}`);
+    }
+    if (checker.ok) {
+      const session = checkSessionGuarantees(clients.sessionEvents, clients.writeOrder);
+      if (session.ok === false) checker.fail(`session guarantees: ${session.reason}`);
     }
     if (checker.ok) checker.checkExactlyOnce(clients.acked);
   } finally {
