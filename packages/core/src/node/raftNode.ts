@@ -36,9 +36,9 @@ let incarnationCounter = 0;
  * A running Raft node: owns a {@link RawNode}, a tick timer, a {@link WritableStorage}, a
  * {@link Transport} and a {@link StateMachine}, and drives them. Each Ready is handled as:
  * a leader sends at once (Raft thesis §10.2.1) → start its durable write (one batch, one
- * fsync) → apply the committed entries while the write runs → once it is durable, a follower
- * sends (its acknowledgements) → advance. A Ready with a snapshot restores it after
- * the write, before applying. Proposals and reads that arrive while a batch is being written
+ * fsync) → a leader applies the committed entries while the write runs; a follower, once its
+ * write is durable, sends (its acknowledgements), then restores a snapshot and applies →
+ * advance. Proposals and reads that arrive while a batch is being written
  * join the next batch, so throughput grows with concurrency.
  */
 export class RaftNode {
@@ -477,22 +477,22 @@ export class RaftNode {
       this.#transport.flush?.();
     }
     const persisted = this.#persister.persist(rd);
-    if (rd.snapshot) {
-      await persisted;
-      if (!sendFirst) this.#transport.send(rd.messages);
-      await this.#snapshotter.restore(rd.snapshot.data, rd.snapshot.meta.index, rd.snapshot.meta.confState);
-      if (rd.committedEntries.length > 0) await this.#applier.apply(rd.committedEntries);
-    } else {
+    if (sendFirst && !rd.snapshot && rd.committedEntries.length > 0) {
       // Committed entries are durable on a quorum already (a leader counts its own entries
       // only once they are durable here, see RawNode.advance), so applying them, and answering
       // their callers, need not wait for this Ready's write: etcd's server applies in parallel
       // with its WAL write too. A failed write is reported by the await below.
-      if (rd.committedEntries.length > 0) {
-        persisted.catch(() => {});
-        await this.#applier.apply(rd.committedEntries);
-      }
+      persisted.catch(() => {});
+      await this.#applier.apply(rd.committedEntries);
+      await persisted;
+    } else {
+      // Anyone else acknowledges as soon as its write is durable, and applies after: applying
+      // first would hold the acknowledgement back for as long as applying takes.
       await persisted;
       if (!sendFirst) this.#transport.send(rd.messages);
+      if (rd.snapshot)
+        await this.#snapshotter.restore(rd.snapshot.data, rd.snapshot.meta.index, rd.snapshot.meta.confState);
+      if (rd.committedEntries.length > 0) await this.#applier.apply(rd.committedEntries);
     }
     for (const rs of rd.readStates) this.#reads.confirmed(rs.requestCtx, rs.index);
     this.#raw.advance(rd);

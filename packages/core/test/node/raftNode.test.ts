@@ -187,6 +187,46 @@ describe("RaftNode", () => {
     await c.stopAll();
   });
 
+  it("a follower acknowledges new entries before it applies the committed ones of the same Ready", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    const log: string[] = [];
+    const transport = c.net.transport.bind(c.net);
+    c.net.transport = (id) => {
+      const t = transport(id);
+      return {
+        ...t,
+        send(ms) {
+          for (const m of ms) if (m.type === "appendResponse" && !m.reject) log.push(`${id} ack ${m.index}`);
+          t.send(ms);
+        },
+      };
+    };
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    for (const [id, machine] of c.machines) {
+      const apply = machine.apply.bind(machine);
+      machine.apply = (es) => {
+        for (const e of es) log.push(`${id} apply ${e.index}`);
+        return apply(es);
+      };
+    }
+    // B is proposed as A is answered: B's append tells the followers that A is committed.
+    let a = 0;
+    const b = await c.settle(
+      leader.propose(encode(1)).then((r) => {
+        a = r.index;
+        return leader.propose(encode(2));
+      }),
+    );
+    expect(b.index).toBe(a + 1);
+    await c.until(() => [...c.machines.values()].every((m) => m.total === 3));
+    for (const id of c.ids.filter((id) => id !== leader.id)) {
+      expect(log.indexOf(`${id} ack ${b.index}`)).toBeGreaterThanOrEqual(0);
+      expect(log.indexOf(`${id} ack ${b.index}`)).toBeLessThan(log.indexOf(`${id} apply ${a}`));
+    }
+    await c.stopAll();
+  });
+
   it("an idle follower learns a new commit a moment later (commitBroadcastDelayMs), not at the next heartbeat", async () => {
     // Heartbeats every 100 ms: only the deferred broadcast can tell the followers within 20 ms.
     const c = new RuntimeCluster(["a", "b", "c"], { tickMs: 100 });
