@@ -9,17 +9,20 @@
  * BENCH_PEER_STREAM=0 for peer messages by POST instead of peer streams, BENCH_PUT_C and
  * BENCH_GET_C (comma-separated concurrencies; empty for none) to run only some phases,
  * BENCH_CPU_PROF=<dir> to write V8 CPU profiles of each node process there (in `<dir>/<id>/`),
- * BENCH_NODE_ARGS for extra Node.js flags of the node and load processes (e.g. `--import` of a
- * tracing module; the nodes then exit cleanly, so exit hooks run).
+ * BENCH_NODE_ARGS for extra Node.js flags of the node and load processes (the nodes then exit
+ * cleanly, so exit hooks run), BENCH_TRACE=<dir> to timestamp each entry's stages in every
+ * process (stageTrace.ts) and print where the time of one put went in the last phase (an empty
+ * directory; run one put phase at C=1: `BENCH_PUT_C=1 BENCH_GET_C= BENCH_TRACE=/tmp/t pnpm bench e2e`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./freePort.js";
 import type { PhaseResult } from "./loadgen.js";
 import { table } from "./loadgen.js";
+import { summarizeStages } from "./stageSummary.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const nodeArgs = ["--conditions=@raftkit/source", "--import", "tsx"];
@@ -32,7 +35,11 @@ const putC = concurrencies(process.env.BENCH_PUT_C, [1, 16, 64, 256]);
 const getC = concurrencies(process.env.BENCH_GET_C, [16, 64]);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 15);
 const cpuProf = process.env.BENCH_CPU_PROF;
-const extraNodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+const trace = process.env.BENCH_TRACE;
+const extraNodeArgs = [
+  ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
+  ...(trace ? ["--import", join(here, "stageTrace.ts")] : []),
+];
 
 function firstLine(p: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -46,6 +53,7 @@ function firstLine(p: ChildProcess): Promise<string> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "raftkit-bench-"));
+if (trace) mkdirSync(trace, { recursive: true });
 const ids = ["b1", "b2", "b3"];
 const peers: Record<string, string> = {};
 for (const id of ids) peers[id] = `http://127.0.0.1:${await freePort()}`;
@@ -125,6 +133,10 @@ try {
     for (const p of procs) p.kill("SIGINT");
     await Promise.all(exited);
     if (cpuProf) console.log(`CPU profiles of ${ids.join(", ")} (leader ${leader}) in ${cpuProf}`);
+    if (trace)
+      console.log(
+        `\nwhere the time of one put went (the last phase, ${seconds} s):\n${summarizeStages(trace, seconds)}`,
+      );
   }
 } finally {
   for (const p of procs) p.kill("SIGKILL");
