@@ -1,7 +1,10 @@
 /**
  * `pnpm bench restart`: how soon a restarted member of the compiled `raftkit start` serves,
  * and how soon writes resume after two of three members are killed and restarted, with lease
- * reads off (the default) and on. Builds the CLI first. Env: BENCH_RUNS (default 10).
+ * reads off (the default) and on. Builds every package first (`pnpm build`).
+ *
+ * Env: BENCH_RUNS (default 10); BENCH_COMPARE, the packages/cli directory of another checkout
+ * (already built), whose members are timed too, in the same interleaved runs (before/after).
  */
 import { execFileSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
@@ -11,13 +14,7 @@ import { bareNodeMs, RestartCluster } from "./restartTimes.js";
 
 const runs = Number(process.env.BENCH_RUNS ?? 10);
 const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
-execFileSync(
-  process.execPath,
-  [join(root, "node_modules/typescript/bin/tsc"), "-b", join(root, "packages/cli")],
-  {
-    stdio: "inherit",
-  },
-);
+execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { stdio: "inherit" });
 
 const load = () =>
   loadavg()
@@ -28,9 +25,19 @@ const stat = (xs: number[]): string => {
   return `median ${s[Math.floor(s.length / 2)]!.toFixed(0).padStart(5)} ms, max ${s.at(-1)!.toFixed(0).padStart(5)} ms`;
 };
 
+const compare = process.env.BENCH_COMPARE;
 const variants = [
   { label: "lease reads off (default)", cluster: new RestartCluster() },
   { label: "leaseReads: true", cluster: new RestartCluster({ raft: { leaseReads: true } }) },
+  ...(compare
+    ? [
+        { label: "BENCH_COMPARE, default", cluster: new RestartCluster({ cliDir: compare }) },
+        {
+          label: "BENCH_COMPARE, leaseReads",
+          cluster: new RestartCluster({ cliDir: compare, raft: { leaseReads: true } }),
+        },
+      ]
+    : []),
 ];
 const bare: number[] = [];
 const times = variants.map(() => ({ serveMs: [] as number[], resumeMs: [] as number[] }));

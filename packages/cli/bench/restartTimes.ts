@@ -10,9 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = join(pkg, "dist/bin.js");
-const MACHINE = join(pkg, "test/fixtures/counter.mjs");
+const PKG = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SECRET = "restart-bench";
 
 function freePort(): Promise<number> {
@@ -58,7 +56,8 @@ export interface RestartRound {
 /**
  * A three-member cluster of the compiled CLI in a temporary directory. `raft` goes to every
  * member's `--config` (e.g. `{ leaseReads: true }`). Every wait fails after `deadlineMs`.
- * The caller must {@link RestartCluster.close} it.
+ * `cliDir` is the @raftkit/cli package whose `dist/bin.js` runs, with its test machine (default:
+ * this one; another checkout's, built, to compare). The caller must {@link RestartCluster.close} it.
  */
 export class RestartCluster {
   readonly #base = mkdtempSync(join(tmpdir(), "raftkit-restart-"));
@@ -68,9 +67,13 @@ export class RestartCluster {
   readonly #procs = new Map<string, ChildProcess>();
   readonly #config: string;
   readonly #secretFile: string;
+  readonly #bin: string;
+  readonly #machine: string;
 
-  constructor(o: { raft?: Record<string, unknown>; deadlineMs?: number } = {}) {
+  constructor(o: { raft?: Record<string, unknown>; deadlineMs?: number; cliDir?: string } = {}) {
     this.#deadlineMs = o.deadlineMs ?? 30_000;
+    this.#bin = join(o.cliDir ?? PKG, "dist/bin.js");
+    this.#machine = join(o.cliDir ?? PKG, "test/fixtures/counter.mjs");
     this.#secretFile = join(this.#base, "secret");
     writeFileSync(this.#secretFile, `${SECRET}\n`);
     this.#config = join(this.#base, "node.json");
@@ -111,11 +114,11 @@ export class RestartCluster {
   }
 
   #spawn(id: string): void {
-    const args = ["start", "--machine", MACHINE, "--id", id, "--data-dir", join(this.#base, id)];
+    const args = ["start", "--machine", this.#machine, "--id", id, "--data-dir", join(this.#base, id)];
     args.push("--peers", this.#ids.map((p) => `${p}=${this.#peers[p]}`).join(","));
     args.push("--listen", new URL(this.#peers[id]!).host, "--secret-file", this.#secretFile);
     args.push("--config", this.#config);
-    this.#procs.set(id, spawn(process.execPath, [BIN, ...args], { stdio: "ignore" }));
+    this.#procs.set(id, spawn(process.execPath, [this.#bin, ...args], { stdio: "ignore" }));
   }
 
   #kill(id: string): Promise<void> {
