@@ -167,12 +167,18 @@ export class HttpTransport implements Transport {
     for (const [id, address] of Object.entries(options.peers)) this.addPeer(id, address);
   }
 
-  /** Starts handing incoming messages to `handler` and sending; call once. */
+  /**
+   * Starts handing incoming messages to `handler` and sending; call once. With `stream`, opens
+   * the stream to every peer at once: a restarted node is then known to its peers (who reconnect
+   * to it, see StreamPeer.peerIsUp) before it has anything to say, so a live leader's heartbeats
+   * reach it before it would campaign.
+   */
   async start(handler: TransportHandler): Promise<void> {
     if (this.#handler !== null || this.#stopped) {
       throw new ConfigError(`node ${this.#nodeId}: HttpTransport.start() may be called once, before stop()`);
     }
     this.#handler = handler;
+    for (const stream of this.#streams.values()) stream.open();
   }
 
   /**
@@ -247,6 +253,7 @@ export class HttpTransport implements Transport {
           unreachable: (peer) => this.#handler?.reportUnreachable(peer),
         }),
       );
+      if (this.#handler !== null) this.#streams.get(id)!.open();
     }
     this.#peers.set(
       id,

@@ -72,7 +72,7 @@ const SOCKET_HIGH_WATER = 1024 * 1024;
 
 /**
  * The sending side of one long-lived stream to one peer: opened with an HTTP Upgrade (see
- * streamServer.ts) when the first message is queued, kept open from then on, reconnected with
+ * streamServer.ts) when the transport starts (or the first message is queued), kept open from then on, reconnected with
  * exponential backoff up to `reconnectMaxMs` after it breaks, and at once when the peer is heard
  * from ({@link StreamPeer.peerIsUp}): a restarted peer is reached as soon as it talks. Messages
  * wait in a bounded queue and go out as one MESSAGES frame per batch as soon as the current
@@ -128,12 +128,17 @@ export class StreamPeer {
     return this.#state !== "unsupported";
   }
 
+  /** Opens the stream if nothing has opened it yet; from then on it is kept open. */
+  open(): void {
+    if (this.#state === "idle") this.#connect();
+  }
+
   /**
-   * Queues messages (never snapshots); returns how many were dropped. The first call opens the
-   * stream; from then on it is kept open.
+   * Queues messages (never snapshots); returns how many were dropped. Opens the stream if
+   * nothing has opened it yet.
    */
   enqueue(messages: readonly Message[]): number {
-    if (this.#state === "idle") this.#connect();
+    this.open();
     if (this.#state !== "open" && this.#state !== "connecting") {
       this.#stats.messagesDropped += messages.length;
       return messages.length;
