@@ -76,6 +76,8 @@ export class Raft {
   heartbeatElapsed = 0;
   /** Ticks since this instance was created, counted up to the election timeout (see `ignoreVotesAfterStart`). */
   ticksSinceStart = 0;
+  /** Whether this node heard from a leader, or led, since it started (see `campaignSoonAfterStart`). */
+  leaderSeenSinceStart = false;
   /**
    * Set once this leader sent timeout-now in this term: the target may win at any moment (its
    * election skips the voters' lease check), so nothing proves leadership until the term ends.
@@ -112,8 +114,6 @@ export class Raft {
     if (hardState.term !== 0 || hardState.vote !== null || hardState.commit !== 0) this.loadState(hardState);
     if (this.cfg.applied > 0) this.raftLog.appliedTo(this.cfg.applied);
     this.becomeFollower(this.term, null);
-    if (this.cfg.campaignSoonAfterStart)
-      this.randomizedElectionTimeout = 1 + this.random.int(Math.max(1, Math.floor(this.electionTimeout / 2)));
     this.logger.info(
       `node ${this.id}: starting at term ${this.term}, commit ${this.raftLog.committed}, applied ${this.raftLog.applied}, ` +
         `last index ${this.raftLog.lastIndex()}, last term ${this.raftLog.lastTerm()}, voters [${this.trk.voterIds().join(",")}]`,
@@ -232,6 +232,7 @@ export class Raft {
     this.tick = () => this.tickHeartbeat();
     this.lead = this.id;
     this.role = "leader";
+    this.leaderSeenSinceStart = true;
     const self = this.trk.progress.get(this.id);
     if (self) {
       self.becomeReplicate();
@@ -248,7 +249,29 @@ export class Raft {
   }
 
   resetRandomizedElectionTimeout(): void {
-    this.randomizedElectionTimeout = this.electionTimeout + this.random.int(this.electionTimeout);
+    if (this.cfg.campaignSoonAfterStart && !this.leaderSeenSinceStart) {
+      // No leader seen since start: soon, but after the listening window (campaignSoonAfterStart).
+      const listen = this.listenTicksAfterStart();
+      const spread = Math.max(1, Math.floor(this.electionTimeout / 2) - listen);
+      this.randomizedElectionTimeout = listen + 1 + this.random.int(spread);
+    } else {
+      this.randomizedElectionTimeout = this.electionTimeout + this.random.int(this.electionTimeout);
+    }
+  }
+
+  /**
+   * A follower heard from its leader `from`: the election timer starts over. The short timeouts
+   * of `campaignSoonAfterStart` are for a node that has found no leader since it started; once
+   * one is heard from, the usual [electionTick, 2·electionTick) applies, so a late heartbeat does
+   * not make it campaign.
+   */
+  heardFromLeader(from: NodeId): void {
+    this.electionElapsed = 0;
+    this.lead = from;
+    if (!this.leaderSeenSinceStart) {
+      this.leaderSeenSinceStart = true;
+      this.resetRandomizedElectionTimeout();
+    }
   }
 
   pastElectionTimeout(): boolean {
@@ -299,13 +322,25 @@ export class Raft {
   }
 
   /**
+   * With `campaignSoonAfterStart`: the ticks after start during which this node neither
+   * campaigns nor grants votes, two heartbeat intervals, so that a live leader's heartbeat
+   * reaches it first. Without this, two members restarted together could elect one of
+   * themselves before hearing that the third still leads, deposing it for nothing.
+   */
+  listenTicksAfterStart(): number {
+    return Math.min(2 * this.heartbeatTimeout, Math.floor(this.electionTimeout / 4));
+  }
+
+  /**
    * Whether vote requests are ignored because a live leader may exist (Raft thesis §4.2.3):
    * one was heard from within the election timeout, or this node started less than an election
-   * timeout ago and so cannot know (`ignoreVotesAfterStart`). Leader leases rest on this.
+   * timeout ago and so cannot know (`ignoreVotesAfterStart`; leader leases rest on this), or it
+   * started within {@link listenTicksAfterStart} (`campaignSoonAfterStart`).
    */
   inLeaderLease(): boolean {
     if (!this.cfg.checkQuorum) return false;
     if (this.lead !== null && this.electionElapsed < this.electionTimeout) return true;
+    if (this.cfg.campaignSoonAfterStart) return this.ticksSinceStart < this.listenTicksAfterStart();
     return this.cfg.ignoreVotesAfterStart && this.ticksSinceStart < this.electionTimeout;
   }
 
@@ -391,8 +426,12 @@ export class Raft {
         const force = isTransferContext(m.context);
         if (!force && this.inLeaderLease()) {
           // Heard from a live leader within the election timeout: ignore (Raft thesis §4.2.3).
+          const why =
+            this.lead === null
+              ? `it started ${this.ticksSinceStart} ticks ago and may not have heard from a live leader yet`
+              : `lease with ${this.lead} has not expired`;
           this.logger.info(
-            `node ${this.id}: [term ${this.term}] ignored ${m.type} from ${m.from} at term ${m.term}: lease with ${this.lead} has not expired`,
+            `node ${this.id}: [term ${this.term}] ignored ${m.type} from ${m.from} at term ${m.term}: ${why}`,
           );
           return;
         }

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { ofType, UnitNode } from "../helpers/unit.js";
+
+const SOON = {
+  voters: ["a", "b", "c"],
+  terms: [1],
+  preVote: true,
+  checkQuorum: true,
+  campaignSoonAfterStart: true,
+};
+
+/** Ticks `n` until it sends its first pre-vote request; returns how many ticks that took. */
+function ticksToFirstCampaign(n: UnitNode): number {
+  for (let t = 1; t <= 100; t++) {
+    n.tick();
+    if (ofType(n.take(), "preVote").length > 0) return t;
+  }
+  throw new Error("no campaign within 100 ticks");
+}
+
+describe("campaignSoonAfterStart: a restarted node listens for two ticks, then campaigns soon", () => {
+  it("campaigns after 3 to electionTick/2 ticks, never sooner", () => {
+    const ticks = new Set<number>();
+    for (let seed = 1; seed <= 60; seed++)
+      ticks.add(ticksToFirstCampaign(new UnitNode("a", { ...SOON, seed })));
+    expect([...ticks].sort()).toEqual([3, 4, 5]);
+  });
+
+  it("ignores (pre-)vote requests for its first two ticks, then grants them", () => {
+    const n = new UnitNode("a", SOON);
+    const ask = (): void => n.step({ type: "preVote", from: "b", term: 2, index: 1, logTerm: 1 });
+    ask();
+    n.tick();
+    ask();
+    expect(ofType(n.take(), "preVoteResponse")).toEqual([]);
+    n.tick();
+    ask();
+    expect(ofType(n.take(), "preVoteResponse").map((m) => m.reject)).toEqual([false]);
+  });
+
+  it("follows a live leader heard within those ticks, and then refuses a restarted peer's early campaign", () => {
+    const n = new UnitNode("a", SOON);
+    n.tick();
+    n.step({ type: "heartbeat", from: "c", term: 1 });
+    expect(n.r.lead).toBe("c");
+    n.tick(2);
+    n.step({ type: "preVote", from: "b", term: 2, index: 1, logTerm: 1 });
+    expect(ofType(n.take(), "preVoteResponse")).toEqual([]);
+    n.tick(5);
+    expect(n.r.role).toBe("follower");
+  });
+});
+
+describe("campaignSoonAfterStart: until a leader is seen, failed elections are retried soon", () => {
+  it("a candidate that did not win campaigns again within electionTick/2 ticks", () => {
+    const n = new UnitNode("a", SOON);
+    ticksToFirstCampaign(n);
+    n.step({ type: "preVoteResponse", from: "b", term: 2 });
+    expect(n.r.role).toBe("candidate");
+    n.take();
+    // b voted for itself (a split): no answer comes; a tries again soon.
+    expect(ticksToFirstCampaign(n)).toBeLessThanOrEqual(5);
+  });
+
+  it("once it has heard from a leader, the usual election timeout applies again", () => {
+    const n = new UnitNode("a", SOON);
+    n.tick(2);
+    n.step({ type: "heartbeat", from: "c", term: 1 });
+    expect(ticksToFirstCampaign(n)).toBeGreaterThanOrEqual(10);
+  });
+});
