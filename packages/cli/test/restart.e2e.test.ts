@@ -30,10 +30,11 @@ it("a restarted member serves, and writes resume after two of three restart, wit
   const bare = median(rounds.map((r) => r.bareMs));
   const serve = median(rounds.map((r) => r.serveMs));
   const resume = median(rounds.map((r) => r.resumeMs));
+  const perRound = rounds.map((r) => [r.serveMs, r.resumeMs, r.bareMs].map(Math.round));
   const report =
     `medians: serve ${Math.round(serve)} ms (bound ${Math.round(SERVE_MS + 3 * bare)}), ` +
     `resume ${Math.round(resume)} ms (bound ${Math.round(RESUME_MS + 6 * bare)}), bare node ${Math.round(bare)} ms; ` +
-    `[serve, resume, bare] per round: ${JSON.stringify(rounds.map((r) => Object.values(r).map(Math.round)))}; ` +
+    `[serve, resume, bare] per round: ${JSON.stringify(perRound)}; ` +
     `load average ${loadavg()[0]!.toFixed(1)}`;
   console.log(`restart e2e: ${report}`);
   expect(serve, report).toBeLessThan(SERVE_MS + 3 * bare);
