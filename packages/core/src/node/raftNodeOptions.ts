@@ -54,7 +54,7 @@ export interface RaftNodeOptions {
    * That makes a cluster whose majority restarts wait at least one election timeout
    * (electionTick × tickMs, 1 s by default) before it can elect a leader and take writes.
    * Without `leaseReads` a restarted node listens for two ticks (a live leader's heartbeat
-   * reaches it meanwhile), then votes, and campaigns after 3 to electionTick/2 ticks (pre-vote
+   * reaches it meanwhile), then votes, and campaigns after 2 to electionTick/2 ticks (pre-vote
    * keeps that from disturbing a live leader), so writes resume a few ticks after a majority is
    * back.
    *

@@ -43,7 +43,7 @@ export interface RaftConfig {
   ignoreVotesAfterStart?: boolean;
   /**
    * Until a leader is heard from (or this node leads), draw election timeouts from
-   * [L+1, electionTick/2] ticks instead of [electionTick, 2·electionTick), so a restarted
+   * [L, electionTick/2] ticks instead of [electionTick, 2·electionTick), so a restarted
    * cluster with no leader elects one at once, and a split vote among restarted members is
    * retried as soon. L, two heartbeat intervals (2 ticks by default), is a listening window
    * after start during which the node also ignores vote requests, so a live leader's heartbeat

@@ -250,10 +250,10 @@ export class Raft {
 
   resetRandomizedElectionTimeout(): void {
     if (this.cfg.campaignSoonAfterStart && !this.leaderSeenSinceStart) {
-      // No leader seen since start: soon, but after the listening window (campaignSoonAfterStart).
-      const listen = this.listenTicksAfterStart();
-      const spread = Math.max(1, Math.floor(this.electionTimeout / 2) - listen);
-      this.randomizedElectionTimeout = listen + 1 + this.random.int(spread);
+      // No leader seen since start: soon, once the listening window is over (campaignSoonAfterStart).
+      const first = Math.max(1, this.listenTicksAfterStart());
+      const last = Math.max(first, Math.floor(this.electionTimeout / 2));
+      this.randomizedElectionTimeout = first + this.random.int(last - first + 1);
     } else {
       this.randomizedElectionTimeout = this.electionTimeout + this.random.int(this.electionTimeout);
     }
