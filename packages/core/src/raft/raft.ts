@@ -76,8 +76,12 @@ export class Raft {
   heartbeatElapsed = 0;
   /** Ticks since this instance was created, counted up to the election timeout (see `ignoreVotesAfterStart`). */
   ticksSinceStart = 0;
-  /** Whether this node heard from a leader, or led, since it started (see `campaignSoonAfterStart`). */
-  leaderSeenSinceStart = false;
+  /**
+   * Whether this node knows of no leader: true from its start until it hears from a leader or
+   * leads, and again when it steps down as leader for lack of a quorum. With
+   * `campaignSoonAfterStart` its election timeouts are short meanwhile.
+   */
+  seekingLeader = true;
   /**
    * Set once this leader sent timeout-now in this term: the target may win at any moment (its
    * election skips the voters' lease check), so nothing proves leadership until the term ends.
@@ -232,7 +236,7 @@ export class Raft {
     this.tick = () => this.tickHeartbeat();
     this.lead = this.id;
     this.role = "leader";
-    this.leaderSeenSinceStart = true;
+    this.seekingLeader = false;
     const self = this.trk.progress.get(this.id);
     if (self) {
       self.becomeReplicate();
@@ -249,8 +253,8 @@ export class Raft {
   }
 
   resetRandomizedElectionTimeout(): void {
-    if (this.cfg.campaignSoonAfterStart && !this.leaderSeenSinceStart) {
-      // No leader seen since start: soon, once the listening window is over (campaignSoonAfterStart).
+    if (this.cfg.campaignSoonAfterStart && this.seekingLeader) {
+      // No leader known: soon, once the listening window is over (campaignSoonAfterStart).
       const first = Math.max(1, this.listenTicksAfterStart());
       const last = Math.max(first, Math.floor(this.electionTimeout / 2));
       this.randomizedElectionTimeout = first + this.random.int(last - first + 1);
@@ -261,15 +265,15 @@ export class Raft {
 
   /**
    * A follower heard from its leader `from`: the election timer starts over. The short timeouts
-   * of `campaignSoonAfterStart` are for a node that has found no leader since it started; once
-   * one is heard from, the usual [electionTick, 2·electionTick) applies, so a late heartbeat does
-   * not make it campaign.
+   * of `campaignSoonAfterStart` are for a node that knows of no leader; once one is heard from,
+   * the usual [electionTick, 2·electionTick) applies, so a late heartbeat does not make it
+   * campaign.
    */
   heardFromLeader(from: NodeId): void {
     this.electionElapsed = 0;
     this.lead = from;
-    if (!this.leaderSeenSinceStart) {
-      this.leaderSeenSinceStart = true;
+    if (this.seekingLeader) {
+      this.seekingLeader = false;
       this.resetRandomizedElectionTimeout();
     }
   }
@@ -424,7 +428,10 @@ export class Raft {
     } else if (m.term > this.term) {
       if (m.type === "vote" || m.type === "preVote") {
         const force = isTransferContext(m.context);
-        if (!force && this.inLeaderLease()) {
+        // A request from the leader itself is not ignored: it asks because it no longer leads
+        // (it stepped down), so there is no leadership left to protect, nor a lease (a leader's
+        // lease ends when it steps down).
+        if (!force && m.from !== this.lead && this.inLeaderLease()) {
           // Heard from a live leader within the election timeout: ignore (Raft thesis §4.2.3).
           const why =
             this.lead === null

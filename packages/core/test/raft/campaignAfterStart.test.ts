@@ -69,3 +69,30 @@ describe("campaignSoonAfterStart: until a leader is seen, failed elections are r
     expect(ticksToFirstCampaign(n)).toBeGreaterThanOrEqual(10);
   });
 });
+
+describe("a leader that steps down for lack of a quorum", () => {
+  it("with campaignSoonAfterStart, campaigns again within electionTick/2 ticks", () => {
+    const n = new UnitNode("a", SOON);
+    n.electAlone();
+    n.persist();
+    expect(n.r.role).toBe("leader");
+    // Nobody answers for two election timeouts: check-quorum makes it step down.
+    n.tick(20);
+    expect(n.r.role).not.toBe("leader");
+    n.take();
+    expect(ticksToFirstCampaign(n)).toBeLessThanOrEqual(5);
+  });
+
+  it("gets the (pre-)votes of followers that still count it as their leader", () => {
+    const f = new UnitNode("b", { ...SOON, seed: 3 });
+    f.tick(2);
+    f.step({ type: "heartbeat", from: "a", term: 1 });
+    expect(f.r.lead).toBe("a");
+    // Well inside the lease with a, a asks: it stepped down, so there is nothing to protect.
+    f.step({ type: "preVote", from: "a", term: 2, index: 1, logTerm: 1 });
+    expect(ofType(f.take(), "preVoteResponse").map((m) => m.reject)).toEqual([false]);
+    // Another node still gets no answer inside the lease.
+    f.step({ type: "preVote", from: "c", term: 2, index: 1, logTerm: 1 });
+    expect(ofType(f.take(), "preVoteResponse")).toEqual([]);
+  });
+});
