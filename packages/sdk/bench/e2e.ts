@@ -4,7 +4,13 @@
  * concurrency 1, 16, 64, 256, then linearizable gets at 16 and 64 — the same workload and loop
  * as the etcd anchor in ../shared/anchors/etcd. Env: BENCH_SECONDS (default 8),
  * BENCH_TARGET=leader|all (default leader: the client sends to the leader, as etcd's --leader-only),
- * BENCH_PEER_STREAM=0 for peer messages by POST instead of peer streams.
+ * BENCH_WARMUP_SECONDS (default 15): unmeasured mixed load after the 10,000-key fill, so that
+ * the node processes have compiled their hot code (JIT) before the first measured phase;
+ * BENCH_PEER_STREAM=0 for peer messages by POST instead of peer streams, BENCH_PUT_C and
+ * BENCH_GET_C (comma-separated concurrencies; empty for none) to run only some phases,
+ * BENCH_CPU_PROF=<dir> to write V8 CPU profiles of each node process there (in `<dir>/<id>/`),
+ * BENCH_NODE_ARGS for extra Node.js flags of the node and load processes (e.g. `--import` of a
+ * tracing module; the nodes then exit cleanly, so exit hooks run).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,6 +26,13 @@ const nodeArgs = ["--conditions=@raftkit/source", "--import", "tsx"];
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const target = process.env.BENCH_TARGET ?? "leader";
 const fsync = process.env.BENCH_FSYNC !== "0";
+const concurrencies = (v: string | undefined, fallback: number[]): number[] =>
+  v === undefined ? fallback : v.split(",").filter(Boolean).map(Number);
+const putC = concurrencies(process.env.BENCH_PUT_C, [1, 16, 64, 256]);
+const getC = concurrencies(process.env.BENCH_GET_C, [16, 64]);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 15);
+const cpuProf = process.env.BENCH_CPU_PROF;
+const extraNodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
 function firstLine(p: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -39,7 +52,14 @@ for (const id of ids) peers[id] = `http://127.0.0.1:${await freePort()}`;
 const procs = ids.map((id) =>
   spawn(
     process.execPath,
-    [...nodeArgs, join(here, "benchNode.ts"), JSON.stringify({ id, peers, dataDir: join(dir, id), fsync })],
+    [
+      ...nodeArgs,
+      // One directory per node: tsx's loader thread writes a profile of its own beside the main thread's.
+      ...(cpuProf ? ["--cpu-prof", "--cpu-prof-dir", join(cpuProf, id)] : []),
+      ...extraNodeArgs,
+      join(here, "benchNode.ts"),
+      JSON.stringify({ id, peers, dataDir: join(dir, id), fsync }),
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },
@@ -61,20 +81,22 @@ try {
   const endpoints = (target === "leader" ? [leader] : ids).map((id) => `${peers[id]}/raftkit`);
   console.log(
     `bench e2e: 3 node processes on 127.0.0.1, fsync ${fsync ? "on" : "OFF"}, peers over ${process.env.BENCH_PEER_STREAM === "0" ? "HTTP POSTs" : "streams"}, separate load process with createClient → ${target}; ` +
-      `put of a 64-byte value under 10,000 random keys; ${seconds}s per phase after 1s warm-up`,
+      `put of a 64-byte value under 10,000 random keys; ${warmupSeconds}s of unmeasured load after the fill, then ${seconds}s per phase after 1s warm-up`,
   );
   const load = spawn(
     process.execPath,
     [
       ...nodeArgs,
+      ...extraNodeArgs,
       join(here, "e2eLoad.ts"),
       JSON.stringify({
         endpoints,
         seconds,
-        putC: [1, 16, 64, 256],
-        getC: [16, 64],
+        putC,
+        getC,
         serverPids: procs.map((p) => p.pid),
         keys: 10_000,
+        warmupSeconds,
       }),
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
@@ -97,6 +119,13 @@ try {
   });
   await new Promise((r) => load.once("exit", r));
   console.log(`\n${table(rows)}`);
+  if (cpuProf || extraNodeArgs.length > 0) {
+    // SIGINT makes a node exit at once (writing its profile, running exit hooks); wait for that.
+    const exited = procs.map((p) => new Promise((r) => p.once("exit", r)));
+    for (const p of procs) p.kill("SIGINT");
+    await Promise.all(exited);
+    if (cpuProf) console.log(`CPU profiles of ${ids.join(", ")} (leader ${leader}) in ${cpuProf}`);
+  }
 } finally {
   for (const p of procs) p.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });

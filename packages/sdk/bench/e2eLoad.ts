@@ -13,6 +13,7 @@ const o = JSON.parse(process.argv[2]!) as {
   getC: number[];
   serverPids: number[];
   keys: number;
+  warmupSeconds: number;
 };
 const runPhase = await loadRunPhase();
 const client = createClient<typeof kv>({ endpoints: o.endpoints, secret: "bench", requestTimeoutMs: 10_000 });
@@ -25,6 +26,19 @@ await Promise.all(
     while (next < o.keys) await client.commands.put({ key: `k${next++}`, value });
   }),
 );
+// Unmeasured load first: a fresh Node.js process spends its first ~20 s compiling hot code
+// (perf showed 16% of a node's CPU in TurboFan 6–11 s after start, under 1% after 25 s),
+// which a compiled server such as etcd never pays.
+const warmupEnd = Date.now() + o.warmupSeconds * 1000;
+while (Date.now() < warmupEnd) {
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, w) => {
+      for (let i = 0; i < 50; i++)
+        await (w < 12 ? client.commands.put({ key: key(), value }) : client.query.get(key()));
+    }),
+  );
+  for (let i = 0; i < 200; i++) await client.commands.put({ key: key(), value });
+}
 for (const c of o.putC) {
   const r = await runPhase({
     concurrency: c,

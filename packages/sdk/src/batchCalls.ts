@@ -52,7 +52,8 @@ export async function runCall<M extends AnyMachine>(
       c.kind === "query"
         ? await runQuery(node, name, c.body as QueryRequest)
         : await runCommand(node, name, c.body as CommandRequest);
-    return { ok: true, result, index: token };
+    // Without the key superjson needs no annotation for an undefined result: the frame stays plain JSON.
+    return result === undefined ? { ok: true, index: token } : { ok: true, result, index: token };
   } catch (e) {
     const { status, body } = toApiError(e, node.id);
     return { ok: false, status, error: body.error };

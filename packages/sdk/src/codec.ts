@@ -1,11 +1,14 @@
 import superjson from "superjson";
 import { DecodeError } from "./errors.js";
+import { plainJsonText } from "./plainJson.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Encodes a value with superjson (Date, Map, Set, BigInt, undefined survive) to bytes; throws {@link DecodeError}. */
 export function encodeValue(value: unknown, what: string): Uint8Array {
+  const plain = plainJsonText(value);
+  if (plain !== null) return enc.encode(plain);
   let text: string;
   try {
     text = superjson.stringify(value);

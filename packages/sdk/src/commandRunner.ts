@@ -17,7 +17,12 @@ import { commandSince } from "./machineVersion.js";
 import { CommandNotAvailableError } from "./machineVersionErrors.js";
 import { validateInput } from "./operations.js";
 import { type WithToken, waitApplied } from "./readToken.js";
-import { type CommandOutcome, type ReplicatedMachine, SYSTEM_PREFIX } from "./replicatedMachine.js";
+import {
+  type CommandOutcome,
+  type CommandPayload,
+  type ReplicatedMachine,
+  SYSTEM_PREFIX,
+} from "./replicatedMachine.js";
 import type { AnyMachine, CommandOptions, Consistency, QueryOptions } from "./types.js";
 
 const RETRY_ATTEMPT_MS = 3_000;
@@ -155,18 +160,16 @@ export class CommandRunner<M extends AnyMachine> {
   ): Promise<WithToken<unknown>> {
     const timeoutMs = opts.timeoutMs ?? this.#commandTimeoutMs;
     const deadline = this.#clock.monotonic() + timeoutMs;
-    // Encoding once checks the argument before anything is proposed.
-    encodeValue(arg, `the argument of command "${name}"`);
+    // The entry is encoded once per attempt (its lowest and time change); the first encoding
+    // checks the argument before anything is proposed.
+    let payload = this.#entry(name, arg, session, seq, lowest());
     let mayHaveBeenApplied = false;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - this.#clock.monotonic();
       if (remaining <= 0) {
         throw new TimeoutError(this.#raft.id, `command "${name}"`, timeoutMs, mayHaveBeenApplied);
       }
-      const payload = encodeValue(
-        { name, arg, session, seq, lowest: lowest(), at: this.#clock.now() },
-        `command "${name}"`,
-      );
+      if (attempt > 0) payload = this.#entry(name, arg, session, seq, lowest());
       let outcome: CommandOutcome;
       let index: number;
       try {
@@ -194,6 +197,12 @@ export class CommandRunner<M extends AnyMachine> {
         throw new SessionExpiredError(name, session, seq, r.message, mayHaveBeenApplied);
       throw new CommandError(name, r.name, r.message, r.code);
     }
+  }
+
+  /** The log entry of a command, encoded. */
+  #entry(name: string, arg: unknown, session: string, seq: number, lowest: number): Uint8Array {
+    const payload: CommandPayload = { name, arg, session, seq, lowest, at: this.#clock.now() };
+    return encodeValue(payload, `the argument of command "${name}"`);
   }
 
   /**

@@ -2,15 +2,16 @@ import type { Entry, StateMachine } from "@raftkit/core";
 import { enableMapSet, freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
+import { CommandStep } from "./commandStep.js";
 import { withDeterminismGuards } from "./determinismGuards.js";
 import { commandSince, commandsAt, lackingSupport, switchVersion } from "./machineVersion.js";
 import { MachineTooOldError } from "./machineVersionErrors.js";
+import { encodeValueOffThread } from "./offThreadEncode.js";
 import { operationFn } from "./operations.js";
 import { type BatchStep, runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
-import { assertChangesEncodable } from "./stateChanges.js";
 import { stateHash } from "./stateHash.js";
-import type { AnyMachine, CommandContext } from "./types.js";
+import type { AnyMachine } from "./types.js";
 
 enableMapSet();
 
@@ -56,18 +57,6 @@ export interface CommandOutcome {
   time: Date;
   /** True when this entry repeated an earlier command of the same session and did not run again. */
   duplicate: boolean;
-}
-
-/** mulberry32 seeded from the entry: the same stream on every node (and in the chaos kit's model). */
-export function entryRandom(index: number, term: number): () => number {
-  let state = (Math.imul(index, 2654435761) ^ Math.imul(term, 40503)) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A new command waiting for its batch's reducers to run, with where its outcome goes. */
@@ -128,7 +117,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   memberIds: (() => string[]) | null = null;
   /** Called with every applied command, in log order. */
   onCommand: ((o: CommandOutcome) => void) | null = null;
-  /** Called with this node's hash of its state, sessions and members at each STATE_CHECK entry. */
+  /** Called with this node's hash of its state, sessions and members at each STATE_CHECK entry, once computed (after that entry's apply). */
   onStateCheck: ((index: number, hash: string) => void) | null = null;
   /** Called with each node's reported hash (a HASH_REPORT entry), in log order. */
   onHashReport: ((index: number, node: string, hash: string) => void) | null = null;
@@ -226,25 +215,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
       const message = `unknown command "${p.name}"; this machine has: ${known}`;
       return { result: { ok: false, name: "UnknownOperationError", message } };
     }
-    const arg = p.arg;
-    const time = this.#lastTime;
-    return {
-      step: {
-        // A fresh random stream per run, so a re-run (see runBatch) draws the same numbers.
-        run: (draft) => {
-          const ctx: CommandContext = {
-            index: e.index,
-            term: e.term,
-            time: new Date(time),
-            random: entryRandom(e.index, e.term),
-            version,
-          };
-          const result = fn(draft, arg, ctx);
-          assertChangesEncodable(draft, p.name);
-          return result;
-        },
-      },
-    };
+    return { step: new CommandStep(fn, p.name, p.arg, e, this.#lastTime, version) };
   }
 
   #runSteps(steps: readonly Waiting[]): StoredResult[] {
@@ -264,7 +235,14 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
    */
   #runSystem(p: CommandPayload, e: Entry): StoredResult {
     if (p.name === STATE_CHECK) {
-      this.onStateCheck?.(e.index, stateHash(this.snapshot()));
+      // The state is copied now, at this entry, and encoded and hashed off the apply path (a
+      // large state takes a worker hundreds of ms to encode): applies go on meanwhile.
+      const index = e.index;
+      void encodeValueOffThread(this.snapshotValue(), "the machine's state").then(
+        (bytes) => this.onStateCheck?.(index, stateHash(bytes)),
+        // A state that cannot be encoded fails the next snapshot loudly; the check just has no hash.
+        () => {},
+      );
       return { ok: true, value: undefined };
     }
     if (p.name === HASH_REPORT) {

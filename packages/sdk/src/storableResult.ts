@@ -1,5 +1,6 @@
 import { current, isDraft } from "immer";
 import { encodeValue } from "./codec.js";
+import { isPlainJson } from "./plainJson.js";
 
 /**
  * A reducer returned, or put into the state, a value superjson cannot carry (a function, a
@@ -61,7 +62,11 @@ export function detachDrafts(value: unknown, copies = new Map<object, unknown>()
  * Throws {@link NotSerializableError} otherwise.
  */
 export function storableResult(value: unknown): unknown {
+  // Most results are nothing, a primitive or plain JSON: superjson carries those as they are.
+  const t = typeof value;
+  if (value === null || (t !== "object" && t !== "function" && t !== "symbol")) return value;
   const detached = detachDrafts(value);
+  if (isPlainJson(detached)) return detached;
   try {
     encodeValue(detached, "the result");
   } catch (e) {

@@ -1,5 +1,6 @@
 import superjson from "superjson";
 import type { MembershipStepFailure } from "./cluster/membershipErrors.js";
+import { stringifyValue } from "./plainJson.js";
 
 /** The body of a command request from a client. */
 export interface CommandRequest {
@@ -31,7 +32,7 @@ export interface BatchRequest {
 
 /** The outcome of one call of a batch, in the order of the request. */
 export type BatchOutcome =
-  | { ok: true; result: unknown; index?: number }
+  | { ok: true; result?: unknown; index?: number }
   | { ok: false; status: number; error: ApiErrorBody["error"] };
 
 /** Error codes the app API answers with, and the HTTP status of each. */
@@ -84,5 +85,5 @@ export interface ApiErrorBody {
   };
 }
 
-export const encodeBody = (v: unknown): string => superjson.stringify(v);
+export const encodeBody = (v: unknown): string => stringifyValue(v);
 export const decodeBody = <T>(text: string): T => superjson.parse<T>(text);

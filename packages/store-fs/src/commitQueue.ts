@@ -7,7 +7,8 @@ interface Waiter<T> {
 /**
  * Group commit: items wait in one queue; `flush` takes everything queued as one group, and while
  * it runs (while its fsync runs) the next group collects. Concurrent callers thus share one
- * fsync, and more of them means bigger groups rather than more fsyncs.
+ * fsync, and more of them means bigger groups rather than more fsyncs. An item pushed while
+ * nothing is being flushed starts its flush at once, inside `push`.
  *
  * The first failure of `flush` is final: that group, everything queued and everything pushed
  * later are rejected with `fail(error)`, because after a failed write or fsync what the disk
@@ -46,8 +47,10 @@ export class CommitQueue<T> {
     p.catch(() => {});
     if (!this.#running) {
       this.#running = true;
-      // A microtask, so that items pushed in the same synchronous run form one group.
-      queueMicrotask(this.#run);
+      // At once: a lone item's write and fsync start before its caller goes on (a Raft leader
+      // sends and applies while its own fsync runs). Items pushed while this group is written
+      // form the next group.
+      void this.#run();
     }
     return p;
   }
@@ -75,7 +78,13 @@ export class CommitQueue<T> {
       return;
     }
     for (const w of group) w.resolve();
-    // The callers just resolved queue their next items in microtasks; let them all in first.
+    if (this.#queue.length === 0) {
+      // Idle: the next push starts at once (a single writer, such as a Raft node's loop, never waits).
+      this.#running = false;
+      return;
+    }
+    // Items came in during this flush; the callers just resolved queue their next items in
+    // microtasks: let them all join the next group.
     this.#schedule(this.#run);
   };
 }

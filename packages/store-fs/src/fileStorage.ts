@@ -87,6 +87,12 @@ export class FileStorage implements WritableStorage {
   #walSnapshot: SnapshotMeta;
   /** The state once everything queued is durable; batches are checked against it. */
   readonly #next: { log: TermLog; snapshot: SnapshotMeta };
+  /** Snapshots whose file {@link prepareSnapshot} wrote: their save only records them in the log. */
+  readonly #prepared = new WeakSet<Snapshot>();
+  /** The snapshot file being written by {@link prepareSnapshot}, one at a time. */
+  #preparing: Promise<void> = Promise.resolve();
+  /** Set when writing a prepared snapshot failed: every write is refused from then on. */
+  #failed: StorageFailedError | null = null;
   #closed = false;
 
   /** @internal Use {@link openFileStorage}. */
@@ -178,6 +184,30 @@ export class FileStorage implements WritableStorage {
   }
 
   /**
+   * Writes the file of `snapshot` (to a temporary name, fsynced, renamed, the directory
+   * fsynced) outside the log's write queue, so that saving it later does not hold up the
+   * entries saved meanwhile for the file's fsyncs. The file means nothing until
+   * `save({ snapshot })` records it in the log: recovery removes one the log does not name.
+   * Pass the same object to `save`.
+   */
+  prepareSnapshot(snapshot: Snapshot): Promise<void> {
+    const refused = this.#refusal();
+    if (refused) return Promise.reject(refused);
+    const write = this.#preparing.then(() =>
+      writeSnapshotFile(this.#opts.vfs, this.dir, snapshot, this.#opts.sync).then(
+        () => void this.#prepared.add(snapshot),
+        (err: unknown) => {
+          // As for the log: after a failed write or fsync, what the disk holds is unknown.
+          this.#failed ??= new StorageFailedError(this.dir, err);
+          throw this.#failed;
+        },
+      ),
+    );
+    this.#preparing = write.catch(() => {});
+    return write;
+  }
+
+  /**
    * Discards the entries up to and including `index` (which must not pass the latest snapshot),
    * then deletes the segment files and older snapshots no longer needed. Resolves once durable.
    */
@@ -197,6 +227,7 @@ export class FileStorage implements WritableStorage {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.drained().catch(() => {});
+    await this.#preparing;
     this.#reader.close();
     try {
       await this.#wal.close();
@@ -218,7 +249,7 @@ export class FileStorage implements WritableStorage {
 
   #refusal(): Error | null {
     if (this.#closed) return new StorageClosedError(this.dir);
-    return this.#queue.failure;
+    return this.#queue.failure ?? this.#failed;
   }
 
   /** Turns a batch into ops, checked against the state after everything queued; then applies them to that state. */
@@ -260,7 +291,7 @@ export class FileStorage implements WritableStorage {
 
   async #flush(ops: WalOp[]): Promise<void> {
     for (const op of ops) {
-      if (op.kind === "snapshot")
+      if (op.kind === "snapshot" && !this.#prepared.has(op.snapshot))
         await writeSnapshotFile(this.#opts.vfs, this.dir, op.snapshot, this.#opts.sync);
     }
     const compacted = this.#log.terms.compactedIndex;

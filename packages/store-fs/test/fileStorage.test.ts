@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import type { Entry, Snapshot } from "@raftkit/core";
 import { describe, expect, it } from "vitest";
-import { openFileStorage } from "../src/index.js";
+import { nodeVfs, openFileStorage, type Vfs } from "../src/index.js";
 import { entries, recordingLogger, segmentFiles, tempDirs, testVfs } from "./helpers.js";
 
 const newDir = tempDirs();
@@ -221,5 +221,50 @@ describe("saves", () => {
     await s.save({ entries: entries(1, 1, 1) });
     expect(s.lastIndex()).toBe(1);
     await s.close();
+  });
+});
+
+describe("prepareSnapshot", () => {
+  it("writes a snapshot's file while entries go on being saved and synced; the save then only records it", async () => {
+    const dir = newDir();
+    let release = (): void => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let snapshotFiles = 0;
+    const vfs: Vfs = {
+      ...nodeVfs,
+      async open(p, flags) {
+        const f = await nodeVfs.open(p, flags);
+        if (!p.endsWith(".snap.tmp")) return f;
+        snapshotFiles++;
+        return {
+          write: (data, position) => f.write(data, position),
+          async datasync() {
+            await gate;
+            await f.datasync();
+          },
+          close: () => f.close(),
+        };
+      },
+    };
+    const s = await openFileStorage(dir, { vfs });
+    await s.save({ entries: entries(1, 10, 1) });
+    const snapshot = snap(5, 1);
+    const prepared = s.prepareSnapshot(snapshot);
+    // The snapshot's file waits for its fsync; entries saved meanwhile do not.
+    await s.save({ entries: entries(11, 5, 1) });
+    expect(s.lastIndex()).toBe(15);
+    expect(s.snapshot().meta.index).toBe(0);
+    release();
+    await prepared;
+    await s.save({ snapshot });
+    expect(snapshotFiles).toBe(1);
+    expect(s.snapshot()).toEqual(snapshot);
+    await s.close();
+    const r = await openFileStorage(dir);
+    expect(r.snapshot()).toEqual(snapshot);
+    expect(r.lastIndex()).toBe(15);
+    await r.close();
   });
 });

@@ -217,6 +217,11 @@ export class HttpTransport implements Transport {
     }
   }
 
+  /** Writes what waits for each open peer stream now, instead of at the end of this turn (POSTs keep their own pace). */
+  flush(): void {
+    for (const stream of this.#streams.values()) stream.flush();
+  }
+
   /**
    * Sends to `id` at `address` (its router's base URL) from now on. Replacing an address drops
    * what was queued for the old one. Throws a `ConfigError` for an address that is not an

@@ -153,6 +153,11 @@ export class StreamPeer {
     return dropped;
   }
 
+  /** Writes what is queued now, if the stream is open (else it goes once it opens). */
+  flush(): void {
+    if (this.#queue.length > 0) this.#flush();
+  }
+
   stats(): StreamStats {
     return {
       state: this.#state,

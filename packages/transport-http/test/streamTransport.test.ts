@@ -71,6 +71,18 @@ describe("HttpTransport with peer streams", () => {
     expect(a.h.unreachable).toEqual([]);
   });
 
+  it("flush() writes what send() queued before it returns, one frame per peer, instead of at the end of the turn", async () => {
+    const b = await node("n2");
+    const a = await node("n1", { peers: { n2: b.url } });
+    a.t.send([append("n1", "n2", 0)]);
+    await eventually(() => expect(b.h.received).toHaveLength(1));
+    const framesBefore = a.t.stats().n2!.stream!.framesSent;
+    a.t.send([append("n1", "n2", 1), append("n1", "n2", 2)]);
+    a.t.flush();
+    expect(a.t.stats().n2!.stream!.framesSent).toBe(framesBefore + 1);
+    await eventually(() => expect(b.h.received.map((m) => m.index)).toEqual([0, 1, 2]));
+  });
+
   it("refuses a stream with a missing or wrong secret with 401 and a JSON reason, and the sender reports the peer unreachable", async () => {
     const b = await node("n2");
     const none = await rawUpgrade(b.url, { authorization: undefined });

@@ -4,13 +4,18 @@ import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 interface Pending<T> {
   resolve(value: T): void;
   reject(e: Error): void;
-  timer: TimerHandle;
+  /** Monotonic ms after which the call times out. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 /**
  * Calls waiting for their log entry to be applied, by id, each with a deadline. A call whose
  * deadline passes rejects with a {@link TimeoutError} saying its outcome is unknown (the entry
  * may still commit).
+ *
+ * One timer serves every call, armed for the earliest deadline: a timer per call cost a few
+ * µs at every proposal, and calls almost always settle long before their deadline.
  */
 export class PendingCalls<T> {
   readonly #calls = new Map<string, Pending<T>>();
@@ -18,6 +23,9 @@ export class PendingCalls<T> {
   /** What a call is, for messages ("the proposal"). */
   readonly what: string;
   readonly #clock: Clock;
+  #timer: TimerHandle | null = null;
+  /** The deadline the timer is armed for; Infinity when it is not. */
+  #timerAt = Number.POSITIVE_INFINITY;
 
   constructor(nodeId: string, what: string, clock: Clock = systemClock) {
     this.#nodeId = nodeId;
@@ -31,11 +39,9 @@ export class PendingCalls<T> {
    */
   start(id: string, timeoutMs: number, submit: () => void): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => {
-        this.#calls.delete(id);
-        reject(new TimeoutError(this.#nodeId, this.what, timeoutMs, true));
-      }, timeoutMs);
-      this.#calls.set(id, { resolve, reject, timer });
+      const deadline = this.#clock.monotonic() + timeoutMs;
+      this.#calls.set(id, { resolve, reject, deadline, timeoutMs });
+      if (deadline < this.#timerAt) this.#arm(deadline);
       try {
         submit();
       } catch (e) {
@@ -75,8 +81,36 @@ export class PendingCalls<T> {
   #take(id: string): Pending<T> | undefined {
     const p = this.#calls.get(id);
     if (!p) return undefined;
-    this.#clock.clearTimeout(p.timer);
     this.#calls.delete(id);
+    if (this.#calls.size === 0 && this.#timer !== null) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = null;
+      this.#timerAt = Number.POSITIVE_INFINITY;
+    }
     return p;
+  }
+
+  #arm(at: number): void {
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimeout(() => this.#expire(), Math.max(0, at - this.#clock.monotonic()));
+  }
+
+  /** Times out every call whose deadline passed, then arms the timer for the next deadline. */
+  #expire(): void {
+    // The timer fired, so its deadline has passed even if the clock rounds differently.
+    const now = Math.max(this.#clock.monotonic(), this.#timerAt);
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    let next = Number.POSITIVE_INFINITY;
+    const expired: Pending<T>[] = [];
+    for (const [id, p] of this.#calls) {
+      if (p.deadline <= now) {
+        this.#calls.delete(id);
+        expired.push(p);
+      } else if (p.deadline < next) next = p.deadline;
+    }
+    if (next < Number.POSITIVE_INFINITY) this.#arm(next);
+    for (const p of expired) p.reject(new TimeoutError(this.#nodeId, this.what, p.timeoutMs, true));
   }
 }

@@ -36,6 +36,8 @@ export class Proposals {
   /** This node's membership changes, by id. */
   readonly confChanges: PendingCalls<ConfState>;
   readonly #forwarded = new ForwardedProposals();
+  /** Proposals waiting for the loop's next turn, to be stepped into Raft together. */
+  #queued: { id: string; data: Uint8Array }[] = [];
 
   constructor(ctx: ProposalsContext) {
     this.#ctx = ctx;
@@ -44,14 +46,11 @@ export class Proposals {
   }
 
   propose(payload: Uint8Array, timeoutMs: number): Promise<{ index: number; result: unknown }> {
-    const { raw, observer } = this.#ctx;
+    const { observer } = this.#ctx;
     const id = `${this.#ctx.id}/${this.#ctx.incarnation}/${this.#seq++}`;
     observer.proposalStarted?.();
     const p = this.calls.start(id, timeoutMs, () => {
-      raw.propose(wrapProposal(id, payload));
-      const r = raw.raft;
-      if (r.role === "leader") this.indexes.set(r.raftLog.lastIndex(), id);
-      else if (r.lead !== null) this.#forwarded.add(id, r.lead, r.term);
+      this.#queued.push({ id, data: wrapProposal(id, payload) });
       this.#ctx.schedule();
     });
     p.then(
@@ -62,6 +61,32 @@ export class Proposals {
       },
     );
     return p;
+  }
+
+  /**
+   * Steps the proposals made since the last call into Raft, in order: each is accepted or
+   * refused (its call rejects) as if alone, and a leader sends them to each follower in one
+   * append. Called by the loop before it takes a Ready.
+   */
+  submitQueued(): void {
+    if (this.#queued.length === 0) return;
+    const queued = this.#queued;
+    this.#queued = [];
+    const raw = this.#ctx.raw;
+    raw.proposeTogether(() => {
+      for (const { id, data } of queued) {
+        if (!this.calls.has(id)) continue; // timed out meanwhile
+        try {
+          raw.propose(data);
+        } catch (e) {
+          this.calls.reject(id, e as Error);
+          continue;
+        }
+        const r = raw.raft;
+        if (r.role === "leader") this.indexes.set(r.raftLog.lastIndex(), id);
+        else if (r.lead !== null) this.#forwarded.add(id, r.lead, r.term);
+      }
+    });
   }
 
   changeMembership(
@@ -90,6 +115,7 @@ export class Proposals {
 
   /** Fails every proposal and membership change in flight. */
   failAll(error: (what: string) => Error): void {
+    this.#queued = [];
     this.calls.rejectAll(error);
     this.indexes.clear();
     this.confChanges.rejectAll(error);

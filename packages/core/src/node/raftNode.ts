@@ -35,9 +35,11 @@ let incarnationCounter = 0;
 /**
  * A running Raft node: owns a {@link RawNode}, a tick timer, a {@link WritableStorage}, a
  * {@link Transport} and a {@link StateMachine}, and drives them. Each Ready is handled as:
- * persist (one durable batch) → send (a leader sends first, Raft thesis §10.2.1) → restore
- * snapshot → apply → advance. Proposals and reads that arrive while a batch is being
- * written join the next batch, so throughput grows with concurrency.
+ * a leader sends at once (Raft thesis §10.2.1) → start its durable write (one batch, one
+ * fsync) → apply the committed entries while the write runs → once it is durable, a follower
+ * sends (its acknowledgements) → advance. A Ready with a snapshot restores it after
+ * the write, before applying. Proposals and reads that arrive while a batch is being written
+ * join the next batch, so throughput grows with concurrency.
  */
 export class RaftNode {
   readonly id: NodeId;
@@ -62,6 +64,8 @@ export class RaftNode {
   readonly #applier: Applier;
   readonly #snapshotter: Snapshotter;
   #timer: TimerHandle | null = null;
+  /** Sends the commit index to followers that were not sent it (see commitBroadcastDelayMs). */
+  #commitTimer: TimerHandle | null = null;
   #scheduled = false;
   #running = false;
   #stopped = false;
@@ -418,7 +422,19 @@ export class RaftNode {
   async #runLoop(): Promise<void> {
     this.#running = true;
     try {
-      while (!this.#stopped && this.#raw.hasReady()) await this.#handleReady(this.#raw.ready());
+      while (!this.#stopped) {
+        this.#proposals.submitQueued();
+        if (!this.#raw.hasReady()) break;
+        await this.#handleReady(this.#raw.ready());
+      }
+      if (!this.#stopped && this.#commitTimer === null && this.#raw.hasUntoldCommit()) {
+        this.#commitTimer = this.#clock.setTimeout(() => {
+          this.#commitTimer = null;
+          if (this.#stopped) return;
+          this.#raw.broadcastCommit();
+          this.#schedule();
+        }, this.#opts.commitBroadcastDelayMs);
+      }
     } catch (e) {
       this.#fatal(fatalErrorReason(e as Error), e as Error);
     } finally {
@@ -441,6 +457,7 @@ export class RaftNode {
     this.#stopped = true;
     this.#stopReason = reason;
     if (this.#timer) this.#clock.clearInterval(this.#timer);
+    if (this.#commitTimer) this.#clock.clearTimeout(this.#commitTimer);
     this.#failAll((what) => this.#stoppedError(what));
     this.#status$.next(this.#computeStatus());
   }
@@ -452,12 +469,31 @@ export class RaftNode {
   async #handleReady(rd: Ready): Promise<void> {
     // A leader may send before its own write is durable; everyone else answers only after it.
     const sendFirst = this.#raw.raft.role === "leader" && !this.#persister.voteChanged(rd.hardState);
-    if (sendFirst) this.#transport.send(rd.messages);
-    await this.#persister.persist(rd);
-    if (!sendFirst) this.#transport.send(rd.messages);
-    if (rd.snapshot)
+    // A leader's appends leave first (the followers' write and acknowledgement is the longer
+    // path), then its own write starts: its fsync runs on the thread pool while committed
+    // entries are applied.
+    if (sendFirst) {
+      this.#transport.send(rd.messages);
+      this.#transport.flush?.();
+    }
+    const persisted = this.#persister.persist(rd);
+    if (rd.snapshot) {
+      await persisted;
+      if (!sendFirst) this.#transport.send(rd.messages);
       await this.#snapshotter.restore(rd.snapshot.data, rd.snapshot.meta.index, rd.snapshot.meta.confState);
-    if (rd.committedEntries.length > 0) await this.#applier.apply(rd.committedEntries);
+      if (rd.committedEntries.length > 0) await this.#applier.apply(rd.committedEntries);
+    } else {
+      // Committed entries are durable on a quorum already (a leader counts its own entries
+      // only once they are durable here, see RawNode.advance), so applying them, and answering
+      // their callers, need not wait for this Ready's write: etcd's server applies in parallel
+      // with its WAL write too. A failed write is reported by the await below.
+      if (rd.committedEntries.length > 0) {
+        persisted.catch(() => {});
+        await this.#applier.apply(rd.committedEntries);
+      }
+      await persisted;
+      if (!sendFirst) this.#transport.send(rd.messages);
+    }
     for (const rs of rd.readStates) this.#reads.confirmed(rs.requestCtx, rs.index);
     this.#raw.advance(rd);
     this.#reads.applied(this.#applier.applied);

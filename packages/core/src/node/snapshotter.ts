@@ -115,10 +115,13 @@ export class Snapshotter {
     started: number,
   ): Promise<void> {
     const { storage, persister } = this.#ctx;
-    const data = encodeRuntimeSnapshot({ addresses, app: await app });
+    const snapshot = { meta, data: encodeRuntimeSnapshot({ addresses, app: await app }) };
+    if (this.#ctx.closing() || meta.index <= this.#lastIndex) return;
+    // Its file is written first, while the log goes on being written and synced.
+    await storage.prepareSnapshot?.(snapshot);
     if (this.#ctx.closing() || meta.index <= this.#lastIndex) return;
     const hardState = persister.snapshotHardState(meta.index);
-    await storage.save({ snapshot: { meta, data }, hardState });
+    await storage.save({ snapshot, hardState });
     persister.snapshotHardStateSaved(hardState);
     this.#lastIndex = Math.max(this.#lastIndex, meta.index);
     const compactTo = meta.index - this.#ctx.snapshotCatchUpEntries;

@@ -20,6 +20,12 @@ export interface Transport {
   start(handler: TransportHandler): Promise<void>;
   /** Queues messages for their `to` peers and returns at once. Snapshot messages are streamed and their outcome reported. */
   send(messages: readonly Message[]): void;
+  /**
+   * Optional: writes out at once what `send` queued, rather than when the current turn of the
+   * event loop ends. The runtime calls it when messages must leave before slower work of the
+   * same turn (a leader's appends before its own disk write).
+   */
+  flush?(): void;
   /** Makes `id` reachable at `address` (e.g. "http://10.0.0.2:7000"); replaces an earlier address. */
   addPeer(id: NodeId, address: string): void;
   removePeer(id: NodeId): void;

@@ -69,6 +69,8 @@ export class Raft {
   pendingConfIndex = 0;
   /** Payload bytes of entries the leader appended that are not yet handed out for applying. */
   uncommittedSize = 0;
+  /** While true, a leader appends proposals without sending them (see RawNode.proposeTogether). */
+  holdAppends = false;
   /** Reads that arrived before this leader committed an entry of its term (thesis §6.4 step 1). */
   pendingReadIndexMessages: Message[] = [];
 
@@ -555,16 +557,9 @@ export class Raft {
     if (ents !== null && ents.length === 0 && !sendIfEmpty) return false;
     if (prevTerm === null || ents === null) return this.maybeSendSnapshot(to);
     const bytes = entriesSize(ents);
-    this.send(
-      message({
-        type: "append",
-        to,
-        index: prevIndex,
-        logTerm: prevTerm,
-        entries: ents,
-        commit: this.raftLog.committed,
-      }),
-    );
+    const commit = this.raftLog.committed;
+    this.send(message({ type: "append", to, index: prevIndex, logTerm: prevTerm, entries: ents, commit }));
+    pr.sentCommit = Math.max(pr.sentCommit, commit);
     pr.sentEntries(ents.length, ents.length > 0 ? ents[ents.length - 1]!.index : prevIndex, bytes);
     return true;
   }
@@ -607,6 +602,7 @@ export class Raft {
     // follower's commit past entries it may not have.
     const commit = Math.min(pr?.match ?? 0, this.raftLog.committed);
     this.send(message({ type: "heartbeat", to, commit, context }));
+    if (pr) pr.sentCommit = Math.max(pr.sentCommit, commit);
   }
 
   bcastHeartbeat(context: Uint8Array | null = this.readOnly.lastPendingRequestCtx()): void {
@@ -645,10 +641,24 @@ export class Raft {
     if (this.maybeCommit()) this.onCommitAdvanced();
   }
 
-  /** A leader's commit moved: release reads waiting for this term's first commit and tell followers. */
+  /** A leader's commit moved: release reads waiting for this term's first commit and tell followers (see deferCommitBroadcast). */
   onCommitAdvanced(): void {
     this.releasePendingReadIndexMessages();
-    this.bcastAppend();
+    if (!this.cfg.deferCommitBroadcast) {
+      this.bcastAppend();
+      return;
+    }
+    for (const id of this.trk.memberIds()) if (id !== this.id) this.maybeSendAppend(id, false);
+  }
+
+  /** Followers that can be sent an append now and were not sent the current commit index. */
+  untoldOfCommit(): NodeId[] {
+    if (this.role !== "leader") return [];
+    const commit = this.raftLog.committed;
+    const out: NodeId[] = [];
+    for (const [id, pr] of this.trk.progress)
+      if (id !== this.id && pr.sentCommit < commit && !pr.isPaused()) out.push(id);
+    return out;
   }
 
   // ---- follower-side handlers ----

@@ -103,6 +103,24 @@ export class RawNode {
   }
 
   /**
+   * Runs `submit`, which makes any number of {@link propose} calls (each accepted or refused on
+   * its own, as alone), and on a leader sends what they appended to each follower in one append
+   * at the end, instead of one append per proposal: the followers then write and acknowledge
+   * them once.
+   */
+  proposeTogether(submit: () => void): void {
+    const r = this.#raft;
+    const before = r.raftLog.lastIndex();
+    r.holdAppends = true;
+    try {
+      submit();
+    } finally {
+      r.holdAppends = false;
+      if (r.role === "leader" && r.raftLog.lastIndex() > before) r.bcastAppend();
+    }
+  }
+
+  /**
    * Proposes a membership change. Once its entry is committed, call {@link applyConfChange}.
    * Throws {@link ProposalDroppedError} when another change is still pending.
    */
@@ -170,6 +188,20 @@ export class RawNode {
   /** Reports whether sending a snapshot to `id` succeeded. */
   reportSnapshot(id: NodeId, ok: boolean): void {
     this.#raft.step(message({ type: "snapshotStatus", from: id, reject: !ok }));
+  }
+
+  /**
+   * With `deferCommitBroadcast`: whether a follower does not know the leader's current commit
+   * index yet (and could be sent it now). The caller then calls {@link broadcastCommit}, soon
+   * but not at once, so that the next append can carry it instead.
+   */
+  hasUntoldCommit(): boolean {
+    return this.#raft.untoldOfCommit().length > 0;
+  }
+
+  /** Sends the leader's commit index to every follower that was not sent it yet (an append, empty if it has no new entries). */
+  broadcastCommit(): void {
+    for (const id of this.#raft.untoldOfCommit()) this.#raft.sendAppend(id);
   }
 
   hasReady(): boolean {

@@ -142,7 +142,7 @@ function propose(r: Raft, m: Message): void {
       `${r.uncommittedSize} bytes uncommitted, limit ${r.cfg.maxUncommittedEntriesSize}`,
     );
   }
-  r.bcastAppend();
+  if (!r.holdAppends) r.bcastAppend();
 }
 
 function readIndex(r: Raft, m: Message): void {

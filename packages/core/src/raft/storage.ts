@@ -48,6 +48,12 @@ export interface StorageBatch {
  */
 export interface WritableStorage extends Storage {
   save(batch: StorageBatch): Promise<void>;
+  /**
+   * Optional: writes what `save({ snapshot })` will need of a snapshot the node took itself
+   * (a file of its data, say) ahead of that save, so that the save, and the entries saved
+   * after it, do not wait for that write. Nothing is visible or recorded until the save.
+   */
+  prepareSnapshot?(snapshot: Snapshot): Promise<void>;
   compact(index: number): Promise<void> | void;
   close(): Promise<void> | void;
 }

@@ -21,6 +21,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /** The highest commit index sent to this follower (in an append or a heartbeat). */
+  sentCommit = 0;
   isLearner: boolean;
   readonly inflights: Inflights;
 

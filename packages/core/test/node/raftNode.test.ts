@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ProposalDroppedError, StoppedError } from "../../src/index.js";
 import { useSimulatedTime } from "../../src/testing/index.js";
-import { encode, RuntimeCluster } from "./runtimeHarness.js";
+import { encode, GatedStorage, RuntimeCluster } from "./runtimeHarness.js";
 
 beforeEach(useSimulatedTime);
 
@@ -56,6 +56,20 @@ describe("RaftNode", () => {
     await c.stopAll();
   });
 
+  it("proposals made in one turn reach each follower in one append, acknowledged once", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    await c.settle(leader.propose(encode(0)));
+    const appends = c.net.delivered.get("append") ?? 0;
+    const acks = c.net.delivered.get("appendResponse") ?? 0;
+    await c.settle(Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(encode(i)))));
+    // One append and one acknowledgement per follower (a heartbeat round may add one each).
+    expect((c.net.delivered.get("append") ?? 0) - appends).toBeLessThanOrEqual(4);
+    expect((c.net.delivered.get("appendResponse") ?? 0) - acks).toBeLessThanOrEqual(4);
+    await c.stopAll();
+  });
+
   it("takes snapshots and compacts the log, keeping a tail for slow followers", async () => {
     const c = new RuntimeCluster(["a", "b", "c"], { snapshotEntries: 50, snapshotCatchUpEntries: 10 });
     await c.startAll();
@@ -64,6 +78,8 @@ describe("RaftNode", () => {
     const storage = c.storages.get(leader.id)!;
     expect(storage.snapshot().meta.index).toBeGreaterThanOrEqual(100);
     expect(storage.firstIndex()).toBeGreaterThan(80);
+    // Each snapshot was handed to prepareSnapshot (a file store writes its file then) before its save.
+    expect(storage.prepared).toContain(storage.snapshot());
     await c.stopAll();
   });
 
@@ -113,7 +129,7 @@ describe("RaftNode", () => {
   it("rejects calls in flight with StoppedError on stop, and drops proposals without a leader", async () => {
     const c = new RuntimeCluster(["a", "b", "c"]);
     const a = await c.start("a");
-    await expect(a.propose(encode(1))).rejects.toBeInstanceOf(ProposalDroppedError);
+    await expect(c.settle(a.propose(encode(1)))).rejects.toBeInstanceOf(ProposalDroppedError);
     await c.start("b");
     await c.start("c");
     const leader = await c.waitForLeader();
@@ -138,6 +154,46 @@ describe("RaftNode", () => {
     const others = [...c.nodes.values()].filter((n) => n !== leader);
     expect(others.filter((n) => n.status().role === "leader")).toHaveLength(1);
     expect(leader.status().stopped).toBe(true);
+    await c.stopAll();
+  });
+
+  it("applies committed entries, answering their callers, while its own write of newer entries is in flight", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    for (const id of c.ids) c.storages.set(id, new GatedStorage());
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    await c.settle(leader.propose(encode(1)));
+    const gate = c.storages.get(leader.id) as GatedStorage;
+    gate.hold();
+    // B is held at the leader's disk; the followers' acknowledgements commit it meanwhile.
+    const b = leader.status().commit + 1;
+    let bApplied = false;
+    void leader.propose(encode(2)).then(() => {
+      bApplied = true;
+    });
+    await c.until(
+      () => gate.waiting === 1 && leader.status().commit >= b,
+      5_000,
+      "B committed by the followers",
+    );
+    // C arrives while B's write is held: the next Ready writes C and applies B.
+    const cDone = leader.propose(encode(3));
+    gate.releaseOne();
+    await c.until(() => gate.waiting === 1, 5_000, "C's write held");
+    await c.until(() => bApplied, 5_000, "B applied while C's write is held");
+    expect(c.machines.get(leader.id)!.total).toBe(3);
+    gate.releaseAll();
+    expect(await c.settle(cDone)).toMatchObject({ result: 6 });
+    await c.stopAll();
+  });
+
+  it("an idle follower learns a new commit a moment later (commitBroadcastDelayMs), not at the next heartbeat", async () => {
+    // Heartbeats every 100 ms: only the deferred broadcast can tell the followers within 20 ms.
+    const c = new RuntimeCluster(["a", "b", "c"], { tickMs: 100 });
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    await c.settle(leader.propose(encode(7)));
+    await c.until(() => [...c.machines.values()].every((m) => m.total === 7), 20, "the followers applied");
     await c.stopAll();
   });
 

@@ -6,6 +6,7 @@ import {
   RaftNode,
   type RaftNodeOptions,
   SeededRandom,
+  type Snapshot,
   type StateMachine,
   type StorageBatch,
 } from "../../src/index.js";
@@ -30,14 +31,43 @@ export class CounterMachine implements StateMachine {
   }
 }
 
-/** MemoryStorage that counts durable writes (to observe batching). */
+/** MemoryStorage that counts durable writes (to observe batching) and records the snapshots prepared ahead of their save. */
 export class CountingStorage extends MemoryStorage {
   saves = 0;
+  readonly prepared: Snapshot[] = [];
+  async prepareSnapshot(snapshot: Snapshot): Promise<void> {
+    this.prepared.push(snapshot);
+  }
   override async save(batch: StorageBatch): Promise<void> {
     this.saves++;
     // A real disk takes time; let other work queue up meanwhile.
     await new Promise((r) => setTimeout(r, 1));
     this.saveSync(batch);
+  }
+}
+
+/** CountingStorage whose saves can be held back: while held, each save waits for {@link releaseOne}. */
+export class GatedStorage extends CountingStorage {
+  #holding = false;
+  #held: (() => void)[] = [];
+  /** Saves waiting at the gate. */
+  get waiting(): number {
+    return this.#held.length;
+  }
+  hold(): void {
+    this.#holding = true;
+  }
+  /** Lets the oldest held save through; later saves are still held. */
+  releaseOne(): void {
+    this.#held.shift()?.();
+  }
+  releaseAll(): void {
+    this.#holding = false;
+    for (const go of this.#held.splice(0)) go();
+  }
+  override async save(batch: StorageBatch): Promise<void> {
+    if (this.#holding) await new Promise<void>((r) => this.#held.push(r));
+    await super.save(batch);
   }
 }
 

@@ -181,3 +181,43 @@ describe("snapshots for followers behind the leader's compacted log (Raft paper 
     expect([pr.state, pr.next, pr.isPaused()]).toEqual(["replicate", 2, false]);
   });
 });
+
+describe("proposeTogether", () => {
+  it("sends what several proposals appended to each follower in one append", () => {
+    const n = steadyLeader(ABC);
+    n.rn.proposeTogether(() => {
+      proposeN(n, 3);
+      expect(n.r.msgs).toEqual([]);
+    });
+    expect(ofType(n.take(), "append").map((m) => [m.to, m.entries.map((e) => e.index)])).toEqual([
+      ["b", [2, 3, 4]],
+      ["c", [2, 3, 4]],
+    ]);
+  });
+
+  it("accepts or refuses each proposal as if alone (the uncommitted size limit)", () => {
+    const n = steadyLeader(ABC, { maxUncommittedEntriesSize: 200 });
+    const outcomes: string[] = [];
+    n.rn.proposeTogether(() => {
+      for (let i = 0; i < 3; i++) {
+        try {
+          n.rn.propose(enc(BIG));
+          outcomes.push("ok");
+        } catch (e) {
+          outcomes.push((e as Error).name);
+        }
+      }
+    });
+    expect(outcomes).toEqual(["ok", "ok", "ProposalDroppedError"]);
+    expect(ofType(n.take(), "append", "b").map((m) => m.entries.length)).toEqual([2]);
+  });
+
+  it("sends nothing when every proposal was refused", () => {
+    const n = steadyLeader(ABC);
+    n.r.leadTransferee = "b";
+    n.rn.proposeTogether(() => {
+      expect(() => n.rn.propose(enc("x"))).toThrow(/leadership transfer/);
+    });
+    expect(ofType(n.take(), "append")).toEqual([]);
+  });
+});

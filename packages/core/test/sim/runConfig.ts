@@ -13,6 +13,12 @@ export interface RunConfig {
   maxInflightBytes: number | undefined;
   maxUncommittedEntriesSize: number | undefined;
   disableProposalForwarding: boolean;
+  /**
+   * A leader tells followers a new commit only with new entries, or 2 ms later if none came (as
+   * RaftNode does by default, see RaftConfig.deferCommitBroadcast). Decided by the seed's parity,
+   * not drawn, so that the draws (and runs) of seeds without it stay as they were.
+   */
+  deferCommitBroadcast: boolean;
   /** Snapshot and compact the log once this many entries were applied since the last snapshot; null: never. */
   compaction: { every: number; keep: number } | null;
   links: LinkFaults;
@@ -41,7 +47,7 @@ export interface RunConfig {
 }
 
 /** Draws a run's configuration from the PRNG (the first draws of the seed's stream). */
-export function drawRunConfig(rng: Rng): RunConfig {
+export function drawRunConfig(rng: Rng): Omit<RunConfig, "deferCommitBroadcast"> {
   const nodes = rng.chance(0.5) ? 3 : 5;
   const preVote = rng.chance(0.5);
   const checkQuorum = rng.chance(0.5);
@@ -127,6 +133,7 @@ export function describeRunConfig(c: RunConfig): string {
       ? ""
       : `maxUncommittedEntriesSize=${c.maxUncommittedEntriesSize}`,
     c.disableProposalForwarding ? "no proposal forwarding" : "",
+    c.deferCommitBroadcast ? "deferred commit broadcast" : "",
     c.compaction ? `compact every ${c.compaction.every} keep ${c.compaction.keep}` : "",
     `drop=${pct(l.dropRate)} dup=${pct(l.duplicateRate)} long=${pct(l.longDelayRate)}(≤${l.longDelayMax}ms) delay≤${l.maxDelay}ms`,
     c.partitionEvery ? `partitions ~${c.partitionEvery}ms (≤${c.partitionLength}ms)` : "no partitions",

@@ -211,6 +211,7 @@ export type SimResult =
 
 type SimEvent =
   | { type: "tick"; node: string; inc: number }
+  | { type: "commitBroadcast"; node: string; inc: number }
   | { type: "deliver"; msg: Message; fromInc: number }
   | { type: "report"; node: string; inc: number; peer: string; snapshot: boolean; ok: boolean }
   | { type: "client"; client: number }
@@ -251,6 +252,8 @@ interface SimNode {
   /** Read requests of this life, numbered as RaftNode numbers them, and whose get each is. */
   readSeq: number;
   readonly readOps: Map<string, { client: number; seq: number }>;
+  /** The life (inc) for which a commitBroadcast event is queued, or -1. */
+  commitBroadcastDueInc: number;
 }
 
 /** The client id of the final liveness write (not part of the recorded history). */
@@ -330,7 +333,7 @@ class Simulation {
   constructor(seed: number, options: SimOptions) {
     this.seed = seed;
     this.rng = new SeededRandom(seed);
-    this.config = { ...drawRunConfig(this.rng), ...options.overrides };
+    this.config = { ...drawRunConfig(this.rng), deferCommitBroadcast: seed % 2 === 1, ...options.overrides };
     this.duration = options.duration ?? 3000;
     this.livenessTimeout = options.livenessTimeout ?? 10_000;
     this.bugs = options.bugs ?? {};
@@ -450,6 +453,7 @@ class Simulation {
       inc: 0,
       readSeq: 0,
       readOps: new Map(),
+      commitBroadcastDueInc: -1,
       kv: new KvMachine(),
       role: "follower",
       confState: empty,
@@ -491,6 +495,7 @@ class Simulation {
     if (cfg.maxUncommittedEntriesSize !== undefined)
       rc.maxUncommittedEntriesSize = cfg.maxUncommittedEntriesSize;
     if (cfg.disableProposalForwarding) rc.disableProposalForwarding = true;
+    if (cfg.deferCommitBroadcast) rc.deferCommitBroadcast = true;
     return rc;
   }
 
@@ -522,6 +527,14 @@ class Simulation {
         this.#processReady(node);
         const jitter = this.rng.chance(0.2) ? between(this.rng, -2, 2) : 0;
         this.queue.after(Math.max(1, node.tickPeriod + jitter), ev);
+        return;
+      }
+      case "commitBroadcast": {
+        const node = this.byId.get(ev.node)!;
+        if (!node.raw || node.inc !== ev.inc || this.#deferred(node, ev)) return;
+        node.commitBroadcastDueInc = -1;
+        node.raw.broadcastCommit();
+        this.#processReady(node);
         return;
       }
       case "deliver": {
@@ -754,6 +767,15 @@ class Simulation {
       raw.advance(rd);
       this.#serveReads(node);
       this.#maybeCompact(node);
+    }
+    // As RaftNode does: a commit no append carried goes out a little later (a paused node's waits).
+    if (
+      this.config.deferCommitBroadcast &&
+      node.commitBroadcastDueInc !== node.inc &&
+      raw.hasUntoldCommit()
+    ) {
+      node.commitBroadcastDueInc = node.inc;
+      this.queue.after(2, { type: "commitBroadcast", node: node.id, inc: node.inc });
     }
     this.#checkMembershipView(node, "after a step");
   }

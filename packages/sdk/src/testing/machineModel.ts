@@ -1,7 +1,7 @@
 import { freeze } from "immer";
+import { entryRandom } from "../commandStep.js";
 import { withDeterminismGuards } from "../determinismGuards.js";
 import { operationFn } from "../operations.js";
-import { entryRandom } from "../replicatedMachine.js";
 import { runBatch } from "../runBatch.js";
 import type { StoredResult } from "../session.js";
 import { assertChangesEncodable } from "../stateChanges.js";

@@ -118,7 +118,9 @@ export class WalWriter {
     const active = this.#segments[this.#segments.length - 1]!;
     const bytes = this.#frameBuffer(size);
     const entryOffsets = encodeFrame(active.seq, this.#size, ops, bytes);
-    await this.#file.write(bytes, this.#size);
+    // A small write is made on the spot (see nodeVfs): then the fsync is queued in the same turn.
+    const written = this.#file.write(bytes, this.#size);
+    if (written) await written;
     if (this.#opts.sync) await this.#file.datasync();
     this.#size += size;
     this.#frames++;

@@ -37,8 +37,9 @@ describe("FileStorage on a failing SimulatedDisk", () => {
     const disk = new SimulatedDisk({ random: seededRandom(8) });
     const s = await openFileStorage("/n", { vfs: disk.vfs, segmentBytes: 1024 });
     await s.save({ entries: entries(1, 4, 1, 100) });
-    disk.failNext({ op: "create", code: "ENOSPC" });
-    disk.failNext({ op: "create", code: "ENOSPC" });
+    // Both the preallocated next segment and a segment made on the spot fail (whichever comes first).
+    disk.failNext({ op: "create", code: "ENOSPC", path: /\.wal/ });
+    disk.failNext({ op: "create", code: "ENOSPC", path: /\.wal/ });
     let failed: unknown = null;
     for (let i = 0; i < 10 && !failed; i++) {
       failed = await s.save({ entries: entries(5 + i * 4, 4, 1, 100) }).then(
