@@ -261,7 +261,13 @@ export class FileStorage implements WritableStorage {
   async #flush(ops: WalOp[]): Promise<void> {
     for (const op of ops) {
       if (op.kind === "snapshot")
-        await writeSnapshotFile(this.#opts.vfs, this.dir, op.snapshot, this.#opts.sync);
+        await writeSnapshotFile(
+          this.#opts.vfs,
+          this.dir,
+          op.snapshot,
+          this.#opts.sync,
+          () => new Promise((resolve) => this.#opts.setImmediate(resolve)),
+        );
     }
     const compacted = this.#log.terms.compactedIndex;
     const started = performance.now();
