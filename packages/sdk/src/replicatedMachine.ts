@@ -239,10 +239,9 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
             random: entryRandom(e.index, e.term),
             version,
           };
-          const result = fn(draft, arg, ctx);
-          assertChangesEncodable(draft, p.name);
-          return result;
+          return fn(draft, arg, ctx);
         },
+        check: (draft) => assertChangesEncodable(draft, p.name),
       },
     };
   }

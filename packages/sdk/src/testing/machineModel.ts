@@ -77,10 +77,9 @@ export class MachineModel {
           // The simulated cluster never upgrades: it applies at version 1, as a new cluster does.
           version: 1,
         };
-        const result = fn(draft, arg, ctx);
-        assertChangesEncodable(draft, name);
-        return result;
+        return fn(draft, arg, ctx);
       },
+      check: (draft: unknown) => assertChangesEncodable(draft, name),
     };
     const { state: next, results } = withDeterminismGuards(() => runBatch(state, [step]));
     return { state: next, outcome: toOutcome(results[0]!) };
