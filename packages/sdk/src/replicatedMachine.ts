@@ -1,4 +1,4 @@
-import type { Entry, StateMachine } from "@raftkit/core";
+import { type Clock, type Entry, type StateMachine, systemClock } from "@raftkit/core";
 import { enableMapSet, freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
@@ -8,8 +8,9 @@ import { MachineTooOldError } from "./machineVersionErrors.js";
 import { operationFn } from "./operations.js";
 import { type BatchStep, runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
+import { Slicer } from "./snapshot/slicer.js";
+import { decodeInSlices, encodeInSlices, freezeInSlices, hashInSlices } from "./snapshot/snapshotCodec.js";
 import { assertChangesEncodable } from "./stateChanges.js";
-import { stateHash } from "./stateHash.js";
 import type { AnyMachine, CommandContext } from "./types.js";
 
 enableMapSet();
@@ -94,6 +95,28 @@ function expiredResult(p: CommandPayload, ttlMs: number): StoredResult {
   };
 }
 
+/** What a snapshot of a {@link ReplicatedMachine} holds (superjson-encoded). */
+interface SnapshotPayload {
+  state: unknown;
+  sessions: [string, SessionRecord][];
+  /** Absent in snapshots written before it was kept. */
+  nextSessionSweep?: number;
+  lastTime: number;
+  members?: [string, Partial<PublishedMember> & { incarnation: string; since: number }][];
+  /** Absent in snapshots written before machine versions existed (version 1). */
+  version?: number;
+}
+
+/** Options of a {@link ReplicatedMachine}. */
+export interface ReplicatedMachineOptions {
+  /**
+   * Runs the slices of snapshot encoding and decoding (its setImmediate) and times them (its
+   * monotonic clock), so a large state never holds the event loop for long. Default: the
+   * process's; a simulation gives its own.
+   */
+  clock?: Pick<Clock, "setImmediate" | "monotonic">;
+}
+
 function errorResult(e: unknown): StoredResult {
   const err = e instanceof Error ? e : new Error(String(e));
   return { ok: false, name: err.name, message: err.message };
@@ -133,8 +156,11 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   /** Called with each node's reported hash (a HASH_REPORT entry), in log order. */
   onHashReport: ((index: number, node: string, hash: string) => void) | null = null;
 
-  constructor(machine: M, sessionTtlMs: number) {
+  readonly #clock: Pick<Clock, "setImmediate" | "monotonic">;
+
+  constructor(machine: M, sessionTtlMs: number, options: ReplicatedMachineOptions = {}) {
     this.machine = machine;
+    this.#clock = options.clock ?? systemClock;
     this.#sessions = new SessionTable(sessionTtlMs);
     this.#sessionTtlMs = sessionTtlMs;
     const initial = machine.initial();
@@ -263,7 +289,12 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
    */
   #runSystem(p: CommandPayload, e: Entry): StoredResult {
     if (p.name === STATE_CHECK) {
-      this.onStateCheck?.(e.index, stateHash(this.snapshot()));
+      // Captured now, hashed in slices: the report follows a few turns later. A state that
+      // cannot be encoded fails the node's snapshots too, which stop it with the reason.
+      void hashInSlices(this.snapshotValue(), this.#slicer(), "the machine's state").then(
+        (hash) => this.onStateCheck?.(e.index, hash),
+        () => {},
+      );
       return { ok: true, value: undefined };
     }
     if (p.name === HASH_REPORT) {
@@ -343,13 +374,24 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     return fn(this.#state, arg);
   }
 
-  snapshot(): Uint8Array {
+  /**
+   * The snapshot of everything applied so far (state, sessions, members, log time, version) as
+   * superjson bytes, in pieces. The value is captured during the call (the state is frozen, the
+   * session table copied) and encoded in slices across later turns, so a large state never holds
+   * the event loop for long, and applies may go on meanwhile.
+   */
+  snapshot(): Promise<Uint8Array[]> {
+    return encodeInSlices(this.snapshotValue(), this.#slicer(), "the machine's state");
+  }
+
+  /** {@link snapshot}'s bytes, encoded at once (for checks and tests; large states stall the event loop). */
+  snapshotNow(): Uint8Array {
     return encodeValue(this.snapshotValue(), "the machine's state");
   }
 
   /**
-   * What {@link snapshot} encodes, not yet encoded: the caller must copy or encode it before the
-   * next apply, which changes the session records in it.
+   * What {@link snapshot} encodes, not yet encoded, captured now: the state (frozen by immer) and
+   * copies of the session records and members, which later applies change in place.
    */
   snapshotValue(): unknown {
     const sessions = this.#sessions.toJSON();
@@ -363,25 +405,51 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     };
   }
 
-  restore(data: Uint8Array): void {
-    const s = decodeValue<{
-      state: unknown;
-      sessions: [string, SessionRecord][];
-      nextSessionSweep?: number;
-      lastTime: number;
-      members?: [string, Partial<PublishedMember> & { incarnation: string; since: number }][];
-      version?: number;
-    }>(data, "a snapshot");
+  /** Replaces the whole state with a snapshot's, decoded in slices (see {@link prepareRestore}). */
+  async restore(data: Uint8Array): Promise<void> {
+    (await this.prepareRestore(data))();
+  }
+
+  /**
+   * Decodes a snapshot in slices, freezes its state as immer would, and resolves with a function
+   * that installs it at once. Nothing changes until then. Rejects with DecodeError, or with
+   * {@link MachineTooOldError} for a snapshot taken at a machine version this code lacks.
+   */
+  async prepareRestore(data: Uint8Array): Promise<() => void> {
+    const slicer = this.#slicer();
+    const s = await decodeInSlices<SnapshotPayload>(data, slicer, "a snapshot");
+    const version = this.#versionOf(s);
+    await freezeInSlices(s.state, slicer);
+    return () => this.#install(s, version);
+  }
+
+  /** {@link restore}, decoded at once (for tests; large states stall the event loop). */
+  restoreNow(data: Uint8Array): void {
+    const s = decodeValue<SnapshotPayload>(data, "a snapshot");
+    const version = this.#versionOf(s);
+    freeze(s.state, true);
+    this.#install(s, version);
+  }
+
+  #versionOf(s: SnapshotPayload): number {
     // Snapshots written before machine versions existed are at version 1.
     const version = s.version ?? 1;
     if (version > this.machine.version)
       throw new MachineTooOldError(version, this.machine.version, "a snapshot taken at that version");
+    return version;
+  }
+
+  #install(s: SnapshotPayload, version: number): void {
     this.#version = version;
-    this.#state = freeze(s.state, true);
+    this.#state = s.state;
     this.#sessions.load({ sessions: s.sessions, nextSweep: s.nextSessionSweep ?? 0 });
     this.#lastTime = s.lastTime;
     this.#members.clear();
     for (const [id, m] of s.members ?? []) this.#members.set(id, { ...m, supports: m.supports ?? 1 });
     this.state$.next(this.#state);
+  }
+
+  #slicer(): Slicer {
+    return new Slicer(this.#clock);
   }
 }

@@ -142,7 +142,7 @@ describe("a reducer that puts what a snapshot cannot encode into the state", () 
     expect(state.tags.size).toBe(0);
     // The snapshot encodes, and a restored node reaches the same state.
     const restored = new ReplicatedMachine(store, 60_000);
-    restored.restore(m.snapshot());
+    restored.restoreNow(m.snapshotNow());
     expect(restored.state).toEqual(m.state);
   });
 
