@@ -22,11 +22,17 @@ probe.start();
 process.send!("ready");
 process.once("message", async (m: { index: number }) => {
   const t0 = performance.now();
+  if (process.env.BENCH_MARKS === "1")
+    console.log(`mark follower ${o.layout}: start ${process.hrtime.bigint() / 1000n}`);
   await until(() => node.status().applied >= m.index, 120_000, "the follower to install the snapshot");
   const installedMs = performance.now() - t0;
   // A little longer: the entries after the snapshot, and anything the install left behind (GC).
   await new Promise((r) => setTimeout(r, 300));
   const stalls = probe.stop();
+  if (process.env.BENCH_MARKS === "1") {
+    console.log(`mark follower ${o.layout}: end ${process.hrtime.bigint() / 1000n}`);
+    console.log(`follower stalls ${JSON.stringify(stalls.longest)}`);
+  }
   process.send!({ stalls, installedMs, restoredMs: log.restoredMs[0] ?? null });
   await node.stop();
   process.exit(0);

@@ -6,17 +6,22 @@
  * values until its state is about 3 MB, then 12 MB. Then the same load runs twice, 8 clients
  * overwriting random keys: once without a snapshot (what the machine and the puts cost anyway),
  * once with a snapshot taken early in it (`snapshotEntries`), until the snapshot is stored. A
- * 1 ms timer records the longest gap in each (the stall), and the GC pauses. Three layouts of
- * the same values: one Map, one plain object, and 256 bucket Maps.
+ * 1 ms timer records the longest gap in each (the stall), the most CPU time the main thread
+ * used within one gap (on a busy machine a gap also holds time spent waiting for a core), and
+ * the GC pauses. Three layouts of the same values: one Map, one plain object, and 256 bucket
+ * Maps.
  *
  * Installing one: the leader (in this process) snapshots a ~12 MB state and compacts its log;
  * a learner with an empty data directory, in a process of its own, joins and is sent the
  * snapshot while one client keeps writing. The sender's stall is measured here, the receiver's
- * (decode, restore, then the entries after it) in its process.
+ * (decode, restore, then the entries after it) in its process, with how long restoring held
+ * the receiver's Raft loop (its log's durationMs).
  *
  * Compare the stalls with the election timeout (1 s by default) and with a heartbeat interval
  * (100 ms). Env: BENCH_LAYOUTS (default "Map,object,256 Maps"), BENCH_MB (default "3,12"),
- * BENCH_INSTALL=0 to skip installing, BENCH_PUTS (default 400) puts per phase.
+ * BENCH_INSTALL=0 to skip installing, BENCH_PUTS (default 400) puts per phase, BENCH_MARKS=1 to print
+ * when each measured phase starts and ends on the clock of `node --cpu-prof` profiles (µs),
+ * BENCH_FOLLOWER_CPU_PROF=<dir> to write a CPU profile of each learner's process there.
  */
 import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -33,6 +38,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const names = (process.env.BENCH_LAYOUTS ?? "Map,object,256 Maps").split(",") as LayoutName[];
 const sizes = (process.env.BENCH_MB ?? "3,12").split(",").map(Number);
 const PUTS = Number(process.env.BENCH_PUTS ?? 400);
+const followerProfiles = process.env.BENCH_FOLLOWER_CPU_PROF;
+
+/** With BENCH_MARKS=1, prints a phase boundary in a CPU profile's time base, to find the phase in the profile. */
+function mark(what: string): void {
+  if (process.env.BENCH_MARKS === "1") console.log(`mark ${what} ${process.hrtime.bigint() / 1000n}`);
+}
 
 type Put = (arg: { key: string; value: string }) => Promise<unknown>;
 const putOf = (node: { commands: unknown }): Put => (node.commands as { put: Put }).put;
@@ -87,12 +98,16 @@ async function taking(layout: LayoutName, mb: number) {
     const put = putOf(node);
     await fill(put, keys);
     const probe = new StallProbe();
+    mark(`${layout} ${mb} MB puts only: start`);
     probe.start();
     await load(put, keys, PUTS, 8);
     const baseline = probe.stop();
+    mark(`${layout} ${mb} MB puts only: end`);
+    mark(`${layout} ${mb} MB puts + snapshot: start`);
     probe.start();
     await load(put, keys, PUTS, 8, () => log.taken.length === 0);
     const snapshot = probe.stop();
+    mark(`${layout} ${mb} MB puts + snapshot: end`);
     if (log.taken.length === 0) throw new Error("the node took no snapshot");
     return { keys, baseline, snapshot, snapshotMs: log.taken[0]!.ms };
   } finally {
@@ -109,10 +124,16 @@ async function installing(layout: LayoutName, mb: number) {
     join(here, "snapshotFollower.ts"),
     [JSON.stringify({ id: "f1", peers, dataDir: join(dir, "f1"), layout })],
     {
-      execArgv: ["--conditions=@raftkit/source", "--import", "tsx"],
+      execArgv: [
+        "--conditions=@raftkit/source",
+        "--import",
+        "tsx",
+        ...(followerProfiles ? ["--cpu-prof", "--cpu-prof-dir", followerProfiles] : []),
+      ],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     },
   );
+  const exited = new Promise((r) => follower.once("exit", r));
   try {
     const put = putOf(node);
     await fill(put, keys);
@@ -123,6 +144,7 @@ async function installing(layout: LayoutName, mb: number) {
       follower.once("message", (m) => r(m as never)),
     );
     const probe = new StallProbe();
+    mark(`${layout} ${mb} MB install: start`);
     probe.start();
     let done = false;
     const writes = load(put, keys, 0, 1, () => !done);
@@ -131,8 +153,12 @@ async function installing(layout: LayoutName, mb: number) {
     const received = await answer;
     done = true;
     await writes;
-    return { keys, sender: probe.stop(), ...received };
+    const sender = probe.stop();
+    mark(`${layout} ${mb} MB install: end`);
+    return { keys, sender, ...received };
   } finally {
+    // It exits on its own once it answered (writing its CPU profile, if asked for one).
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     follower.kill();
     await node.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -140,13 +166,18 @@ async function installing(layout: LayoutName, mb: number) {
 }
 
 const ms = (n: number) => n.toFixed(0);
-const stallCells = (s: Stalls) => `${ms(s.maxMs)} | ${ms(s.gcMaxMs)}`;
+const stallCells = (s: Stalls) => {
+  if (process.env.BENCH_MARKS === "1") console.log(`stalls ${JSON.stringify(s.longest)}`);
+  return `${ms(s.maxMs)} (${ms(s.maxCpuMs)}) | ${ms(s.gcMaxMs)}`;
+};
 const load1 = () => loadavg()[0]!.toFixed(1);
 
 console.log(
   `bench snapshot-stall: node ${process.version}, ${cpus().length} cores, load average ${load1()}; one node in this process, no fsync, 128-byte values; ${PUTS} puts per phase by 8 clients`,
 );
-console.log("\nTaking a snapshot (the leader's longest event-loop stall and longest GC pause, ms)\n");
+console.log(
+  "\nTaking a snapshot (the leader's longest event-loop stall, in brackets the most CPU time its main thread used within one stall, and the longest GC pause; ms)\n",
+);
 console.log(
   "| layout | state | keys | puts only: stall | GC | puts + snapshot: stall | GC | snapshot took ms | load |\n|---|---|---:|---:|---:|---:|---:|---:|---:|",
 );
@@ -161,10 +192,10 @@ for (const layout of names) {
 if (process.env.BENCH_INSTALL !== "0") {
   const mb = Math.max(...sizes);
   console.log(
-    `\nInstalling a ~${mb} MB snapshot on a new learner (longest stall and GC pause, ms; one client writing meanwhile)\n`,
+    `\nInstalling a ~${mb} MB snapshot on a new learner (longest stall, in brackets the most main-thread CPU within one stall, and the longest GC pause, ms; one client writing meanwhile)\n`,
   );
   console.log(
-    "| layout | sender: stall | GC | receiver: stall | GC | receiver applied the snapshot after ms | restore ms | load |\n|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| layout | sender: stall | GC | receiver: stall | GC | receiver applied the snapshot after ms | restore in the loop ms | load |\n|---|---:|---:|---:|---:|---:|---:|---:|",
   );
   for (const layout of names) {
     const r = await installing(layout, mb);
