@@ -13,6 +13,7 @@ const benches: Record<string, string> = {
   apply: "../packages/sdk/bench/apply.ts",
   "heavy-state": "../packages/sdk/bench/heavyState.ts",
   restart: "../packages/cli/bench/restart.ts",
+  "session-reads": "../packages/sdk/bench/sessionReads.ts",
 };
 
 const name = process.argv[2];

@@ -10,6 +10,7 @@ const id = await client.commands.enqueue("resize image 42");
 await client.query.size(); // linearizable (default): includes every command acknowledged before the call
 await client.query.size(undefined, { consistency: "lease" }); // the leader answers without a quorum round trip
 await client.query.job(id, { consistency: "stale" }); // the answering node's state, possibly behind
+await client.query.size(undefined, { consistency: "session" }); // any node, once it applied this client's writes
 
 try {
   await client.commands.ack(999);

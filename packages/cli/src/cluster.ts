@@ -79,8 +79,8 @@ export async function findLeader(endpoints: string[], secret: string | undefined
 export async function clusterOp(
   endpoints: string[],
   secret: string | undefined,
-  op: "addLearner" | "addVoter" | "promote" | "remove" | "transfer",
-  body: { id: string; address?: string },
+  op: "addLearner" | "addVoter" | "promote" | "remove" | "replace" | "transfer",
+  body: { id: string; address?: string; newId?: string },
   timeoutMs: number,
 ): Promise<StatusAnswer> {
   const leader = await findLeader(endpoints, secret);
@@ -95,7 +95,10 @@ export async function clusterOp(
     });
     return res.status;
   } catch (e) {
-    throw new CliError(EXIT.FAILED, `${op} ${body.id} failed: ${(e as Error).message}`);
+    throw new CliError(
+      EXIT.FAILED,
+      `${op} ${body.id}${body.newId ? ` ${body.newId}` : ""} failed: ${(e as Error).message}`,
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { isReadToken } from "./readToken.js";
 import type { CommandOptions, QueryOptions } from "./types.js";
 
 /** The longest deadline a call may ask for: anything longer is a unit mistake (seconds for ms, a date for a duration). */
@@ -10,7 +11,7 @@ export class InvalidCallOptionsError extends TypeError {
   }
 }
 
-const CONSISTENCIES = new Set(["linearizable", "lease", "stale"]);
+const CONSISTENCIES = new Set(["linearizable", "lease", "session", "stale"]);
 
 function checkTimeout(what: string, timeoutMs: unknown): void {
   if (timeoutMs === undefined) return;
@@ -47,10 +48,19 @@ export function checkCommandOptions(name: string, options: CommandOptions): void
 /** Throws a TypeError, before anything is read, for options a query cannot take. */
 export function checkQueryOptions(name: string, options: QueryOptions): void {
   const what = `query "${name}"`;
-  checkObject(what, options, ["consistency", "timeoutMs"]);
+  checkObject(what, options, ["consistency", "timeoutMs", "after"]);
   checkTimeout(what, options.timeoutMs);
   if (options.consistency !== undefined && !CONSISTENCIES.has(options.consistency))
     throw new InvalidCallOptionsError(
-      `${what}: consistency must be "linearizable", "lease" or "stale", got ${String(options.consistency)}`,
+      `${what}: consistency must be "linearizable", "lease", "session" or "stale", got ${String(options.consistency)}`,
+    );
+  if (options.after === undefined) return;
+  if (options.consistency !== "session")
+    throw new InvalidCallOptionsError(
+      `${what}: after is a session read's option: add consistency: "session"`,
+    );
+  if (!isReadToken(options.after))
+    throw new InvalidCallOptionsError(
+      `${what}: after must be a read token (a non-negative integer from a command's or a read's answer), got ${JSON.stringify(options.after) ?? String(options.after)}`,
     );
 }

@@ -14,6 +14,7 @@ import {
   ValidationError,
 } from "./errors.js";
 import { operationProxy } from "./operationProxy.js";
+import { isReadToken, type ReadToken, type WithToken } from "./readToken.js";
 import { readSse } from "./sse.js";
 import type {
   AnyMachine,
@@ -23,6 +24,7 @@ import type {
   Queries,
   QueryOptions,
   StateOf,
+  TokenCalls,
 } from "./types.js";
 import {
   type ApiErrorBody,
@@ -43,6 +45,11 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Deadline of a single HTTP request, in ms. Default 5,000. */
   requestTimeoutMs?: number;
+  /**
+   * Where `"session"` reads go first: any node, a follower near you included. Default: the
+   * first of `endpoints`. On a failure they move on through `endpoints`.
+   */
+  sessionReadEndpoint?: string;
 }
 
 /** The app API answered with an error the client does not retry (bad secret, bad request, …). */
@@ -61,6 +68,14 @@ export class ApiError extends Error {
 export interface Client<M extends AnyMachine> {
   readonly commands: Commands<M>;
   readonly query: Queries<M>;
+  /** The same calls, each answering `{ result, token }` (see {@link ReadToken}). */
+  readonly withToken: TokenCalls<M>;
+  /**
+   * The highest read token this client has seen, from its commands' answers and its reads'
+   * (0 before any). Its `"session"` reads wait for it by default, so they observe every
+   * write this client made and never go back behind an earlier read, on whichever node.
+   */
+  readonly token: ReadToken;
   /** This client's session id: its commands are applied at most once. A new one replaces it once it expired. */
   readonly session: string;
   readonly status$: Observable<NodeStatus & { leaderUrl: string | null }>;
@@ -95,6 +110,8 @@ function parseError(status: number, text: string): ApiErrorBody["error"] {
 export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> {
   if (o.endpoints.length === 0) throw new TypeError("createClient needs at least one endpoint");
   const session = new CallerSession();
+  /** The highest read token seen in any answer. */
+  let seen: ReadToken = 0;
   const timeoutMs = o.timeoutMs ?? 30_000;
   const requestTimeoutMs = o.requestTimeoutMs ?? 5_000;
   let preferred = o.endpoints[0]!;
@@ -213,13 +230,47 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
     });
   };
 
+  // Session reads go to one node of the caller's choice, not the leader: over its app stream,
+  // or else each in its own request. On a failure the client moves on to the next endpoint.
+  const readEndpoints = [
+    ...(o.sessionReadEndpoint !== undefined ? [o.sessionReadEndpoint] : []),
+    ...o.endpoints.filter((e) => e !== o.sessionReadEndpoint),
+  ];
+  let readAt = 0;
+  const readEndpoint = (): string => readEndpoints[readAt]!;
+  const sessionReadAt = async (endpoint: string, c: Queued["call"]): Promise<BatchOutcome> => {
+    const found = streamFor(endpoint);
+    const stream = found instanceof Promise ? await found : found;
+    if (stream !== null) return stream.call(c);
+    const res = await connection(endpoint).request(
+      "POST",
+      `queries/${encodeURIComponent(c.name)}`,
+      encodeBody(c.body),
+      requestTimeoutMs,
+    );
+    if (res.status !== 200) return { ok: false, status: res.status, error: parseError(res.status, res.text) };
+    const { result, index } = decodeBody<{ result: unknown; index?: number }>(res.text);
+    return { ok: true, result, ...(index !== undefined && { index }) };
+  };
+  const sendSessionRead = async (c: Queued["call"]): Promise<BatchOutcome> => {
+    try {
+      const outcome = await sessionReadAt(readEndpoint(), c);
+      if (!outcome.ok && RETRYABLE.has(outcome.error.code)) readAt = (readAt + 1) % readEndpoints.length;
+      return outcome;
+    } catch (e) {
+      readAt = (readAt + 1) % readEndpoints.length;
+      throw e;
+    }
+  };
+
   /** Sends one call until it succeeds, fails for good, or the deadline passes. */
   async function call(
     kind: "command" | "query",
     name: string,
     body: (budget: number) => CommandRequest | QueryRequest,
     callTimeoutMs = timeoutMs,
-  ): Promise<unknown> {
+    send: (call: Queued["call"]) => Promise<BatchOutcome> = dispatch,
+  ): Promise<WithToken<unknown>> {
     const deadline = Date.now() + callTimeoutMs;
     let mayHaveBeenApplied = false;
     for (let attempt = 0; ; attempt++) {
@@ -233,7 +284,7 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
         );
       let outcome: BatchOutcome;
       try {
-        outcome = await dispatch({ kind, name, body: body(remaining) });
+        outcome = await send({ kind, name, body: body(remaining) });
       } catch (e) {
         // A call too large for any node fails as it is; anything else may have reached the node.
         if (e instanceof RangeError) throw e;
@@ -243,7 +294,12 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
         await new Promise((r) => setTimeout(r, Math.min(500, 25 * 2 ** Math.min(attempt, 4))));
         continue;
       }
-      if (outcome.ok) return outcome.result;
+      if (outcome.ok) {
+        // A node that answers with a malformed token is not trusted with it.
+        const token = isReadToken(outcome.index) ? outcome.index : 0;
+        seen = Math.max(seen, token);
+        return { result: outcome.result, token };
+      }
       const err = outcome.error;
       if (err.code === "SESSION_EXPIRED") {
         const sent = body(remaining) as CommandRequest;
@@ -267,7 +323,11 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
     }
   }
 
-  const commands = operationProxy((name) => async (arg?: unknown, options: CommandOptions = {}) => {
+  const runCommand = async (
+    name: string,
+    arg: unknown,
+    options: CommandOptions = {},
+  ): Promise<WithToken<unknown>> => {
     checkCommandOptions(name, options);
     // Renews the session once if it expired before this command was ever sent.
     for (let renewed = false; ; renewed = true) {
@@ -292,11 +352,34 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
         c.done();
       }
     }
-  });
-  const query = operationProxy((name) => (arg?: unknown, options: QueryOptions = {}) => {
+  };
+  const runQuery = (name: string, arg: unknown, options: QueryOptions = {}): Promise<WithToken<unknown>> => {
     checkQueryOptions(name, options);
-    return call("query", name, () => ({ args: [arg, options] }), options.timeoutMs);
-  });
+    if (options.consistency !== "session")
+      return call("query", name, () => ({ args: [arg, options] }), options.timeoutMs);
+    // The later of the caller's token and this client's own: its writes and earlier reads.
+    const after = Math.max(seen, options.after ?? 0);
+    return call(
+      "query",
+      name,
+      () => ({ args: [arg, { ...options, after }] }),
+      options.timeoutMs,
+      sendSessionRead,
+    );
+  };
+  const commands = operationProxy(
+    (name) => async (arg?: unknown, options?: CommandOptions) =>
+      (await runCommand(name, arg, options)).result,
+  );
+  const query = operationProxy(
+    (name) => async (arg?: unknown, options?: QueryOptions) => (await runQuery(name, arg, options)).result,
+  );
+  const withToken = {
+    commands: operationProxy(
+      (name) => (arg?: unknown, options?: CommandOptions) => runCommand(name, arg, options),
+    ),
+    query: operationProxy((name) => (arg?: unknown, options?: QueryOptions) => runQuery(name, arg, options)),
+  } as unknown as TokenCalls<M>;
 
   const events$ = new Observable<{ event: string; data: unknown }>((subscriber) => {
     const abort = new AbortController();
@@ -326,6 +409,10 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
   return {
     commands: commands as unknown as Commands<M>,
     query: query as unknown as Queries<M>,
+    withToken,
+    get token() {
+      return seen;
+    },
     get session() {
       return session.id;
     },

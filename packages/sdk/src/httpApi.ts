@@ -23,6 +23,7 @@ import {
 import type { CommandRunner, MachineNode } from "./machineNode.js";
 import { CommandNotAvailableError, UpgradeRefusedError } from "./machineVersionErrors.js";
 import { createOperatorRouter } from "./operatorRoutes.js";
+import type { WithToken } from "./readToken.js";
 import { streamStateEvents } from "./stateEvents.js";
 import type { AnyMachine } from "./types.js";
 import {
@@ -95,7 +96,7 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
  *
  * Routes: `POST /commands/:name` (body: superjson {@link CommandRequest}), `POST /queries/:name`
  * (body: superjson {@link QueryRequest}), `GET /status`, `GET /events` (SSE: `status`,
- * `commit`, `state`), `POST /cluster/{addVoter,addLearner,promote,remove,transfer}`, and the operator routes
+ * `commit`, `state`), `POST /cluster/{addVoter,addLearner,promote,remove,replace,transfer}`, and the operator routes
  * `GET /node` and `GET /snapshot` (see {@link createOperatorRouter}).
  */
 export function createAppRouter<M extends AnyMachine>(
@@ -147,10 +148,11 @@ export function createAppRouter<M extends AnyMachine>(
     }
   };
 
-  /** Answers with the call's result, or with the API error it failed with. */
-  const answer = async (res: Response, call: () => Promise<unknown>): Promise<void> => {
+  /** Answers with the call's result and read token (`index`), or with the API error it failed with. */
+  const answer = async (res: Response, call: () => Promise<WithToken<unknown>>): Promise<void> => {
     try {
-      res.type("application/json").send(encodeBody({ result: await call() }));
+      const { result, token } = await call();
+      res.type("application/json").send(encodeBody({ result, index: token }));
     } catch (e) {
       fail(res, e);
     }
@@ -194,7 +196,7 @@ export function createAppRouter<M extends AnyMachine>(
 
   router.post("/cluster/:op", async (req, res) => {
     try {
-      const body = parse<{ id: string; address?: string }>(req);
+      const body = parse<{ id: string; address?: string; newId?: string; maxLagEntries?: number }>(req);
       const op = String(req.params.op);
       if (typeof body.id !== "string")
         throw new DecodeError("the request body", new Error("id must be a string"));
@@ -202,7 +204,13 @@ export function createAppRouter<M extends AnyMachine>(
       else if (op === "addLearner") await node.cluster.addLearner(body.id, body.address ?? "");
       else if (op === "promote") await node.cluster.promote(body.id);
       else if (op === "remove") await node.cluster.remove(body.id);
-      else if (op === "transfer") await node.transferLeadership(body.id);
+      else if (op === "replace") {
+        if (typeof body.newId !== "string" || typeof body.address !== "string")
+          throw new DecodeError("the request body", new Error("replace needs id, newId and address strings"));
+        await node.cluster.replace(body.id, body.newId, body.address, {
+          ...(typeof body.maxLagEntries === "number" && { maxLagEntries: body.maxLagEntries }),
+        });
+      } else if (op === "transfer") await node.transferLeadership(body.id);
       else {
         res.status(404).json({
           error: { code: "BAD_REQUEST", message: `unknown cluster operation ${op}`, node: node.id },

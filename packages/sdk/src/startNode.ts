@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { AddressInfo } from "node:net";
-import { RaftNode, type RaftNodeOptions } from "@raftkit/core";
+import { type NodeStatus, RaftNode, type RaftNodeOptions } from "@raftkit/core";
 import { type FileStorage, openFileStorage } from "@raftkit/store-fs";
 import { HttpTransport, type TlsClientOptions } from "@raftkit/transport-http";
 import express, { type Express } from "express";
@@ -193,6 +193,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     ...(metrics && { onRead: metrics.read }),
     ...(o.divergenceCheckEntries !== undefined && { divergenceCheckEntries: o.divergenceCheckEntries }),
     logger,
+    remoteStatus: (id) => fetchStatus(raft.addresses()[id], apiPath, apiSecret),
     onStop: async () => {
       leaderLog.unsubscribe();
       metrics?.close();
@@ -244,6 +245,20 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     metrics: metrics?.registry ?? null,
     logger: log,
   });
+}
+
+/** Another node's status from its app API (`GET <apiPath>/status`), or null when it cannot be had. */
+async function fetchStatus(
+  address: string | undefined,
+  apiPath: string,
+  secret: string | null,
+): Promise<NodeStatus | null> {
+  if (!address) return null;
+  const res = await fetch(`${address.replace(/\/$/, "")}${apiPath}/status`, {
+    headers: secret !== null ? { authorization: `Bearer ${secret}` } : {},
+    signal: AbortSignal.timeout(2_000),
+  });
+  return res.ok ? ((await res.json()) as NodeStatus) : null;
 }
 
 async function publishWhenLeaderKnown<M extends AnyMachine>(

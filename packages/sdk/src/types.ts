@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { Draft, Immutable } from "immer";
+import type { ReadToken, WithToken } from "./readToken.js";
 
 /**
  * What a command knows besides its argument. Reducers must use these instead of
@@ -124,7 +125,7 @@ export type ResultOf<F> = F extends { run: (...a: any[]) => infer R }
 export type StateOf<M extends AnyMachine> = M extends Machine<infer S, infer _C, infer _Q> ? S : never;
 
 /** How fresh a query's answer must be. */
-export type Consistency = "linearizable" | "lease" | "stale";
+export type Consistency = "linearizable" | "lease" | "session" | "stale";
 
 export interface QueryOptions {
   /**
@@ -133,9 +134,13 @@ export interface QueryOptions {
    * valid lease, or unless the members run with `raft: { leaseReads: true }` (off by default:
    * it delays elections after restarts, see RaftNodeOptions.leaseReads), as "linearizable". Assumes every clock runs within ±`leaseMaxClockDrift` of
    * real time (see RaftNode.leaseRead); a read past that assumption may be stale.
+   * "session": any node answers, without a leader round trip, once it has applied `after`
+   * (read-your-writes and monotonic reads for whoever holds the token; not linearizable).
    * "stale": answers from this node's state at once, possibly behind.
    */
   consistency?: Consistency;
+  /** For "session": a {@link ReadToken} from an earlier command's or read's answer; the read waits until this node applied it. */
+  after?: ReadToken;
   timeoutMs?: number;
 }
 
@@ -178,3 +183,23 @@ export type CommitEvent<M extends AnyMachine> = {
     time: Date;
   };
 }[keyof M["commands"] & string];
+
+/** `withToken.commands`: as {@link Commands}, each answering with its result and the command's {@link ReadToken}. */
+export type CommandsWithToken<M extends AnyMachine> = {
+  [K in keyof M["commands"] & string]: (
+    ...args: ParamsWithOptions<M["commands"][K], CommandOptions>
+  ) => Promise<WithToken<ResultOf<M["commands"][K]>>>;
+};
+
+/** `withToken.query`: as {@link Queries}, each answering with its result and the serving node's commit index as a {@link ReadToken}. */
+export type QueriesWithToken<M extends AnyMachine> = {
+  [K in keyof M["queries"] & string]: (
+    ...args: ParamsWithOptions<M["queries"][K], QueryOptions>
+  ) => Promise<WithToken<ResultOf<M["queries"][K]>>>;
+};
+
+/** The calls of a node or client that also answer with a {@link ReadToken}. */
+export interface TokenCalls<M extends AnyMachine> {
+  readonly commands: CommandsWithToken<M>;
+  readonly query: QueriesWithToken<M>;
+}

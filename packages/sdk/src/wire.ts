@@ -11,8 +11,16 @@ export interface CommandRequest {
   timeoutMs?: number;
 }
 
+/** `args` is `[arg, options]`; a `"session"` query's options carry `after`, a read token. */
 export interface QueryRequest {
   args?: unknown[];
+}
+
+/** A successful answer of `POST /commands/:name` or `/queries/:name`: `index` is its read token. */
+export interface CallAnswer {
+  result: unknown;
+  /** The command's log index, or the commit index of the node when it served the query: pass it as a later session read's `after`. */
+  index: number;
 }
 
 /** Several calls in one request (`POST /batch`). */
@@ -22,7 +30,7 @@ export interface BatchRequest {
 
 /** The outcome of one call of a batch, in the order of the request. */
 export type BatchOutcome =
-  | { ok: true; result: unknown }
+  | { ok: true; result: unknown; index?: number }
   | { ok: false; status: number; error: ApiErrorBody["error"] };
 
 /** Error codes the app API answers with, and the HTTP status of each. */

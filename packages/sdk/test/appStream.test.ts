@@ -5,7 +5,8 @@ import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeFrame, FRAME_CLOSE, FRAME_MESSAGES, frameHeader } from "@raftkit/transport-http";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ApiConnection } from "../src/apiConnection.js";
 import { APP_STREAM_PROTOCOL, type StreamAnswer } from "../src/appStream.js";
 import { createClient } from "../src/createClient.js";
 import { defineMachine } from "../src/defineMachine.js";
@@ -109,9 +110,29 @@ describe("the app stream", () => {
       }
     }
     const byId = new Map(answers.map((a) => [a.id, a.outcome]));
-    expect(byId.get(7)).toEqual({ ok: true, result: 13 });
+    // Answers on the stream carry the read token too: the command's log index, after the client's.
+    expect(byId.get(7)).toEqual({ ok: true, result: 13, index: expect.any(Number) });
+    expect((byId.get(7) as { index: number }).index).toBeGreaterThan(client.token);
     expect(byId.get(8)).toMatchObject({ ok: false, status: 404, error: { code: "UNKNOWN_QUERY" } });
     up.socket.destroy();
+  });
+
+  it("carries createClient's session reads too, with their read tokens", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raftkit-appstream-"));
+    dirs.push(dir);
+    const node = await single(await freePort(), dir);
+    const requests = vi.spyOn(ApiConnection.prototype, "request");
+    try {
+      const client = createClient<typeof counter>({ endpoints: [node.apiUrl], secret: SECRET });
+      expect(await client.commands.add(4)).toBe(4);
+      const read = await client.withToken.query.value(undefined, { consistency: "session" });
+      expect(read.result).toBe(4);
+      expect(read.token).toBeGreaterThanOrEqual(client.token);
+      // Nothing went as a request of its own: the calls took the stream.
+      expect(requests.mock.calls.map((c) => c[1])).not.toContain("queries/value");
+    } finally {
+      requests.mockRestore();
+    }
   });
 
   it("refuses a wrong secret with 401 and JSON, and closes a stream whose frame is over 1 MiB", async () => {

@@ -69,6 +69,20 @@ describe("the app API and createClient", () => {
     expect(await client.query.value(undefined, { consistency: "stale" })).toBeTypeOf("number");
   });
 
+  it("serves createClient's session reads on a follower by POST /queries where there is no app stream", async () => {
+    const { endpoints, c } = await startServed();
+    const follower = c.ids.indexOf([...c.nodes.values()].find((n) => n !== c.leader())!.id);
+    const client = createClient<typeof counter>({
+      endpoints,
+      sessionReadEndpoint: endpoints[follower]!,
+      secret: SECRET,
+    });
+    expect(await client.commands.add(7)).toBe(7);
+    const read = await client.withToken.query.value(undefined, { consistency: "session" });
+    expect(read.result).toBe(7);
+    expect(read.token).toBeGreaterThanOrEqual(client.token);
+  });
+
   it("reports reducer errors, unknown commands and bad secrets with typed errors", async () => {
     const { endpoints } = await startServed();
     const client = createClient<typeof counter>({ endpoints, secret: SECRET });

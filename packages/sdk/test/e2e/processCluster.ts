@@ -183,7 +183,7 @@ export class ProcessCluster {
   async admin(
     via: string,
     op: string,
-    body: { id: string; address?: string },
+    body: { id: string; address?: string; newId?: string },
   ): Promise<{ status: number; body: unknown }> {
     const res = await fetch(`${this.peers[via]}/raftkit/cluster/${op}`, {
       method: "POST",

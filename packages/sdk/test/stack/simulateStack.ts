@@ -7,6 +7,7 @@ import { TraceLog } from "../../src/testing/sim/traceLog.js";
 import { FaultInjector, type FaultStats } from "./faultInjector.js";
 import { MembershipOperator, type MembershipStats } from "./membershipOps.js";
 import { makeDisk } from "./nodeDisk.js";
+import { checkSessionGuarantees } from "./sessionGuarantees.js";
 import { StackChecker } from "./stackChecks.js";
 import { type ClientBugs, type ClientStats, StackClients } from "./stackClients.js";
 import {
@@ -31,6 +32,7 @@ export const STACK_BUGS = [
   "divergentReducer",
   "acceptCorruptTail",
   "collidingReadContexts",
+  "sessionReadsIgnoreToken",
 ] as const;
 
 export interface StackOptions {
@@ -85,7 +87,10 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const nodes: StackNode[] = [];
   let elections = 0;
   const observer = {
-    applied: (n: StackNode, e: Parameters<StackChecker["applied"]>[1]) => checker.applied(n, e),
+    applied: (n: StackNode, e: Parameters<StackChecker["applied"]>[1]) => {
+      checker.applied(n, e);
+      clients.applied(e);
+    },
     status: (n: StackNode, s: Parameters<StackChecker["status"]>[1]) => checker.status(n, s),
     fatal: (n: StackNode, e: Error) => {
       trace.add(`${n.id}: stopped by a fatal error: ${e.message}`);
@@ -186,6 +191,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const clients = new StackClients({
     sched,
     rng: rng(4),
+    sessionRng: rng(11),
     config,
     nodes: () => nodes,
     bugs,
@@ -241,6 +247,10 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     if (checker.ok) {
       const lin = checkLinearizable(clients.history);
       if (lin.ok === false) checker.fail(`linearizability: ${lin.reason}`);
+    }
+    if (checker.ok) {
+      const session = checkSessionGuarantees(clients.sessionEvents, clients.writeOrder);
+      if (session.ok === false) checker.fail(`session guarantees: ${session.reason}`);
     }
     if (checker.ok) checker.checkExactlyOnce(clients.acked);
   } finally {

@@ -41,9 +41,10 @@ async function firstCaught(
  * Seeds that found bugs above the core in long runs, each fixed since: a removed member's late
  * PUBLISH (321, 456, 1195), cluster.remove unpublishing before removing (272), cluster.remove
  * skipping the removal right after a restart (101025, 110624, 111217), and a snapshot sent to a
- * node that crashed never reported failed, leaving the leader waiting forever (205941).
+ * node that crashed never reported failed, leaving the leader waiting forever (205941), and
+ * the session check holding a read to a write of the same client that overlapped it (300245).
  */
-const REGRESSION_SEEDS = [272, 321, 456, 1195, 101025, 110624, 111217, 205941];
+const REGRESSION_SEEDS = [272, 321, 456, 1195, 101025, 110624, 111217, 205941, 300245];
 
 describe("whole-stack simulation", () => {
   it("passes the seeds that once found bugs", async () => {
@@ -67,6 +68,7 @@ describe("whole-stack simulation", () => {
     expect(total.writesAcked).toBeGreaterThan(SEEDS * 20);
     expect(total.readsServed).toBeGreaterThan(SEEDS * 10);
     expect(total.leaseReads).toBeGreaterThan(SEEDS);
+    expect(total.sessionReads).toBeGreaterThan(SEEDS);
     expect(total.retries).toBeGreaterThan(0);
     expect(total.unknownOps).toBeGreaterThan(0);
     expect(total.inspects).toBeGreaterThan(0);
@@ -135,6 +137,7 @@ describe("each broken variant is caught by its check", () => {
   };
   const cases: [keyof StackBugs, RegExp, Partial<StackConfig>][] = [
     ["staleReads", /^linearizability/, quiet],
+    ["sessionReadsIgnoreToken", /^session guarantees/, quiet],
     ["loseTail", /^(state-machine safety|linearizability|exactly once)/, quiet],
     ["forgeVotes", /^election safety/, elections],
     ["forgetSessions", /^exactly once/, quiet],

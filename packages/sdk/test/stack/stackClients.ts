@@ -1,8 +1,11 @@
-import type { SeededRandom } from "@raftkit/core";
+import type { AppliedEntry, SeededRandom } from "@raftkit/core";
 import type { Operation } from "@raftkit/core/history";
 import { SessionExpiredError } from "../../src/errors.js";
+import type { WithToken } from "../../src/readToken.js";
+import type { CommandOutcome } from "../../src/replicatedMachine.js";
 import { EPOCH_MS } from "../../src/testing/sim/nodeClock.js";
 import type { Scheduler } from "../../src/testing/sim/scheduler.js";
+import { type SessionEvent, WriteOrder } from "./sessionGuarantees.js";
 import { commandKey } from "./stackChecks.js";
 import type { StackConfig } from "./stackConfig.js";
 import { type StackNode, stampedSessionId } from "./stackNode.js";
@@ -11,12 +14,15 @@ import { type StackNode, stampedSessionId } from "./stackNode.js";
 export interface ClientBugs {
   /** Reads answer from the node's state with no readIndex or lease. */
   staleReads?: boolean;
+  /** Session reads are sent without the client's token, as a client that forgot it would. */
+  sessionReadsIgnoreToken?: boolean;
 }
 
 export interface ClientStats {
   writesAcked: number;
   readsServed: number;
   leaseReads: number;
+  sessionReads: number;
   unknownOps: number;
   retries: number;
   inspects: number;
@@ -26,7 +32,7 @@ export interface ClientStats {
 type Request =
   | { kind: "put"; key: string; value: number }
   | { kind: "cas"; key: string; expected: number | null; value: number }
-  | { kind: "get"; key: string; lease: boolean }
+  | { kind: "get"; key: string; consistency: "linearizable" | "lease" | "session" }
   | { kind: "inspect"; key: string };
 
 /** Client → node → client network delay, in ms. */
@@ -41,16 +47,24 @@ const DEADLINE_MS = 3_000;
  * the HTTP API: each has its own session id and sequence numbers, sends a command to some node
  * with `runner.runSequenced`, and on a failure (timeout, a stopped or crashed node) retries the
  * same (session, seq) on another node until its deadline, then records the outcome as unknown.
- * Reads go through `runner.query` with `linearizable` or `lease` consistency.
+ * Reads go through `runner.queryWithToken` with `linearizable`, `lease` or `session`
+ * consistency; each client keeps the highest read token of its answers, as createClient does,
+ * and its session reads wait for it. Session reads are checked for read-your-writes and
+ * monotonic reads (`sessionEvents`), not for linearizability (`history`).
  */
 export class StackClients {
   readonly history: Operation[] = [];
   /** Commands acknowledged to a client, as (session, seq) keys. */
   readonly acked: string[] = [];
+  /** Each client's acknowledged writes and reads, for the session guarantees. */
+  readonly sessionEvents: SessionEvent[] = [];
+  /** Where each value was written in the log, from the applied entries. */
+  readonly writeOrder = new WriteOrder();
   readonly stats: ClientStats = {
     writesAcked: 0,
     readsServed: 0,
     leaseReads: 0,
+    sessionReads: 0,
     unknownOps: 0,
     retries: 0,
     inspects: 0,
@@ -60,6 +74,8 @@ export class StackClients {
   stopped = false;
   readonly #sched: Scheduler;
   readonly #rng: SeededRandom;
+  /** Which linearizable reads are session reads: a stream of its own, so every other draw of a seed stays as it was. */
+  readonly #sessionRng: SeededRandom;
   readonly #config: StackConfig;
   readonly #nodes: () => readonly StackNode[];
   readonly #bugs: ClientBugs;
@@ -67,6 +83,8 @@ export class StackClients {
   readonly #trace: (line: string) => void;
   readonly #sessions: string[] = [];
   readonly #seqs: number[] = [];
+  /** Each client's highest read token. */
+  readonly #tokens: number[] = [];
   #nextValue = 1;
   /** How to end each operation still waiting for an answer. */
   readonly #inFlight = new Set<(output: unknown, ok: boolean) => void>();
@@ -74,6 +92,7 @@ export class StackClients {
   constructor(o: {
     sched: Scheduler;
     rng: SeededRandom;
+    sessionRng: SeededRandom;
     config: StackConfig;
     nodes: () => readonly StackNode[];
     bugs: ClientBugs;
@@ -82,6 +101,7 @@ export class StackClients {
   }) {
     this.#sched = o.sched;
     this.#rng = o.rng;
+    this.#sessionRng = o.sessionRng;
     this.#config = o.config;
     this.#nodes = o.nodes;
     this.#bugs = o.bugs;
@@ -90,7 +110,18 @@ export class StackClients {
     for (let c = 0; c < o.config.clients; c++) {
       this.#sessions.push(this.#newSession());
       this.#seqs.push(1);
+      this.#tokens.push(0);
     }
+  }
+
+  /** An entry applied on some node: records where a write put its value (committed entries are the same everywhere). */
+  applied(e: AppliedEntry): void {
+    const o = e.result as CommandOutcome;
+    if (!o.result.ok || o.duplicate) return;
+    const arg = o.arg as { key?: string; value?: number };
+    const wrote = o.name === "put" || (o.name === "cas" && o.result.value === true);
+    if (wrote && typeof arg.key === "string" && typeof arg.value === "number")
+      this.writeOrder.record(arg.key, arg.value, e.index);
   }
 
   start(): void {
@@ -115,7 +146,16 @@ export class StackClients {
     const c = this.#config;
     const key = `k${r.int(c.keys)}`;
     let req: Request;
-    if (r.chance(c.readShare)) req = { kind: "get", key, lease: r.chance(c.leaseShare) };
+    if (r.chance(c.readShare))
+      req = {
+        kind: "get",
+        key,
+        consistency: r.chance(c.leaseShare)
+          ? "lease"
+          : this.#sessionRng.chance(0.4)
+            ? "session"
+            : "linearizable",
+      };
     else if (r.chance(c.inspectShare)) req = { kind: "inspect", key };
     else if (r.chance(0.5)) req = { kind: "put", key, value: this.#nextValue++ };
     else
@@ -180,26 +220,30 @@ export class StackClients {
             return;
           }
           const budget = { timeoutMs: Math.max(1, ATTEMPT_MS - 2 * HOP_MS) };
-          let p: Promise<unknown>;
+          let p: Promise<WithToken<unknown>>;
           if (req.kind === "get") {
+            const after =
+              req.consistency === "session" && !this.#bugs.sessionReadsIgnoreToken
+                ? { after: this.#tokens[client]! }
+                : {};
             p = this.#bugs.staleReads
-              ? Promise.resolve(inc.replicated.query("get", req.key))
-              : inc.node.runner.query("get", [
+              ? Promise.resolve({ result: inc.replicated.query("get", req.key), token: 0 })
+              : inc.node.runner.queryWithToken("get", [
                   req.key,
-                  { consistency: req.lease ? "lease" : "linearizable", ...budget },
+                  { consistency: req.consistency, ...after, ...budget },
                 ]);
           } else {
             const { kind, ...arg } = req;
             // As over HTTP: `lowest` is fixed when the request is sent (the client is sequential: everything before `seq` is done).
-            p = inc.node.runner.runSequenced(kind, arg, session, seq, () => seq, budget);
+            p = inc.node.runner.runSequencedWithToken(kind, arg, session, seq, () => seq, budget);
           }
           p.then(
-            (v) => {
+            ({ result: v, token }) => {
               if (req.kind === "get" && target.current === inc && target.state === "failed") {
-                this.#fail(
-                  `stopped node: ${target.id} served a ${req.lease ? "lease" : "linearizable"} read after it stopped`,
-                );
+                this.#fail(`stopped node: ${target.id} served a ${req.consistency} read after it stopped`);
               }
+              // Kept even if this answer arrives after the client moved on: a later token is still valid.
+              this.#tokens[client] = Math.max(this.#tokens[client]!, token);
               answer(true, v);
             },
             (e: unknown) => {
@@ -235,10 +279,14 @@ export class StackClients {
     switch (req.kind) {
       case "put":
         if (ok) this.stats.writesAcked++;
+        if (ok)
+          this.sessionEvents.push({ client, op: "write", key: req.key, value: req.value, call, return: ret });
         this.history.push({ client, op: "put", key: req.key, value: req.value, call, ...end });
         return;
       case "cas":
         if (ok) this.stats.writesAcked++;
+        if (ok && output === true)
+          this.sessionEvents.push({ client, op: "write", key: req.key, value: req.value, call, return: ret });
         if (ok)
           this.history.push({
             client,
@@ -264,7 +312,21 @@ export class StackClients {
       case "get":
         if (!ok) return;
         this.stats.readsServed++;
-        if (req.lease) this.stats.leaseReads++;
+        if (req.consistency === "lease") this.stats.leaseReads++;
+        this.sessionEvents.push({
+          client,
+          op: "read",
+          key: req.key,
+          output: output as number | null,
+          session: req.consistency === "session",
+          call,
+          return: ret,
+        });
+        // Session reads promise less than linearizability: the session check covers them.
+        if (req.consistency === "session") {
+          this.stats.sessionReads++;
+          return;
+        }
         this.history.push({
           client,
           op: "get",
@@ -297,7 +359,7 @@ function describe(r: Request): string {
     case "cas":
       return `cas ${r.key} ${r.expected}→${r.value}`;
     case "get":
-      return `get ${r.key} (${r.lease ? "lease" : "linearizable"})`;
+      return `get ${r.key} (${r.consistency})`;
     case "inspect":
       return `inspect ${r.key}`;
   }

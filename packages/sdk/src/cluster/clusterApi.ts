@@ -1,0 +1,239 @@
+import type { Clock, ConfState, NodeStatus, RaftNode } from "@raftkit/core";
+import { sleep } from "@raftkit/core";
+import type { MachineUpgrade } from "../machineUpgrade.js";
+import { type CatchUpProgress, waitCaughtUp } from "./catchUp.js";
+import { isMember } from "./members.js";
+
+/** How a new member is brought up to date before it votes. */
+export interface CatchUpOptions {
+  /** A learner counts as caught up within this many entries of the leader's last index. Default 100. */
+  maxLagEntries?: number;
+  /** How long to wait for it to catch up (a large log or a snapshot takes a while), in ms. Default 300,000. */
+  catchUpTimeoutMs?: number;
+  /** Called with each step as it starts, and with the learner's progress while it catches up. */
+  onProgress?: (p: MembershipProgress) => void;
+}
+
+export interface AddVoterOptions extends CatchUpOptions {
+  /**
+   * Default true: a node that is not yet a voter joins as a learner, and is promoted once it
+   * has caught up, so the cluster's quorum never waits on a member that is still replicating
+   * ("staging"). False: it votes at once (a three-node cluster that adds a fourth, empty
+   * voter then needs three acks per commit, one from a node that may be far behind).
+   */
+  staging?: boolean;
+}
+
+/** The steps of {@link ClusterApi.replace} (and of a staged addVoter: addLearner, catchUp, promote). */
+export type MembershipStep = "addLearner" | "catchUp" | "promote" | "swap" | "leaveJoint" | "unpublish";
+
+/** Where a membership operation stands: a step starting, or a learner's progress while it catches up. */
+export type MembershipProgress =
+  | { step: MembershipStep; phase: "start" }
+  | { step: "catchUp"; phase: "progress"; progress: CatchUpProgress }
+  | { step: "done"; phase: "done" };
+
+/** A membership operation failed at `step`; what came before it is done, and calling it again resumes from there. */
+export class MembershipStepError extends Error {
+  readonly step: MembershipStep;
+  override readonly cause: unknown;
+  constructor(operation: string, step: MembershipStep, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `${operation} failed at step "${step}": ${why}. The steps before it are done: call it again to resume.`,
+    );
+    this.name = "MembershipStepError";
+    this.step = step;
+    this.cause = cause;
+  }
+}
+
+/** Membership operations of a running cluster. Each resolves once the change is applied on this node. */
+export interface ClusterApi {
+  /**
+   * Adds `id`, reachable at `address`, as a voter. Staged by default: as a learner first,
+   * promoted once it has caught up (see {@link AddVoterOptions.staging}). Safe to retry.
+   */
+  addVoter(id: string, address: string, options?: AddVoterOptions): Promise<void>;
+  /** Adds `id` as a learner: it receives the log but does not vote. */
+  addLearner(id: string, address: string): Promise<void>;
+  /** Makes a learner a voter, at once (see addVoter for a staged promotion). */
+  promote(id: string): Promise<void>;
+  /** Removes `id`, then unpublishes it, so the id may come back with an empty data directory. Safe to retry. */
+  remove(id: string): Promise<void>;
+  /**
+   * Replaces voter `oldId` by a new node `newId` reachable at `address`: adds it as a learner,
+   * waits until it has caught up (a snapshot included), then promotes it and removes `oldId`
+   * in one joint change (the voter count never drops, and no quorum ever counts the new node
+   * before it holds the log), waits for the joint configuration to be left, and unpublishes
+   * `oldId`. Fails with {@link MembershipStepError} naming the step; calling it again looks
+   * at the membership and resumes where it stopped. Start `newId` (with `join: true`) before or
+   * right after calling it: the wait for it to catch up is bounded by `catchUpTimeoutMs`.
+   */
+  replace(oldId: string, newId: string, address: string, options?: CatchUpOptions): Promise<void>;
+  /**
+   * Switches the machine version the cluster applies at to `target` (default: the highest
+   * every voter and learner supports), running `migrate` at the switch on every node. Throws
+   * UpgradeRefusedError, nothing changed, when a member does not report support for it.
+   */
+  upgradeMachine(target?: number): Promise<MachineUpgrade>;
+}
+
+/** What the cluster API runs on. @internal */
+export interface ClusterDeps {
+  raft: RaftNode;
+  clock: Clock;
+  /** Proposes raftkit's UNPUBLISH record for `id` through the log. */
+  unpublish(id: string): Promise<void>;
+  /** Resolves once this node has applied everything committed before the call (a ReadIndex round). */
+  barrier(): Promise<void>;
+  /** The status of another node (the leader), to follow a learner's progress from a follower. */
+  remoteStatus?: ((id: string) => Promise<NodeStatus | null>) | undefined;
+  /** Runs {@link ClusterApi.upgradeMachine} (machineUpgrade.ts). */
+  upgradeMachine(target?: number): Promise<MachineUpgrade>;
+}
+
+const has = (ids: readonly string[], id: string): boolean => ids.includes(id);
+const isVoter = (m: ConfState, id: string): boolean => has(m.voters, id);
+const isLearner = (m: ConfState, id: string): boolean => has(m.learners, id) || has(m.learnersNext, id);
+const inJoint = (m: ConfState): boolean => m.votersOutgoing.length > 0;
+
+const POLL_MS = 100;
+
+/** Builds the {@link ClusterApi} of one node. @internal */
+export function createClusterApi(d: ClusterDeps): ClusterApi {
+  const { raft } = d;
+  const membership = (): ConfState => raft.status().membership;
+
+  /**
+   * Waits until this node's membership is the cluster's as of now. Staged adds and replace
+   * decide their steps from it, and right after a restart this node has not re-applied its log
+   * yet: its view could be from before a change that is done (adding a voter again as a
+   * learner would demote it).
+   */
+  const currentMembership = async (operation: string): Promise<void> => {
+    try {
+      await d.barrier();
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new Error(
+        `${operation} could not read the cluster's current membership: ${why}. Nothing was changed: call it again once the cluster has a leader.`,
+        { cause: e },
+      );
+    }
+  };
+
+  /** Runs `f` as step `step` of `operation`, reporting it and naming it if it fails. */
+  const step = async <T>(
+    operation: string,
+    name: MembershipStep,
+    report: CatchUpOptions["onProgress"],
+    f: () => Promise<T>,
+  ): Promise<T> => {
+    report?.({ step: name, phase: "start" });
+    try {
+      return await f();
+    } catch (e) {
+      throw new MembershipStepError(operation, name, e);
+    }
+  };
+
+  const catchUp = (id: string, o: CatchUpOptions): Promise<CatchUpProgress> =>
+    waitCaughtUp(id, {
+      raft,
+      clock: d.clock,
+      remoteStatus: d.remoteStatus,
+      maxLagEntries: o.maxLagEntries ?? 100,
+      timeoutMs: o.catchUpTimeoutMs ?? 300_000,
+      pollMs: POLL_MS,
+      onProgress: (progress) => o.onProgress?.({ step: "catchUp", phase: "progress", progress }),
+    });
+
+  /** Waits until the joint configuration a change entered is left (auto-leave is one more entry). */
+  const leaveJoint = async (timeoutMs: number): Promise<void> => {
+    const deadline = d.clock.monotonic() + timeoutMs;
+    while (inJoint(membership())) {
+      if (d.clock.monotonic() >= deadline)
+        throw new Error(`still in a joint configuration after ${timeoutMs} ms (is there a leader?)`);
+      await sleep(d.clock, POLL_MS);
+    }
+  };
+
+  async function remove(id: string): Promise<void> {
+    // Remove first: from then on a late PUBLISH of the old member is ignored, so the
+    // UNPUBLISH that follows sticks and the id can come back with an empty data directory.
+    // Retrying after a failure is safe: removing a non-member changes nothing. (This node's
+    // own view of the membership is no guide: right after a restart it has not re-applied
+    // its log yet.) A node removing itself unpublishes first: once removed it no longer
+    // applies the log.
+    if (id === raft.id) await d.unpublish(id);
+    await raft.removeNode(id);
+    if (id !== raft.id) await d.unpublish(id);
+  }
+
+  return {
+    async addVoter(id, address, o = {}) {
+      if (o.staging === false) {
+        await raft.addVoter(id, address);
+        return;
+      }
+      const what = `addVoter(${id})`;
+      await currentMembership(what);
+      if (isVoter(membership(), id)) return;
+      if (!isLearner(membership(), id))
+        await step(what, "addLearner", o.onProgress, () => raft.addLearner(id, address));
+      await step(what, "catchUp", o.onProgress, () => catchUp(id, o));
+      await step(what, "promote", o.onProgress, () => raft.addVoter(id));
+      o.onProgress?.({ step: "done", phase: "done" });
+    },
+    addLearner: async (id, address) => {
+      await raft.addLearner(id, address);
+    },
+    promote: async (id) => {
+      await raft.addVoter(id);
+    },
+    remove,
+    upgradeMachine: (target) => d.upgradeMachine(target),
+    async replace(oldId, newId, address, o = {}) {
+      const what = `replace(${oldId} → ${newId})`;
+      if (oldId === newId) throw new TypeError(`${what}: the new node needs a new id`);
+      const timeoutMs = o.catchUpTimeoutMs ?? 300_000;
+      // A node that applied its own removal is out for good (an applied membership only moves
+      // forward), and no longer gets its reads answered: nothing is left for it to do.
+      if (oldId === raft.id && !isMember(membership(), oldId)) {
+        o.onProgress?.({ step: "done", phase: "done" });
+        return;
+      }
+      await currentMembership(what);
+      // A previous attempt may have stopped inside the joint change: let it finish first.
+      if (inJoint(membership())) await step(what, "leaveJoint", o.onProgress, () => leaveJoint(timeoutMs));
+      let m = membership();
+      if (!isMember(m, newId)) {
+        if (!isVoter(m, oldId))
+          throw new TypeError(`${what}: ${oldId} is not a voter, and ${newId} is not a member`);
+        await step(what, "addLearner", o.onProgress, () => raft.addLearner(newId, address));
+      }
+      m = membership();
+      if (!isVoter(m, newId) || isMember(m, oldId)) {
+        if (!isVoter(m, newId)) await step(what, "catchUp", o.onProgress, () => catchUp(newId, o));
+        // The node being replaced gives up its record first when it runs this itself: once
+        // removed it applies nothing more (as cluster.remove).
+        if (oldId === raft.id) await step(what, "unpublish", o.onProgress, () => d.unpublish(oldId));
+        m = membership();
+        const changes = [
+          ...(isVoter(m, newId) ? [] : [{ type: "addVoter" as const, nodeId: newId }]),
+          ...(isMember(m, oldId) ? [{ type: "removeNode" as const, nodeId: oldId }] : []),
+        ];
+        if (changes.length > 0)
+          await step(what, "swap", o.onProgress, () => raft.changeMembership(changes, {}));
+      }
+      if (oldId === raft.id) {
+        o.onProgress?.({ step: "done", phase: "done" });
+        return;
+      }
+      await step(what, "leaveJoint", o.onProgress, () => leaveJoint(timeoutMs));
+      await step(what, "unpublish", o.onProgress, () => d.unpublish(oldId));
+      o.onProgress?.({ step: "done", phase: "done" });
+    },
+  };
+}
