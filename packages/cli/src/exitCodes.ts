@@ -12,6 +12,8 @@ export const EXIT = {
   UNREACHABLE: 3,
   /** Damaged data: `check` found corruption, or a snapshot file fails its checksum. */
   CORRUPT: 4,
+  /** A stepped membership change (`replace`) stopped part-way: the steps printed are done; run the same command again to resume. */
+  INCOMPLETE: 5,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -12,7 +12,8 @@ export const HELP = `raftkit: run and operate a raftkit cluster
   raftkit add-learner ID URL --endpoints URL,…
   raftkit promote ID       --endpoints URL,…
   raftkit remove ID        --endpoints URL,…
-  raftkit replace OLD NEW URL --endpoints URL,…   (NEW started with --join; waits until it caught up)
+  raftkit replace OLD NEW URL --endpoints URL,… [--catch-up-timeout-ms MS]
+                           (NEW started with --join; prints each step; waits until it caught up)
   raftkit transfer-leader ID --endpoints URL,…
   raftkit upgrade-machine [VERSION] --endpoints URL,…
   raftkit snapshot save FILE --endpoints URL,…
@@ -21,7 +22,8 @@ export const HELP = `raftkit: run and operate a raftkit cluster
 
 The secret comes from --secret-file FILE (its first line) or RAFTKIT_SECRET, never a flag;
 --endpoints may come from RAFTKIT_ENDPOINTS. Exit codes: 0 ok, 1 operation failed or a member
-unhealthy, 2 usage, 3 no endpoint answered or no leader, 4 corrupt data.
+unhealthy, 2 usage, 3 no endpoint answered or no leader, 4 corrupt data, 5 replace stopped
+part-way (run it again to resume).
 `;
 
 const OPTIONS = {
@@ -29,6 +31,7 @@ const OPTIONS = {
   "secret-file": { type: "string" },
   output: { type: "string", short: "o", default: "table" },
   "timeout-ms": { type: "string" },
+  "catch-up-timeout-ms": { type: "string" },
   config: { type: "string" },
   machine: { type: "string" },
   id: { type: "string" },
@@ -73,8 +76,12 @@ async function run(argv: string[]): Promise<ExitCode> {
     return command === undefined && !v.help ? EXIT.USAGE : EXIT.OK;
   }
   if (v.output !== "table" && v.output !== "json") throw usage(`-o: "${v.output}" is not table or json`);
-  const timeoutMs = v["timeout-ms"] === undefined ? 30_000 : Number(v["timeout-ms"]);
-  if (!(timeoutMs > 0)) throw usage(`--timeout-ms: "${v["timeout-ms"]}" is not a positive number`);
+  const positive = (option: string, text: string): number => {
+    const n = Number(text);
+    if (!(n > 0)) throw usage(`${option}: "${text}" is not a positive number`);
+    return n;
+  };
+  const timeoutMs = v["timeout-ms"] === undefined ? 30_000 : positive("--timeout-ms", v["timeout-ms"]);
   const arity = (n: number, shape: string): void => {
     if (args.length !== n)
       throw usage(`${command}: expected ${shape}, got ${args.length ? args.join(" ") : "nothing"}`);
@@ -107,7 +114,12 @@ async function run(argv: string[]): Promise<ExitCode> {
       return (await import("./commands/members.js")).changeCommand("addLearner", args[0]!, args[1], client());
     case "replace":
       arity(3, "OLD NEW URL");
-      return (await import("./commands/replace.js")).replaceCommand(args[0]!, args[1]!, args[2]!, client());
+      return (await import("./commands/replace.js")).replaceCommand(args[0]!, args[1]!, args[2]!, {
+        ...client(),
+        ...(v["catch-up-timeout-ms"] !== undefined && {
+          catchUpTimeoutMs: positive("--catch-up-timeout-ms", v["catch-up-timeout-ms"]),
+        }),
+      });
     case "promote":
     case "remove":
     case "transfer-leader":

@@ -126,3 +126,51 @@ export class Workspace {
     rmSync(this.base, { recursive: true, force: true });
   }
 }
+
+/** Starts `ids` with `raftkit start` on fresh ports (or those given); resolves with the peers map. */
+export async function startCluster(
+  ws: Workspace,
+  ids: string[],
+  prefix: string,
+  restoreFrom?: string,
+): Promise<Record<string, string>> {
+  const peers: Record<string, string> = {};
+  for (const id of ids) peers[id] = `http://127.0.0.1:${await freePort()}`;
+  const peerList = Object.entries(peers)
+    .map(([id, url]) => `${id}=${url}`)
+    .join(",");
+  for (const id of ids) {
+    const dataDir = join(ws.base, prefix, id);
+    if (restoreFrom) {
+      const r = await ws.run([
+        "snapshot",
+        "restore",
+        restoreFrom,
+        "--data-dir",
+        dataDir,
+        "--id",
+        id,
+        "--peers",
+        peerList,
+      ]);
+      if (r.code !== 0) throw new Error(`snapshot restore for ${id} failed (${r.code}): ${r.stderr}`);
+    }
+  }
+  await Promise.all(
+    ids.map((id) =>
+      ws.start(`${prefix}-${id}`, [
+        "--machine",
+        MACHINE,
+        "--id",
+        id,
+        "--data-dir",
+        join(ws.base, prefix, id),
+        "--peers",
+        peerList,
+        "--listen",
+        new URL(peers[id]!).host,
+      ]),
+    ),
+  );
+  return peers;
+}

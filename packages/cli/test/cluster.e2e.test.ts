@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { createClient, defineMachine } from "@raftkit/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCli, freePort, MACHINE, SECRET, Workspace, waitFor } from "./cliHarness.js";
+import { buildCli, freePort, MACHINE, SECRET, startCluster, Workspace, waitFor } from "./cliHarness.js";
 
 /** The fixture machine's shape, for a typed client. */
 const counter = defineMachine({
@@ -30,53 +30,6 @@ afterAll(async () => {
   await ws.cleanup();
 });
 
-/** Starts `ids` with `raftkit start` on fresh ports (or those given); resolves with the peers map. */
-async function startCluster(
-  ids: string[],
-  prefix: string,
-  restoreFrom?: string,
-): Promise<Record<string, string>> {
-  const peers: Record<string, string> = {};
-  for (const id of ids) peers[id] = `http://127.0.0.1:${await freePort()}`;
-  const peerList = Object.entries(peers)
-    .map(([id, url]) => `${id}=${url}`)
-    .join(",");
-  for (const id of ids) {
-    const dataDir = join(ws.base, prefix, id);
-    if (restoreFrom) {
-      const r = await ws.run([
-        "snapshot",
-        "restore",
-        restoreFrom,
-        "--data-dir",
-        dataDir,
-        "--id",
-        id,
-        "--peers",
-        peerList,
-      ]);
-      expect(r.code, r.stderr).toBe(0);
-    }
-  }
-  await Promise.all(
-    ids.map((id) =>
-      ws.start(`${prefix}-${id}`, [
-        "--machine",
-        MACHINE,
-        "--id",
-        id,
-        "--data-dir",
-        join(ws.base, prefix, id),
-        "--peers",
-        peerList,
-        "--listen",
-        new URL(peers[id]!).host,
-      ]),
-    ),
-  );
-  return peers;
-}
-
 const endpointsOf = (peers: Record<string, string>): string => Object.values(peers).join(",");
 
 async function statusJson(endpoints: string): Promise<{ leader: string | null; members: Row[] }> {
@@ -89,7 +42,7 @@ describe("raftkit against a 3-process cluster started with raftkit start", () =>
   let endpoints: string;
 
   it("status prints every member as a table and as JSON", async () => {
-    peers = await startCluster(["n1", "n2", "n3"], "a");
+    peers = await startCluster(ws, ["n1", "n2", "n3"], "a");
     endpoints = endpointsOf(peers);
     const s = await waitFor("a leader everyone sees", async () => {
       const j = await statusJson(endpoints);
@@ -183,7 +136,7 @@ describe("raftkit against a 3-process cluster started with raftkit start", () =>
       /saved .*backup\.snap: index \d+, term \d+, voters n1,n2,n3, \d+ bytes, sha256 [0-9a-f]{64}/,
     );
 
-    const fresh = await startCluster(["m1", "m2", "m3"], "b", file);
+    const fresh = await startCluster(ws, ["m1", "m2", "m3"], "b", file);
     const restored = createClient<typeof counter>({
       endpoints: Object.values(fresh).map((u) => `${u}/raftkit`),
       secret: SECRET,

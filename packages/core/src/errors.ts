@@ -31,7 +31,8 @@ export type RaftkitErrorCode =
   | "DIVERGED"
   | "MACHINE_TOO_OLD"
   | "COMMAND_NOT_AVAILABLE"
-  | "UPGRADE_REFUSED";
+  | "UPGRADE_REFUSED"
+  | "MEMBERSHIP_INCOMPLETE";
 
 /** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
 export class RaftkitError extends Error {

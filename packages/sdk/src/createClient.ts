@@ -2,9 +2,12 @@ import { type NodeStatus, TimeoutError } from "@raftkit/core";
 import type { Immutable } from "immer";
 import { distinctUntilChanged, filter, map, Observable, share } from "rxjs";
 import { ApiConnection } from "./apiConnection.js";
+import { ApiError } from "./apiError.js";
 import { type ApiStream, StreamUnsupportedError } from "./apiStream.js";
 import { CallerSession } from "./callerSession.js";
 import { checkCommandOptions, checkQueryOptions, InvalidCallOptionsError } from "./callOptions.js";
+import { runMembershipCall } from "./cluster/membershipCall.js";
+import type { MembershipProgress } from "./cluster/membershipProgress.js";
 import {
   CommandError,
   DecodeError,
@@ -36,6 +39,8 @@ import {
   type QueryRequest,
 } from "./wire.js";
 
+export { ApiError } from "./apiError.js";
+
 export interface ClientOptions {
   /** The app API of every node you know, e.g. `["http://10.0.0.1:7000/raftkit", …]`. */
   endpoints: string[];
@@ -50,18 +55,6 @@ export interface ClientOptions {
    * first of `endpoints`. On a failure they move on through `endpoints`.
    */
   sessionReadEndpoint?: string;
-}
-
-/** The app API answered with an error the client does not retry (bad secret, bad request, …). */
-export class ApiError extends Error {
-  readonly code: string;
-  readonly status: number;
-  constructor(status: number, body: ApiErrorBody["error"]) {
-    super(`${body.message}${body.node ? ` (node ${body.node})` : ""}`);
-    this.name = "ApiError";
-    this.code = body.code;
-    this.status = status;
-  }
 }
 
 /** A typed connection to a raftkit cluster over its app API; see {@link createClient}. */
@@ -84,6 +77,29 @@ export interface Client<M extends AnyMachine> {
   readonly state$: Observable<Immutable<StateOf<M>>>;
   /** The endpoint currently preferred (the leader's, once known). */
   endpoint(): string;
+  /** Stepped membership calls, run by the leader (see docs/membership.md). */
+  readonly cluster: ClientCluster;
+}
+
+/** What a stepped membership call over the app API takes. */
+export interface ClientMembershipOptions {
+  /** The new node counts as caught up within this many entries of the leader's last index. Default 100. */
+  maxLagEntries?: number;
+  /** How long the node waits for the new node to catch up, in ms. Default 300,000. */
+  catchUpTimeoutMs?: number;
+  /** Called with each step as the node runs it, and with the learner's progress while it catches up. */
+  onProgress?: (p: MembershipProgress) => void;
+  /** Deadline of the whole call, in ms. Default 330,000 (the node waits up to 300,000 for a catch-up). */
+  timeoutMs?: number;
+}
+
+/**
+ * `cluster.replace` and the staged `cluster.addVoter` of a node's API, over HTTP. A call that
+ * stops part-way rejects with {@link MembershipStepError}: call it again to resume.
+ */
+export interface ClientCluster {
+  replace(oldId: string, newId: string, address: string, options?: ClientMembershipOptions): Promise<void>;
+  addVoter(id: string, address: string, options?: ClientMembershipOptions): Promise<void>;
 }
 
 const RETRYABLE = new Set(["TIMEOUT", "UNAVAILABLE", "STOPPED", "DIVERGED", "INTERNAL"]);
@@ -430,5 +446,27 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
       map((e) => e.data as Immutable<StateOf<M>>),
     ),
     endpoint: () => preferred,
+    cluster: {
+      replace: (oldId, newId, address, options = {}) =>
+        membershipCall("replace", { id: oldId, newId, address }, options),
+      addVoter: (id, address, options = {}) => membershipCall("addVoter", { id, address }, options),
+    },
   };
+
+  async function membershipCall(
+    op: "replace" | "addVoter",
+    body: { id: string; address: string; newId?: string },
+    options: ClientMembershipOptions,
+  ): Promise<void> {
+    await findLeader();
+    await runMembershipCall(
+      `${preferred.replace(/\/$/, "")}/cluster/${op}`,
+      {
+        ...body,
+        ...(options.maxLagEntries !== undefined && { maxLagEntries: options.maxLagEntries }),
+        ...(options.catchUpTimeoutMs !== undefined && { catchUpTimeoutMs: options.catchUpTimeoutMs }),
+      },
+      { headers, onProgress: options.onProgress, timeoutMs: options.timeoutMs ?? 330_000 },
+    );
+  }
 }

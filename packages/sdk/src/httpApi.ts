@@ -11,6 +11,8 @@ import type { Subscription } from "rxjs";
 import { bearerToken, secretMatches } from "./auth.js";
 import { runBatchCalls, runCommand, runQuery } from "./batchCalls.js";
 import { InvalidCallOptionsError } from "./callOptions.js";
+import { MembershipStepError } from "./cluster/membershipErrors.js";
+import { createClusterRouter } from "./clusterRoutes.js";
 import { DivergedError } from "./divergence.js";
 import {
   CommandError,
@@ -85,6 +87,9 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
   else if (e instanceof UpgradeRefusedError) {
     code = "UPGRADE_REFUSED";
     body.error.lacking = e.lacking;
+  } else if (e instanceof MembershipStepError) {
+    code = "MEMBERSHIP_INCOMPLETE";
+    body.error.membership = e.toWire();
   } else if (e instanceof RaftkitError && e.code === "DECODE") code = "DECODE";
   body.error.code = code;
   return { status: errorStatus[code], body };
@@ -194,34 +199,7 @@ export function createAppRouter<M extends AnyMachine>(
     res.json({ membership: node.status().membership, published: node.publishedMembers() });
   });
 
-  router.post("/cluster/:op", async (req, res) => {
-    try {
-      const body = parse<{ id: string; address?: string; newId?: string; maxLagEntries?: number }>(req);
-      const op = String(req.params.op);
-      if (typeof body.id !== "string")
-        throw new DecodeError("the request body", new Error("id must be a string"));
-      if (op === "addVoter") await node.cluster.addVoter(body.id, body.address ?? "");
-      else if (op === "addLearner") await node.cluster.addLearner(body.id, body.address ?? "");
-      else if (op === "promote") await node.cluster.promote(body.id);
-      else if (op === "remove") await node.cluster.remove(body.id);
-      else if (op === "replace") {
-        if (typeof body.newId !== "string" || typeof body.address !== "string")
-          throw new DecodeError("the request body", new Error("replace needs id, newId and address strings"));
-        await node.cluster.replace(body.id, body.newId, body.address, {
-          ...(typeof body.maxLagEntries === "number" && { maxLagEntries: body.maxLagEntries }),
-        });
-      } else if (op === "transfer") await node.transferLeadership(body.id);
-      else {
-        res.status(404).json({
-          error: { code: "BAD_REQUEST", message: `unknown cluster operation ${op}`, node: node.id },
-        });
-        return;
-      }
-      res.json({ ok: true, status: node.status() });
-    } catch (e) {
-      fail(res, e);
-    }
-  });
+  router.use(createClusterRouter(node, parse, (e) => toApiError(e, node.id)));
 
   router.get("/events", (req, res) => {
     res.writeHead(200, {

@@ -7,7 +7,17 @@ export {
   TimeoutError,
 } from "@raftkit/core";
 export { InvalidCallOptionsError, MAX_TIMEOUT_MS } from "./callOptions.js";
-export type { Client, ClientOptions } from "./createClient.js";
+export type { CatchUpProgress } from "./cluster/catchUp.js";
+export type { AddVoterOptions, CatchUpOptions } from "./cluster/clusterApi.js";
+export { errorFromApi, runMembershipCall } from "./cluster/membershipCall.js";
+export type { MembershipStepFailure } from "./cluster/membershipErrors.js";
+export { MembershipStepError } from "./cluster/membershipErrors.js";
+export type {
+  MembershipOperation,
+  MembershipProgress,
+  MembershipStep,
+} from "./cluster/membershipProgress.js";
+export type { Client, ClientCluster, ClientMembershipOptions, ClientOptions } from "./createClient.js";
 export { ApiError, createClient } from "./createClient.js";
 export { defineMachine } from "./defineMachine.js";
 export { NondeterminismError } from "./determinismGuards.js";

@@ -94,6 +94,8 @@ export interface MachineNodeOptions {
   onRead?: (consistency: Consistency) => void;
   /** The status of another node (the leader), so a learner's catch-up can be followed from a follower. startNode asks over HTTP. */
   remoteStatus?: (id: string) => Promise<NodeStatus | null>;
+  /** The ids another node has published (its `GET /members`), so a removed node can tell a replace is complete. */
+  remotePublished?: (id: string) => Promise<readonly string[] | null>;
   /** Makes this node's session ids from their creation time (default: {@link newSessionId}, 96 random bits). A simulation draws them from its seed. */
   newSessionId?: (createdAt: number) => string;
 }
@@ -184,6 +186,7 @@ export function createMachineNode<M extends AnyMachine>(
       },
       barrier,
       remoteStatus: o.remoteStatus,
+      remotePublished: o.remotePublished,
       upgradeMachine: (target) =>
         upgradeMachine(
           {

@@ -193,7 +193,16 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     ...(metrics && { onRead: metrics.read }),
     ...(o.divergenceCheckEntries !== undefined && { divergenceCheckEntries: o.divergenceCheckEntries }),
     logger,
-    remoteStatus: (id) => fetchStatus(raft.addresses()[id], apiPath, apiSecret),
+    remoteStatus: (id) => fetchApi<NodeStatus>(raft.addresses()[id], apiPath, "status", apiSecret),
+    remotePublished: async (id) => {
+      const m = await fetchApi<{ published: Record<string, unknown> }>(
+        raft.addresses()[id],
+        apiPath,
+        "members",
+        apiSecret,
+      );
+      return m ? Object.keys(m.published) : null;
+    },
     onStop: async () => {
       leaderLog.unsubscribe();
       metrics?.close();
@@ -247,18 +256,19 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
   });
 }
 
-/** Another node's status from its app API (`GET <apiPath>/status`), or null when it cannot be had. */
-async function fetchStatus(
+/** Another node's answer to `GET <apiPath>/<route>` on its app API (status, members), or null when it cannot be had. */
+async function fetchApi<T>(
   address: string | undefined,
   apiPath: string,
+  route: string,
   secret: string | null,
-): Promise<NodeStatus | null> {
+): Promise<T | null> {
   if (!address) return null;
-  const res = await fetch(`${address.replace(/\/$/, "")}${apiPath}/status`, {
+  const res = await fetch(`${address.replace(/\/$/, "")}${apiPath}/${route}`, {
     headers: secret !== null ? { authorization: `Bearer ${secret}` } : {},
     signal: AbortSignal.timeout(2_000),
   });
-  return res.ok ? ((await res.json()) as NodeStatus) : null;
+  return res.ok ? ((await res.json()) as T) : null;
 }
 
 async function publishWhenLeaderKnown<M extends AnyMachine>(

@@ -1,4 +1,5 @@
 import superjson from "superjson";
+import type { MembershipStepFailure } from "./cluster/membershipErrors.js";
 
 /** The body of a command request from a client. */
 export interface CommandRequest {
@@ -50,6 +51,7 @@ export const errorStatus = {
   DIVERGED: 503,
   COMMAND_NOT_AVAILABLE: 409,
   UPGRADE_REFUSED: 409,
+  MEMBERSHIP_INCOMPLETE: 409,
   INTERNAL: 500,
 } as const;
 
@@ -73,6 +75,8 @@ export interface ApiErrorBody {
     issues?: { message: string; path: (string | number)[] }[];
     /** For UPGRADE_REFUSED: the members that do not support the target, with the highest version each reports. */
     lacking?: Record<string, number>;
+    /** For MEMBERSHIP_INCOMPLETE: the step that failed, the steps done before it, and why. */
+    membership?: MembershipStepFailure;
     /** For VALIDATION: the operation whose argument was refused. */
     operation?: { kind: "command" | "query"; name: string };
     /** The node that answered. */

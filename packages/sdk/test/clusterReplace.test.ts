@@ -46,7 +46,7 @@ describe("cluster.replace", () => {
       if (p.phase === "start") steps.push(p.step);
     };
     await c.settle(leader.cluster.replace(leader.id, "d", "mem://d", { onProgress, maxLagEntries: 5 }));
-    expect(steps).toEqual(["addLearner", "catchUp", "unpublish", "swap"]);
+    expect(steps).toEqual(["readMembership", "addLearner", "catchUp", "unpublish", "swap"]);
     const other = [...c.nodes.values()].find((n) => n.id !== leader.id && n.id !== "d")!;
     // The old leader answers once the joint change is applied; the others then leave it.
     const done = () => {
@@ -102,10 +102,48 @@ describe("cluster.replace", () => {
       }),
     );
     // Nothing left to do but the idempotent tail; d was never made a learner again.
-    expect(steps).toEqual(["leaveJoint", "unpublish"]);
+    expect(steps).toEqual(["readMembership", "leaveJoint", "unpublish"]);
     const m = back.status().membership;
     expect(m.voters).toContain("d");
     expect(m.learners).not.toContain("d");
+    await c.stopAll();
+  });
+
+  it("a retry on the replaced node, restarted still believing it is a member, asks the leader and finds it done", async () => {
+    const c = await started();
+    const leader = c.leader()!;
+    const victim = [...c.nodes.values()].find((n) => n.status().role !== "leader")!;
+    await c.settle(victim.stop());
+    await c.start("d");
+    await c.settle(leader.cluster.replace(victim.id, "d", "mem://d"));
+    const back = await c.start(victim.id);
+    // Its log ends before its removal, which it never received: it believes it is a voter.
+    expect(back.status().membership.voters).toContain(victim.id);
+    const steps: string[] = [];
+    await c.settle(
+      back.cluster.replace(victim.id, "d", "mem://d", {
+        onProgress: (p) => steps.push(p.step),
+      }),
+    );
+    // It could not read the membership itself (no quorum answers it), and changed nothing.
+    expect(steps).toEqual(["readMembership", "done"]);
+    expect(leader.status().membership.voters).toContain("d");
+    await c.stopAll();
+  });
+
+  it("on a removed node whose replacement is not complete, says so and names the current members to call instead", async () => {
+    const c = await started();
+    const leader = c.leader()!;
+    const victim = [...c.nodes.values()].find((n) => n.status().role !== "leader")!;
+    await c.settle(victim.stop());
+    await c.settle(leader.cluster.remove(victim.id));
+    const back = await c.start(victim.id);
+    const failed = await c.settle(back.cluster.replace(victim.id, "d", "mem://d")).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(MembershipStepError);
+    expect((failed as MembershipStepError).step).toBe("readMembership");
+    expect((failed as Error).message).toMatch(
+      new RegExp(`this node \\(${victim.id}\\) was removed.*call it on a current member`),
+    );
     await c.stopAll();
   });
 
@@ -126,7 +164,7 @@ describe("cluster.replace", () => {
         onProgress: (p) => p.phase === "start" && steps.push(p.step),
       }),
     );
-    expect(steps).toEqual(["catchUp", "swap", "leaveJoint", "unpublish"]);
+    expect(steps).toEqual(["readMembership", "catchUp", "swap", "leaveJoint", "unpublish"]);
     await c.stopAll();
   });
 });
@@ -143,7 +181,7 @@ describe("cluster.addVoter stages a new node", () => {
     expect(leader.status().membership.voters).not.toContain("d");
     await c.start("d");
     await c.settle(adding);
-    expect(steps).toEqual(["addLearner", "catchUp", "promote"]);
+    expect(steps).toEqual(["readMembership", "addLearner", "catchUp", "promote"]);
     expect(leader.status().membership.voters).toContain("d");
     await c.settle(leader.cluster.remove("d"));
     await c.settle(leader.cluster.addVoter("e", "mem://e", { staging: false }));

@@ -63,6 +63,10 @@ export class LocalCluster<M extends AnyMachine> {
     const node = createMachineNode(raft, rm, {
       // A follower follows a learner's catch-up through the leader's status, as over HTTP.
       remoteStatus: async (other) => this.nodes.get(other)?.status() ?? null,
+      remotePublished: async (other) => {
+        const n = this.nodes.get(other);
+        return n ? Object.keys(n.publishedMembers()) : null;
+      },
       ...this.nodeOptions,
       ...(proc && { clock: proc.clock }),
     });

@@ -2,7 +2,13 @@ import type { Clock, ConfState, NodeStatus, RaftNode } from "@raftkit/core";
 import { sleep } from "@raftkit/core";
 import type { MachineUpgrade } from "../machineUpgrade.js";
 import { type CatchUpProgress, waitCaughtUp } from "./catchUp.js";
-import { isMember } from "./members.js";
+import { askLeader } from "./leaderView.js";
+import { isMember, memberIds } from "./members.js";
+import type { MembershipProgress } from "./membershipProgress.js";
+import { type MembershipRun, startRun } from "./membershipRun.js";
+
+export { MembershipStepError } from "./membershipErrors.js";
+export type { MembershipOperation, MembershipProgress, MembershipStep } from "./membershipProgress.js";
 
 /** How a new member is brought up to date before it votes. */
 export interface CatchUpOptions {
@@ -22,30 +28,6 @@ export interface AddVoterOptions extends CatchUpOptions {
    * voter then needs three acks per commit, one from a node that may be far behind).
    */
   staging?: boolean;
-}
-
-/** The steps of {@link ClusterApi.replace} (and of a staged addVoter: addLearner, catchUp, promote). */
-export type MembershipStep = "addLearner" | "catchUp" | "promote" | "swap" | "leaveJoint" | "unpublish";
-
-/** Where a membership operation stands: a step starting, or a learner's progress while it catches up. */
-export type MembershipProgress =
-  | { step: MembershipStep; phase: "start" }
-  | { step: "catchUp"; phase: "progress"; progress: CatchUpProgress }
-  | { step: "done"; phase: "done" };
-
-/** A membership operation failed at `step`; what came before it is done, and calling it again resumes from there. */
-export class MembershipStepError extends Error {
-  readonly step: MembershipStep;
-  override readonly cause: unknown;
-  constructor(operation: string, step: MembershipStep, cause: unknown) {
-    const why = cause instanceof Error ? cause.message : String(cause);
-    super(
-      `${operation} failed at step "${step}": ${why}. The steps before it are done: call it again to resume.`,
-    );
-    this.name = "MembershipStepError";
-    this.step = step;
-    this.cause = cause;
-  }
 }
 
 /** Membership operations of a running cluster. Each resolves once the change is applied on this node. */
@@ -89,6 +71,8 @@ export interface ClusterDeps {
   barrier(): Promise<void>;
   /** The status of another node (the leader), to follow a learner's progress from a follower. */
   remoteStatus?: ((id: string) => Promise<NodeStatus | null>) | undefined;
+  /** The ids another node has published, to tell whether a replaced member was unpublished. */
+  remotePublished?: ((id: string) => Promise<readonly string[] | null>) | undefined;
   /** Runs {@link ClusterApi.upgradeMachine} (machineUpgrade.ts). */
   upgradeMachine(target?: number): Promise<MachineUpgrade>;
 }
@@ -111,34 +95,21 @@ export function createClusterApi(d: ClusterDeps): ClusterApi {
    * yet: its view could be from before a change that is done (adding a voter again as a
    * learner would demote it).
    */
-  const currentMembership = async (operation: string): Promise<void> => {
-    try {
-      await d.barrier();
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      throw new Error(
-        `${operation} could not read the cluster's current membership: ${why}. Nothing was changed: call it again once the cluster has a leader.`,
-        { cause: e },
-      );
-    }
-  };
+  const currentMembership = (run: MembershipRun): Promise<void> =>
+    run.step("readMembership", async () => {
+      try {
+        await d.barrier();
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        throw run.failure(
+          "readMembership",
+          `could not read the cluster's current membership (${why}); wait until the cluster has a leader`,
+          e,
+        );
+      }
+    });
 
-  /** Runs `f` as step `step` of `operation`, reporting it and naming it if it fails. */
-  const step = async <T>(
-    operation: string,
-    name: MembershipStep,
-    report: CatchUpOptions["onProgress"],
-    f: () => Promise<T>,
-  ): Promise<T> => {
-    report?.({ step: name, phase: "start" });
-    try {
-      return await f();
-    } catch (e) {
-      throw new MembershipStepError(operation, name, e);
-    }
-  };
-
-  const catchUp = (id: string, o: CatchUpOptions): Promise<CatchUpProgress> =>
+  const catchUp = (id: string, o: CatchUpOptions, run: MembershipRun): Promise<CatchUpProgress> =>
     waitCaughtUp(id, {
       raft,
       clock: d.clock,
@@ -146,7 +117,7 @@ export function createClusterApi(d: ClusterDeps): ClusterApi {
       maxLagEntries: o.maxLagEntries ?? 100,
       timeoutMs: o.catchUpTimeoutMs ?? 300_000,
       pollMs: POLL_MS,
-      onProgress: (progress) => o.onProgress?.({ step: "catchUp", phase: "progress", progress }),
+      onProgress: (progress) => run.report({ step: "catchUp", phase: "progress", progress }),
     });
 
   /** Waits until the joint configuration a change entered is left (auto-leave is one more entry). */
@@ -157,6 +128,29 @@ export function createClusterApi(d: ClusterDeps): ClusterApi {
         throw new Error(`still in a joint configuration after ${timeoutMs} ms (is there a leader?)`);
       await sleep(d.clock, POLL_MS);
     }
+  };
+
+  /**
+   * This node cannot read the membership (readMembership failed): it may have been removed, by
+   * this very replace, and restarted still believing it is a member. Asks the leader: resolves
+   * true when the replacement is complete, throws naming the current members when this node was
+   * removed (a removed node cannot change anything), false when the leader cannot say.
+   */
+  const doneElsewhere = async (oldId: string, newId: string, run: MembershipRun): Promise<boolean> => {
+    const view = await askLeader(raft, d.remoteStatus, d.remotePublished);
+    if (!view || isMember(view.membership, raft.id)) return false;
+    const m = view.membership;
+    const swapped = !isMember(m, oldId) && isVoter(m, newId) && !inJoint(m);
+    if (swapped && view.published !== null && !view.published.includes(oldId)) return true;
+    const members = memberIds(m).join(", ");
+    throw run.failure(
+      swapped ? "unpublish" : "readMembership",
+      `this node (${raft.id}) was removed from the cluster (leader ${view.leader} reports members ${members})` +
+        (swapped
+          ? `, and ${oldId} is replaced by ${newId}, but this node cannot tell whether ${oldId} was unpublished`
+          : "") +
+        `: a removed node can change nothing, so call it on a current member (${members})`,
+    );
   };
 
   async function remove(id: string): Promise<void> {
@@ -177,14 +171,13 @@ export function createClusterApi(d: ClusterDeps): ClusterApi {
         await raft.addVoter(id, address);
         return;
       }
-      const what = `addVoter(${id})`;
-      await currentMembership(what);
-      if (isVoter(membership(), id)) return;
-      if (!isLearner(membership(), id))
-        await step(what, "addLearner", o.onProgress, () => raft.addLearner(id, address));
-      await step(what, "catchUp", o.onProgress, () => catchUp(id, o));
-      await step(what, "promote", o.onProgress, () => raft.addVoter(id));
-      o.onProgress?.({ step: "done", phase: "done" });
+      const run = startRun("addVoter", `addVoter(${id})`, o.onProgress);
+      await currentMembership(run);
+      if (isVoter(membership(), id)) return run.finish();
+      if (!isLearner(membership(), id)) await run.step("addLearner", () => raft.addLearner(id, address));
+      await run.step("catchUp", () => catchUp(id, o, run));
+      await run.step("promote", () => raft.addVoter(id));
+      run.finish();
     },
     addLearner: async (id, address) => {
       await raft.addLearner(id, address);
@@ -195,45 +188,43 @@ export function createClusterApi(d: ClusterDeps): ClusterApi {
     remove,
     upgradeMachine: (target) => d.upgradeMachine(target),
     async replace(oldId, newId, address, o = {}) {
-      const what = `replace(${oldId} → ${newId})`;
-      if (oldId === newId) throw new TypeError(`${what}: the new node needs a new id`);
+      const run = startRun("replace", `replace(${oldId} → ${newId})`, o.onProgress);
+      if (oldId === newId) throw new TypeError(`${run.call}: the new node needs a new id`);
       const timeoutMs = o.catchUpTimeoutMs ?? 300_000;
       // A node that applied its own removal is out for good (an applied membership only moves
       // forward), and no longer gets its reads answered: nothing is left for it to do.
-      if (oldId === raft.id && !isMember(membership(), oldId)) {
-        o.onProgress?.({ step: "done", phase: "done" });
-        return;
+      if (oldId === raft.id && !isMember(membership(), oldId)) return run.finish();
+      try {
+        await currentMembership(run);
+      } catch (e) {
+        if (await doneElsewhere(oldId, newId, run)) return run.finish();
+        throw e;
       }
-      await currentMembership(what);
       // A previous attempt may have stopped inside the joint change: let it finish first.
-      if (inJoint(membership())) await step(what, "leaveJoint", o.onProgress, () => leaveJoint(timeoutMs));
+      if (inJoint(membership())) await run.step("leaveJoint", () => leaveJoint(timeoutMs));
       let m = membership();
       if (!isMember(m, newId)) {
         if (!isVoter(m, oldId))
-          throw new TypeError(`${what}: ${oldId} is not a voter, and ${newId} is not a member`);
-        await step(what, "addLearner", o.onProgress, () => raft.addLearner(newId, address));
+          throw new TypeError(`${run.call}: ${oldId} is not a voter, and ${newId} is not a member`);
+        await run.step("addLearner", () => raft.addLearner(newId, address));
       }
       m = membership();
       if (!isVoter(m, newId) || isMember(m, oldId)) {
-        if (!isVoter(m, newId)) await step(what, "catchUp", o.onProgress, () => catchUp(newId, o));
+        if (!isVoter(m, newId)) await run.step("catchUp", () => catchUp(newId, o, run));
         // The node being replaced gives up its record first when it runs this itself: once
         // removed it applies nothing more (as cluster.remove).
-        if (oldId === raft.id) await step(what, "unpublish", o.onProgress, () => d.unpublish(oldId));
+        if (oldId === raft.id) await run.step("unpublish", () => d.unpublish(oldId));
         m = membership();
         const changes = [
           ...(isVoter(m, newId) ? [] : [{ type: "addVoter" as const, nodeId: newId }]),
           ...(isMember(m, oldId) ? [{ type: "removeNode" as const, nodeId: oldId }] : []),
         ];
-        if (changes.length > 0)
-          await step(what, "swap", o.onProgress, () => raft.changeMembership(changes, {}));
+        if (changes.length > 0) await run.step("swap", () => raft.changeMembership(changes, {}));
       }
-      if (oldId === raft.id) {
-        o.onProgress?.({ step: "done", phase: "done" });
-        return;
-      }
-      await step(what, "leaveJoint", o.onProgress, () => leaveJoint(timeoutMs));
-      await step(what, "unpublish", o.onProgress, () => d.unpublish(oldId));
-      o.onProgress?.({ step: "done", phase: "done" });
+      if (oldId === raft.id) return run.finish();
+      await run.step("leaveJoint", () => leaveJoint(timeoutMs));
+      await run.step("unpublish", () => d.unpublish(oldId));
+      run.finish();
     },
   };
 }

@@ -129,9 +129,12 @@ describe("cluster.replace and staged addVoter, over real processes", { timeout: 
     expect(writer.ok).toBeGreaterThan(20);
     // No write waited out an election or the learner's catch-up.
     expect(writer.slowestMs).toBeLessThan(5_000);
-    const s = await c.status("n4");
-    expect(s?.membership.voters).toContain("n4");
-    expect(s?.applied).toBeGreaterThan(3_000);
+    // The leader answered once it applied the promotion; n4 applies it a moment later.
+    const s = await waitFor("n4 to apply its own promotion", async () => {
+      const own = await c.status("n4");
+      return own?.membership.voters.includes("n4") && own;
+    });
+    expect(s.applied).toBeGreaterThan(3_000);
     expect(c.logs("n4")).toMatch(/snapshot/i);
   });
 });

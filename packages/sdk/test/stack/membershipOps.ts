@@ -1,7 +1,9 @@
 import type { SeededRandom } from "@raftkit/core";
+import type { CatchUpOptions } from "../../src/cluster/clusterApi.js";
 import type { ClusterApi } from "../../src/machineNode.js";
 import type { Scheduler } from "../../src/testing/sim/scheduler.js";
 import type { SimNetwork } from "../../src/testing/sim/simNetwork.js";
+import type { ReplaceVia } from "./stackConfig.js";
 import type { StackNode } from "./stackNode.js";
 
 export interface MembershipStats {
@@ -10,12 +12,16 @@ export interface MembershipStats {
   removals: number;
   promotions: number;
   changesFailed: number;
+  /** cluster.replace and staged cluster.addVoter calls that failed or were cut off (a retry follows). */
+  steppedRetries: number;
 }
 
 /** How long the operator retries one membership call before giving up on it: longer than a run, as a person would keep at it. */
 const STEP_DEADLINE_MS = 60_000;
 /** How long one call may take on one node before the operator tries another. */
 const CALL_MS = 1_500;
+/** The same for a replace or a staged addVoter, which wait for the new node to catch up. */
+const STEPPED_CALL_MS = 4_000;
 
 /**
  * An operator who changes membership through the SDK's cluster API, as a person would: loses
@@ -30,6 +36,7 @@ export class MembershipOperator {
     removals: 0,
     promotions: 0,
     changesFailed: 0,
+    steppedRetries: 0,
   };
   /** True while a change is under way; the liveness check waits for it. */
   busy = false;
@@ -43,6 +50,9 @@ export class MembershipOperator {
   readonly #net: SimNetwork;
   /** One election timeout, in ms. */
   readonly #electionMs: number;
+  readonly #via: ReplaceVia;
+  readonly #crashMidway: boolean;
+  readonly #restart: (n: StackNode) => void;
 
   constructor(o: {
     sched: Scheduler;
@@ -54,6 +64,9 @@ export class MembershipOperator {
     trace: (line: string) => void;
     net: SimNetwork;
     electionMs: number;
+    via: ReplaceVia;
+    crashMidway: boolean;
+    restart: (n: StackNode) => void;
   }) {
     this.#sched = o.sched;
     this.#rng = o.rng;
@@ -64,6 +77,9 @@ export class MembershipOperator {
     this.#trace = o.trace;
     this.#net = o.net;
     this.#electionMs = o.electionMs;
+    this.#via = o.via;
+    this.#crashMidway = o.crashMidway;
+    this.#restart = o.restart;
   }
 
   /** Loses `victim` for good and replaces it with a new member. */
@@ -77,23 +93,102 @@ export class MembershipOperator {
     }
   }
 
-  /** Removes `victim`, already lost, and adds, starts and promotes a new member in its place. */
+  /** Puts a new member in the place of `victim`, already lost, the way this seed draws. */
   async #replaceLost(victim: StackNode): Promise<void> {
-    {
-      if (!(await this.#remove(victim))) return;
-      const fresh = this.#addNode();
-      if (!(await this.#step(`addLearner ${fresh.id}`, (c) => c.addLearner(fresh.id, fresh.address)))) return;
-      this.stats.nodesAdded++;
-      try {
-        await fresh.start(this.#peers(), false);
-      } catch (e) {
-        // Its disk failed while it started: it is down, and restarted like any crashed node.
-        this.#trace(`operator: ${fresh.id} failed to start: ${(e as Error).message}`);
-        fresh.crash();
+    if (this.#via === "replace") return this.#replaceInOneCall(victim);
+    if (!(await this.#remove(victim))) return;
+    const fresh = this.#addNode();
+    if (this.#via === "addVoter") {
+      this.#startSoon(fresh);
+      if (await this.#stepped(`addVoter ${fresh.id}`, (c, o) => c.addVoter(fresh.id, fresh.address, o))) {
+        this.stats.nodesAdded++;
+        this.stats.promotions++;
       }
-      await this.#sleep(300);
-      if (await this.#step(`promote ${fresh.id}`, (c) => c.promote(fresh.id))) this.stats.promotions++;
+      return;
     }
+    if (!(await this.#step(`addLearner ${fresh.id}`, (c) => c.addLearner(fresh.id, fresh.address)))) return;
+    this.stats.nodesAdded++;
+    await this.#startFresh(fresh);
+    await this.#sleep(300);
+    if (await this.#step(`promote ${fresh.id}`, (c) => c.promote(fresh.id))) this.stats.promotions++;
+  }
+
+  /** `cluster.replace(victim, fresh)`, with the new node started a moment before or after the call. */
+  async #replaceInOneCall(victim: StackNode): Promise<void> {
+    const fresh = this.#addNode();
+    this.#startSoon(fresh);
+    let via: StackNode | null = null;
+    const ok = await this.#stepped(`replace ${victim.id} by ${fresh.id}`, (c, o, n) => {
+      via = n;
+      return c.replace(victim.id, fresh.id, fresh.address, o);
+    });
+    if (!ok) return;
+    this.stats.removals++;
+    this.stats.nodesAdded++;
+    this.stats.promotions++;
+    const inc = (via as StackNode | null)?.live;
+    if (inc && Object.hasOwn(inc.node.publishedMembers(), victim.id))
+      this.#fail(
+        `cluster.replace: replace(${victim.id} → ${fresh.id}) resolved on ${inc.raft.id}, but ${victim.id} is still published there`,
+      );
+  }
+
+  /** Starts a new node (join, no bootstrap) after up to half a second. */
+  #startSoon(fresh: StackNode): void {
+    this.#sched.after(this.#rng.int(500), () => void this.#startFresh(fresh));
+  }
+
+  async #startFresh(fresh: StackNode): Promise<void> {
+    try {
+      await fresh.start(this.#peers(), false);
+    } catch (e) {
+      // Its disk failed while it started: it is down, and restarted like any crashed node.
+      this.#trace(`operator: ${fresh.id} failed to start: ${(e as Error).message}`);
+      fresh.crash();
+    }
+  }
+
+  /**
+   * A stepped call (replace, staged addVoter) retried until it completes: with a short catch-up
+   * timeout (so a slow new node fails it at catchUp), and, once a seed asks, with the node
+   * running it crashed mid-way. A retry must resume; what it reports is checked to end in done.
+   */
+  async #stepped(
+    what: string,
+    call: (c: ClusterApi, o: CatchUpOptions, n: StackNode) => Promise<void>,
+  ): Promise<boolean> {
+    let crash = this.#crashMidway;
+    return this.#step(
+      what,
+      (c, n) => {
+        const seen: string[] = [];
+        const o: CatchUpOptions = {
+          catchUpTimeoutMs: 300 + this.#rng.int(1_500),
+          maxLagEntries: this.#rng.pick([0, 5, 100]),
+          onProgress: (p) => void (p.phase !== "progress" && seen.push(p.step)),
+        };
+        if (crash) {
+          crash = false;
+          this.#sched.after(this.#rng.int(600), () => {
+            if (!n.live) return;
+            this.#trace(`operator: ${n.id} crashes while it runs ${what}`);
+            n.crash();
+            this.#sched.after(this.#electionMs * 2, () => this.#restart(n));
+          });
+        }
+        return call(c, o, n).then(
+          () => {
+            if (seen.at(-1) !== "done")
+              this.#fail(`${what} resolved on ${n.id} without reporting done (steps: ${seen.join(", ")})`);
+          },
+          (e: unknown) => {
+            this.stats.steppedRetries++;
+            throw e;
+          },
+        );
+      },
+      STEPPED_CALL_MS,
+    );
   }
 
   /**
@@ -209,14 +304,18 @@ export class MembershipOperator {
   }
 
   /** Runs a cluster call on a leader (or any live node), retrying elsewhere until it succeeds or the deadline passes. */
-  async #step(what: string, call: (c: ClusterApi, n: StackNode) => Promise<void>): Promise<boolean> {
+  async #step(
+    what: string,
+    call: (c: ClusterApi, n: StackNode) => Promise<void>,
+    callMs = CALL_MS,
+  ): Promise<boolean> {
     const deadline = this.#sched.now + STEP_DEADLINE_MS;
     while (this.#sched.now < deadline) {
       const live = this.#nodes.filter((n) => n.live);
       if (live.length > 0) {
         const leader = live.find((n) => n.live!.raft.status().role === "leader");
         const n = leader ?? live[this.#rng.int(live.length)]!;
-        const outcome = await this.#within(call(n.live!.node.cluster, n), CALL_MS);
+        const outcome = await this.#within(call(n.live!.node.cluster, n), callMs);
         if (outcome === "ok") {
           this.#trace(`operator: ${what} via ${n.id}: done`);
           return true;

@@ -13,6 +13,7 @@ import { type ClientBugs, type ClientStats, StackClients } from "./stackClients.
 import {
   deriveSeed,
   drawLaterFaults,
+  drawReplaceVia,
   drawStackConfig,
   type FaultKind,
   type StackConfig,
@@ -77,7 +78,10 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const duration = options.duration ?? 3_000;
   const bugs = options.bugs ?? {};
   const rng = (n: number) => new SeededRandom(deriveSeed(seed, n));
-  const config = { ...drawLaterFaults(drawStackConfig(rng(0)), rng(8)), ...options.overrides };
+  const config = {
+    ...drawReplaceVia(drawLaterFaults(drawStackConfig(rng(0)), rng(8)), rng(12)),
+    ...options.overrides,
+  };
   for (const k of options.without ?? []) config[k] = false;
   const sched = new Scheduler();
   const trace = new TraceLog(sched, options.traceLines ?? 80, options.onTrace);
@@ -120,12 +124,20 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
   const peers = () =>
     Object.fromEntries(nodes.filter((n) => n.state !== "lost").map((n) => [n.id, n.address]));
   const initial = new Set<string>();
+  /**
+   * The peers the first members were started with. A first member restarts with them, as a
+   * deployment whose configuration is unchanged would: one whose bootstrap never reached its
+   * disk bootstraps again, and must do so with the same voters (seed 1019: n1, restarted with
+   * the members of the moment, n2 replaced by n4 meanwhile, bootstrapped n1, n3, n4 at the
+   * indexes where n3 held n1, n2, n3, and the replicas diverged).
+   */
+  let boot: Record<string, string> = {};
   const restart = (n: StackNode): void => {
     if (n.state !== "down" && n.state !== "failed") return;
     if (n.state === "failed") n.crash();
     faults.stats.restarts++;
     trace.add(`${n.id}: restarts on its disk`);
-    n.start(peers(), initial.has(n.id)).then(
+    n.start(initial.has(n.id) ? boot : peers(), initial.has(n.id)).then(
       () => acceptedDamage(n),
       (e: unknown) => {
         if (acceptedDamage(n)) return;
@@ -208,6 +220,9 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     trace: (l) => trace.add(l),
     net,
     electionMs: config.tickMs * config.electionTick,
+    via: config.replaceVia,
+    crashMidway: config.crashMidway,
+    restart: (n) => restart(n),
   });
 
   const onUnhandled = (e: unknown) =>
@@ -225,7 +240,7 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
     return checker.ok;
   };
   try {
-    const boot = peers();
+    boot = peers();
     for (const n of nodes) sched.after(0, () => void n.start(boot, true));
     faults.start();
     clients.start();

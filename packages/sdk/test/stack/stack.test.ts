@@ -42,9 +42,11 @@ async function firstCaught(
  * PUBLISH (321, 456, 1195), cluster.remove unpublishing before removing (272), cluster.remove
  * skipping the removal right after a restart (101025, 110624, 111217), and a snapshot sent to a
  * node that crashed never reported failed, leaving the leader waiting forever (205941), and
- * the session check holding a read to a write of the same client that overlapped it (300245).
+ * the session check holding a read to a write of the same client that overlapped it (300245),
+ * and a first member restarted with the members of the moment, not its own peers, bootstrapping
+ * different voters after its bootstrap was lost with an unsynced disk (1019).
  */
-const REGRESSION_SEEDS = [272, 321, 456, 1195, 101025, 110624, 111217, 205941, 300245];
+const REGRESSION_SEEDS = [272, 321, 456, 1019, 1195, 101025, 110624, 111217, 205941, 300245];
 
 describe("whole-stack simulation", () => {
   it("passes the seeds that once found bugs", async () => {

@@ -37,7 +37,17 @@ export interface StackConfig {
   jointShrink: boolean;
   /** Flip a bit in a complete WAL frame of one crashed node's disk, which must then refuse to start. */
   corruption: boolean;
+  /**
+   * How the operator puts a new member in a lost one's place: remove, addLearner and promote
+   * one call at a time ("steps"), `cluster.replace` ("replace"), or remove and a staged
+   * `cluster.addVoter` ("addVoter").
+   */
+  replaceVia: ReplaceVia;
+  /** With `replaceVia` replace or addVoter: the node running the call crashes while it runs (it is restarted, and the call retried elsewhere). */
+  crashMidway: boolean;
 }
+
+export type ReplaceVia = "steps" | "replace" | "addVoter";
 
 export const FAULT_KINDS = ["crashes", "pauses", "partitions", "clockFaults", "diskErrors"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -83,7 +93,18 @@ export function drawStackConfig(rng: SeededRandom): StackConfig {
         : rng.pick(["none", "replace"]),
     jointShrink: false,
     corruption: false,
+    replaceVia: "steps",
+    crashMidway: false,
   };
+}
+
+/**
+ * Draws how the operator replaces a lost member, from a stream of its own (so that a seed
+ * that keeps "steps" runs exactly as before these were added).
+ */
+export function drawReplaceVia(c: StackConfig, rng: SeededRandom): StackConfig {
+  const replaceVia = rng.pick<ReplaceVia>(["steps", "replace", "replace", "addVoter"]);
+  return { ...c, replaceVia, crashMidway: replaceVia !== "steps" && rng.chance(0.4) };
 }
 
 /**
@@ -117,7 +138,8 @@ export function describeStackConfig(c: StackConfig): string {
     `${c.nodes} nodes, tick ${c.tickMs} ms × ${c.electionTick}, snapshot every ${c.snapshotEntries} (keep ${c.snapshotCatchUpEntries}), ` +
     `loss ${c.links.loss}, dup ${c.links.duplicate}, delay ≤${c.links.maxDelayMs} ms, ${c.clients} clients on ${c.keys} keys, ` +
     `faults every ~${c.faultEveryMs} ms: ${faults.join(", ") || "none"}, membership: ${c.replace}${c.jointShrink ? " (joint)" : ""}` +
-    `${c.links.redeliver ? `, late redelivery ${c.links.redeliver}` : ""}${c.corruption ? ", disk corruption" : ""}`
+    `${c.links.redeliver ? `, late redelivery ${c.links.redeliver}` : ""}${c.corruption ? ", disk corruption" : ""}` +
+    `${c.replaceVia !== "steps" ? `, replaced via ${c.replaceVia}${c.crashMidway ? " (a crash mid-way)" : ""}` : ""}`
   );
 }
 
