@@ -265,9 +265,10 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
             random: entryRandom(e.index, e.term),
             version,
           };
-          return fn(draft, arg, ctx);
+          const result = fn(draft, arg, ctx);
+          assertChangesEncodable(draft, p.name);
+          return result;
         },
-        check: (draft) => assertChangesEncodable(draft, p.name),
       },
     };
   }

@@ -77,9 +77,10 @@ export class MachineModel {
           // The simulated cluster never upgrades: it applies at version 1, as a new cluster does.
           version: 1,
         };
-        return fn(draft, arg, ctx);
+        const result = fn(draft, arg, ctx);
+        assertChangesEncodable(draft, name);
+        return result;
       },
-      check: (draft: unknown) => assertChangesEncodable(draft, name),
     };
     const { state: next, results } = withDeterminismGuards(() => runBatch(state, [step]));
     return { state: next, outcome: toOutcome(results[0]!) };
