@@ -166,6 +166,17 @@ describe("a reducer that puts what a snapshot cannot encode into the state", () 
     expect(a.map((r) => r.ok)).toEqual([true, true, false, true, false, true, false, true]);
   });
 
+  it("fails that command even when a later command of its batch removes what it put (outcomes never depend on batching)", () => {
+    const log = [entry("add", 1), entry("putSymbol"), entry("removeItems"), entry("add", 2)];
+    const together = new ReplicatedMachine(store, 60_000);
+    const a = summary(together.apply(log));
+    const alone = new ReplicatedMachine(store, 60_000);
+    const b = log.flatMap((e) => summary(alone.apply([e])));
+    expect(a).toEqual(b);
+    expect(a.map((r) => r.ok)).toEqual([true, false, true, true]);
+    expect(together.state).toEqual(alone.state);
+  });
+
   it("refuses an initial state a snapshot could not encode when the node starts", () => {
     const bad = defineMachine({ initial: () => ({ f: () => 0 }), commands: {} });
     expect(() => new ReplicatedMachine(bad, 60_000)).toThrow(/initial state .* cannot be encoded/);
