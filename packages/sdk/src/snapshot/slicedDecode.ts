@@ -1,8 +1,8 @@
 import { decodeValue } from "../codec.js";
-import { superjsonIsPristine } from "./slicedEncode.js";
 import { MalformedJson, parseJsonSliced } from "./slicedJsonParse.js";
 import type { Slicer } from "./slicer.js";
 import { parsePath } from "./superjsonPaths.js";
+import { superjsonIsPristine } from "./superjsonRules.js";
 
 /** The annotations this decoder applies itself (Maps and Sets are built in slices); anything else goes to superjson. */
 const UNTRANSFORM: Record<string, (v: unknown) => unknown> = {

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { freeze, isDraftable } from "immer";
 import { encodeValue } from "../codec.js";
-import { encodeSliced, NotSliceable } from "./slicedEncode.js";
+import { encodeSliced } from "./slicedEncode.js";
 import type { Slicer } from "./slicer.js";
+import { NotSliceable } from "./superjsonRules.js";
 
 export { decodeSliced as decodeInSlices } from "./slicedDecode.js";
 

@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { encodeValue } from "../../src/codec.js";
 import { DecodeError } from "../../src/errors.js";
 import { decodeSliced } from "../../src/snapshot/slicedDecode.js";
-import { superjsonIsPristine } from "../../src/snapshot/slicedEncode.js";
 import { Slicer } from "../../src/snapshot/slicer.js";
 import { encodeInSlices, hashInSlices } from "../../src/snapshot/snapshotCodec.js";
+import { superjsonIsPristine } from "../../src/snapshot/superjsonRules.js";
 import { stateHash } from "../../src/stateHash.js";
 import { bigState, randomValue, sameGraph } from "./values.js";
 
