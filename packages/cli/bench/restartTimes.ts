@@ -8,11 +8,10 @@ import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = join(pkg, "dist/bin.js");
-const MACHINE = join(pkg, "test/fixtures/counter.mjs");
+const PKG = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SECRET = "restart-bench";
 
 function freePort(): Promise<number> {
@@ -47,18 +46,34 @@ function call(url: string, method = "GET", body?: string): Promise<number> {
   });
 }
 
+/** Where a member's start went, as `raftkit start` logs it (`"event":"started"`), in ms. */
+export interface StartupMs {
+  total: number;
+  nodejs: number;
+  code: number;
+  machine: number;
+  start: number;
+}
+
 /** One restart of each kind, in ms. */
 export interface RestartRound {
   /** From spawning a restarted member to its first 200 on `<api>/status`. */
   serveMs: number;
   /** From spawning two killed members again to the first write acknowledged through the third. */
   resumeMs: number;
+  /** The restarted member's own account of its start (absent from a CLI that does not log it). */
+  serveStartup?: StartupMs;
+  /** From spawning the two to the first of them printing its ready line. */
+  resumeFirstReadyMs?: number;
+  /** From spawning the two to the first member logging a new leader (or one it newly hears from). */
+  resumeLeaderMs?: number;
 }
 
 /**
  * A three-member cluster of the compiled CLI in a temporary directory. `raft` goes to every
  * member's `--config` (e.g. `{ leaseReads: true }`). Every wait fails after `deadlineMs`.
- * The caller must {@link RestartCluster.close} it.
+ * `cliDir` is the @raftkit/cli package whose `dist/bin.js` runs, with its test machine (default:
+ * this one; another checkout's, built, to compare). The caller must {@link RestartCluster.close} it.
  */
 export class RestartCluster {
   readonly #base = mkdtempSync(join(tmpdir(), "raftkit-restart-"));
@@ -68,9 +83,17 @@ export class RestartCluster {
   readonly #procs = new Map<string, ChildProcess>();
   readonly #config: string;
   readonly #secretFile: string;
+  readonly #bin: string;
+  readonly #machine: string;
+  /** Per member, what its current process said: when it was ready, its startup times. */
+  readonly #said = new Map<string, { readyAt?: number; startup?: StartupMs }>();
+  /** When any member logged a leader change. */
+  readonly #leaderChanges: number[] = [];
 
-  constructor(o: { raft?: Record<string, unknown>; deadlineMs?: number } = {}) {
+  constructor(o: { raft?: Record<string, unknown>; deadlineMs?: number; cliDir?: string } = {}) {
     this.#deadlineMs = o.deadlineMs ?? 30_000;
+    this.#bin = join(o.cliDir ?? PKG, "dist/bin.js");
+    this.#machine = join(o.cliDir ?? PKG, "test/fixtures/counter.mjs");
     this.#secretFile = join(this.#base, "secret");
     writeFileSync(this.#secretFile, `${SECRET}\n`);
     this.#config = join(this.#base, "node.json");
@@ -99,10 +122,20 @@ export class RestartCluster {
 
     await Promise.all([this.#kill(a), this.#kill(b)]);
     const t1 = performance.now();
+    const serveStartup = this.#said.get(a)?.startup;
     this.#spawn(a);
     this.#spawn(b);
     await this.#until("writes to resume after two of three restarted", () => this.#write(survivor));
-    return { serveMs, resumeMs: performance.now() - t1 };
+    const resumeMs = performance.now() - t1;
+    const ready = [a, b].map((id) => this.#said.get(id)?.readyAt).filter((t) => t !== undefined);
+    const leader = this.#leaderChanges.find((t) => t >= t1);
+    return {
+      serveMs,
+      resumeMs,
+      ...(serveStartup && { serveStartup }),
+      ...(ready.length > 0 && { resumeFirstReadyMs: Math.min(...ready) - t1 }),
+      ...(leader !== undefined && { resumeLeaderMs: leader - t1 }),
+    };
   }
 
   async close(): Promise<void> {
@@ -111,11 +144,26 @@ export class RestartCluster {
   }
 
   #spawn(id: string): void {
-    const args = ["start", "--machine", MACHINE, "--id", id, "--data-dir", join(this.#base, id)];
+    const args = ["start", "--machine", this.#machine, "--id", id, "--data-dir", join(this.#base, id)];
     args.push("--peers", this.#ids.map((p) => `${p}=${this.#peers[p]}`).join(","));
     args.push("--listen", new URL(this.#peers[id]!).host, "--secret-file", this.#secretFile);
     args.push("--config", this.#config);
-    this.#procs.set(id, spawn(process.execPath, [BIN, ...args], { stdio: "ignore" }));
+    // Logs at info: the ready line and the started and leaderChanged records time the phases.
+    const p = spawn(process.execPath, [this.#bin, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, RAFTKIT_LOG_LEVEL: "info" },
+    });
+    this.#procs.set(id, p);
+    const said: { readyAt?: number; startup?: StartupMs } = {};
+    this.#said.set(id, said);
+    createInterface({ input: p.stdout! }).on("line", (line) => {
+      if (line.includes(" ready: ")) said.readyAt ??= performance.now();
+    });
+    createInterface({ input: p.stderr! }).on("line", (line) => {
+      if (line.includes('"event":"leaderChanged"')) this.#leaderChanges.push(performance.now());
+      else if (line.includes('"event":"started"'))
+        said.startup = (JSON.parse(line) as { startupMs: StartupMs }).startupMs;
+    });
   }
 
   #kill(id: string): Promise<void> {
@@ -146,9 +194,12 @@ export class RestartCluster {
   }
 }
 
-/** Ms from spawning `node -e ""` to its exit: what any restart costs before raftkit runs. */
-export function bareNodeMs(): number {
+/**
+ * Ms from spawning `node -e ""` to its exit: what any restart costs before raftkit runs. `env`
+ * changes the environment (a variable set to undefined is removed).
+ */
+export function bareNodeMs(env: Record<string, string | undefined> = {}): number {
   const t0 = performance.now();
-  spawnSync(process.execPath, ["-e", ""]);
+  spawnSync(process.execPath, ["-e", ""], { env: { ...process.env, ...env } });
   return performance.now() - t0;
 }

@@ -11,10 +11,10 @@ export const BIN = join(pkg, "dist/bin.js");
 export const MACHINE = join(here, "fixtures/counter.mjs");
 export const SECRET = "cli-test-secret";
 
-/** Builds the CLI and what it imports to dist (incremental: quick when up to date). */
+/** Builds every package's dist, as `pnpm build` does: the CLI runs the SDK, core, store and transport from theirs. */
 export function buildCli(): void {
-  const tsc = join(pkg, "../../node_modules/typescript/bin/tsc");
-  execFileSync(process.execPath, [tsc, "-b", pkg], { stdio: "inherit", timeout: 240_000 });
+  const build = join(pkg, "../../scripts/build.mjs");
+  execFileSync(process.execPath, [build], { stdio: "inherit", timeout: 240_000 });
 }
 
 /** A free TCP port on 127.0.0.1. */

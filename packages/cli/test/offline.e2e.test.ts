@@ -66,6 +66,24 @@ describe("raftkit check", () => {
   }, 60_000);
 });
 
+describe("raftkit start's ready line", () => {
+  it("says how long the start took, and a SIGTERM sent the moment it is read stops the node cleanly", async () => {
+    const port = await freePort();
+    const args = ["--machine", MACHINE, "--id", "r1", "--data-dir", join(ws.base, "r1")];
+    args.push("--peers", `r1=http://127.0.0.1:${port}`, "--listen", `127.0.0.1:${port}`, "--verbose");
+    // The ready line used to be printed before the signal handlers were installed: a supervisor
+    // signalling at once ended the process by the signal, its directory lock left behind.
+    for (let i = 0; i < 5; i++) {
+      const line = await ws.start(`r1-${i}`, args);
+      expect(line).toMatch(/ready: .* \(\d+ ms after the process started\)$/);
+      expect(await ws.stop(`r1-${i}`)).toBe(0);
+    }
+    const log = ws.logs.get("r1-4")!.join("");
+    expect(log).not.toContain("taking over the lock");
+    expect(log).toMatch(/"event":"started","startupMs":\{"total":\d+,"nodejs":\d+,"code":\d+/);
+  }, 60_000);
+});
+
 describe("raftkit start refuses what cannot work, and leaves nothing behind", () => {
   it("another node's data directory: exit 1 naming both", async () => {
     const dir = join(ws.base, "d1");

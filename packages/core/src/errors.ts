@@ -159,8 +159,8 @@ export class ProposalLostError extends RaftkitError {
 }
 
 /**
- * The leader this node forwarded a proposal to was replaced before the proposal was applied
- * here. Its outcome is unknown (`mayHaveBeenApplied` is always true): the old leader may have
+ * The leader this node forwarded a proposal to was replaced (or elected again at a later term)
+ * before the proposal was applied here. Its outcome is unknown (`mayHaveBeenApplied` is always true): the old leader may have
  * replicated it, and the new one may commit it. Retry at once only with a session that
  * deduplicates (the SDK's commands do); the retry reaches the new leader without waiting out a
  * timeout.
@@ -168,9 +168,13 @@ export class ProposalLostError extends RaftkitError {
 export class LeaderChangedError extends RaftkitError {
   readonly mayHaveBeenApplied = true;
   constructor(nodeId: string, from: string, to: string | null) {
+    const replaced =
+      from === to
+        ? "which was elected again at a later term (it may have restarted and lost it)"
+        : `which was replaced (now ${to ?? "no leader"})`;
     super(
       "LEADER_CHANGED",
-      `node ${nodeId}: the proposal was forwarded to leader ${from}, which was replaced (now ${to ?? "no leader"}) before it was applied here; it may still be applied: retry only with a session that deduplicates`,
+      `node ${nodeId}: the proposal was forwarded to leader ${from}, ${replaced} before it was applied here; it may still be applied: retry only with a session that deduplicates`,
     );
   }
 }

@@ -7,8 +7,13 @@ import { toApiError } from "./httpApi.js";
 import type { MachineNode } from "./machineNode.js";
 import type { AnyMachine } from "./types.js";
 
-/** The version of @raftkit/sdk this node runs (the same file sits one level above src/ and dist/). */
-export const SDK_VERSION = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
+/**
+ * The version of @raftkit/sdk this node runs, read by the package's own name: the code runs from
+ * src/, from dist/ or from a chunk in dist/chunks/, so a relative path would not do.
+ */
+export const SDK_VERSION = (
+  createRequire(import.meta.url)("@raftkit/sdk/package.json") as { version: string }
+).version;
 
 /** What `GET /node` answers: who this node is and how it knows the members. */
 export interface NodeInfo {

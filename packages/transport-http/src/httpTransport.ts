@@ -60,6 +60,13 @@ export interface HttpTransportOptions {
   streamPingIntervalMs?: number;
   /** A stream that brings nothing for this long (a blackholed or vanished peer) is dropped and the peer reported unreachable. Default 3000. */
   streamIdleTimeoutMs?: number;
+  /**
+   * The longest wait between two attempts to reopen a broken stream (the waits double from 20 ms
+   * up to this). A peer that is heard from again (its messages arrive, or it opens its own
+   * stream) is reconnected at once, whatever the wait. Default 250, so a restarted peer that
+   * stays silent is still reached within a quarter of a second (etcd redials every 100 ms).
+   */
+  streamReconnectMaxMs?: number;
   /** Default: silent. Unreachable peers and refused requests are reported at `warn`. */
   logger?: Logger;
   /** Hooks called for every request to and from a peer (round trip, bytes), e.g. to keep metrics. */
@@ -144,6 +151,7 @@ export class HttpTransport implements Transport {
       idleTimeoutMs: positive("streamIdleTimeoutMs", options.streamIdleTimeoutMs, 3000) * 2,
       handler: { receive: (messages) => this.#receive(messages) },
       ...(options.observer?.received && { onReceived: options.observer.received }),
+      onPeerStream: (peer) => this.#streams.get(peer)?.peerIsUp(),
       logger: this.#logger,
     });
     this.router = createPeerRouter({
@@ -159,12 +167,18 @@ export class HttpTransport implements Transport {
     for (const [id, address] of Object.entries(options.peers)) this.addPeer(id, address);
   }
 
-  /** Starts handing incoming messages to `handler` and sending; call once. */
+  /**
+   * Starts handing incoming messages to `handler` and sending; call once. With `stream`, opens
+   * the stream to every peer at once: a restarted node is then known to its peers (who reconnect
+   * to it, see StreamPeer.peerIsUp) before it has anything to say, so a live leader's heartbeats
+   * reach it before it would campaign.
+   */
   async start(handler: TransportHandler): Promise<void> {
     if (this.#handler !== null || this.#stopped) {
       throw new ConfigError(`node ${this.#nodeId}: HttpTransport.start() may be called once, before stop()`);
     }
     this.#handler = handler;
+    for (const stream of this.#streams.values()) stream.open();
   }
 
   /**
@@ -233,11 +247,13 @@ export class HttpTransport implements Transport {
           pingIntervalMs: positive("streamPingIntervalMs", this.#options.streamPingIntervalMs, 500),
           idleTimeoutMs: positive("streamIdleTimeoutMs", this.#options.streamIdleTimeoutMs, 3000),
           unsupportedRetryMs: 30_000,
+          reconnectMaxMs: positive("streamReconnectMaxMs", this.#options.streamReconnectMaxMs, 250),
           logger: this.#logger,
           observer: this.#options.observer ?? {},
           unreachable: (peer) => this.#handler?.reportUnreachable(peer),
         }),
       );
+      if (this.#handler !== null) this.#streams.get(id)!.open();
     }
     this.#peers.set(
       id,
@@ -328,6 +344,9 @@ export class HttpTransport implements Transport {
 
   #receive(messages: Message[]): void {
     if (this.#handler === null) throw new TransportNotRunningError(this.#nodeId);
+    // Before Raft answers: the answers then wait in the reopening stream instead of being dropped.
+    const from = messages[0]?.from;
+    if (from !== undefined) this.#streams.get(from)?.peerIsUp();
     this.#handler.receive(messages);
   }
 }

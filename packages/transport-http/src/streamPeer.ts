@@ -32,6 +32,8 @@ export interface StreamStats {
   messagesDropped: number;
   /** Why the stream last failed, or null while it is open. */
   lastError: string | null;
+  /** In "backoff": the wait before the next attempt to reconnect, in ms; else null. */
+  backoffMs: number | null;
 }
 
 export type StreamState = "idle" | "connecting" | "open" | "backoff" | "unsupported" | "closed";
@@ -55,6 +57,8 @@ export interface StreamPeerOptions {
   idleTimeoutMs: number;
   /** How long a peer without the stream route is served by POSTs before the upgrade is tried again. */
   unsupportedRetryMs: number;
+  /** The longest wait between two attempts to reopen a broken stream. */
+  reconnectMaxMs: number;
   logger: Logger;
   /** Bytes sent, and each PING's round trip (the stream has no per-batch answer). */
   observer: TransportObserver;
@@ -63,13 +67,14 @@ export interface StreamPeerOptions {
 }
 
 const MIN_BACKOFF_MS = 20;
-const MAX_BACKOFF_MS = 2_000;
 /** Past this many bytes waiting in the socket, batches stay in the (bounded) queue until it drains. */
 const SOCKET_HIGH_WATER = 1024 * 1024;
 
 /**
  * The sending side of one long-lived stream to one peer: opened with an HTTP Upgrade (see
- * streamServer.ts) when the first message is queued, kept open from then on, reconnected with exponential backoff after it breaks. Messages
+ * streamServer.ts) when the transport starts (or the first message is queued), kept open from then on, reconnected with
+ * exponential backoff up to `reconnectMaxMs` after it breaks, and at once when the peer is heard
+ * from ({@link StreamPeer.peerIsUp}): a restarted peer is reached as soon as it talks. Messages
  * wait in a bounded queue and go out as one MESSAGES frame per batch as soon as the current
  * turn of the event loop ends (a microtask), over a socket with TCP_NODELAY. A PING every
  * `pingIntervalMs` keeps the stream honest: when nothing comes back for `idleTimeoutMs` (a peer
@@ -91,6 +96,7 @@ export class StreamPeer {
   #flushQueued = false;
   #failures = 0;
   #timer: NodeJS.Timeout | null = null;
+  #backoffMs: number | null = null;
   #pinger: NodeJS.Timeout | null = null;
   #lastHeard = 0;
   /** When the PING now waiting for its PONG went out, or null. */
@@ -122,12 +128,17 @@ export class StreamPeer {
     return this.#state !== "unsupported";
   }
 
+  /** Opens the stream if nothing has opened it yet; from then on it is kept open. */
+  open(): void {
+    if (this.#state === "idle") this.#connect();
+  }
+
   /**
-   * Queues messages (never snapshots); returns how many were dropped. The first call opens the
-   * stream; from then on it is kept open.
+   * Queues messages (never snapshots); returns how many were dropped. Opens the stream if
+   * nothing has opened it yet.
    */
   enqueue(messages: readonly Message[]): number {
-    if (this.#state === "idle") this.#connect();
+    this.open();
     if (this.#state !== "open" && this.#state !== "connecting") {
       this.#stats.messagesDropped += messages.length;
       return messages.length;
@@ -143,7 +154,25 @@ export class StreamPeer {
   }
 
   stats(): StreamStats {
-    return { state: this.#state, ...this.#stats };
+    return {
+      state: this.#state,
+      ...this.#stats,
+      backoffMs: this.#state === "backoff" ? this.#backoffMs : null,
+    };
+  }
+
+  /**
+   * The peer was just heard from (its messages arrived, or it opened its own stream to this
+   * node), so it is up again: a stream waiting out its backoff reconnects now, and the next
+   * failure backs off from the shortest wait again. What this node answers a restarted peer
+   * then reaches it at once instead of being dropped until the backoff ends.
+   */
+  peerIsUp(): void {
+    if (this.#state !== "backoff") return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#failures = 0;
+    this.#connect();
   }
 
   /** Closes the stream for good and drops the queue. */
@@ -311,7 +340,8 @@ export class StreamPeer {
     this.#queue.clear();
     this.#note(reason);
     this.#state = "backoff";
-    const delay = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** this.#failures++);
+    const delay = Math.min(this.#o.reconnectMaxMs, MIN_BACKOFF_MS * 2 ** this.#failures++);
+    this.#backoffMs = delay;
     this.#timer = setTimeout(() => {
       this.#timer = null;
       if (this.#state === "backoff") this.#connect();

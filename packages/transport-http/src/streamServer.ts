@@ -54,6 +54,8 @@ export interface StreamServerOptions {
   handler: PeerMessageHandler;
   /** A batch of `bytes` from `peer` was accepted (for metrics). */
   onReceived?: (peer: NodeId, bytes: number) => void;
+  /** `peer` opened a stream to this node (the handshake passed): it is up. */
+  onPeerStream?: (peer: NodeId) => void;
   logger?: Logger;
 }
 
@@ -160,6 +162,8 @@ export class PeerStreamServer {
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n\r\n`,
     );
+    const from = decodeHeader(req.headers[FROM_HEADER]);
+    if (from) this.#o.onPeerStream?.(from);
     this.#serve(socket, head, sender);
   }
 

@@ -164,6 +164,55 @@ describe("HttpTransport with peer streams", () => {
     expect(a.t.stats().n2!.stream!.connects).toBe(2);
   });
 
+  it("opens its stream to every peer when it starts, before it sends anything, and to a peer added later", async () => {
+    const b = await node("n2");
+    const c = await node("n3");
+    const a = transport("n1", { peers: { n2: b.url } });
+    expect(a.stats().n2!.stream!.state).toBe("idle");
+    await a.start(recordingHandler());
+    await eventually(() => expect(a.stats().n2!.stream!.state).toBe("open"));
+    a.addPeer("n3", c.url);
+    await eventually(() => expect(a.stats().n3!.stream!.state).toBe("open"));
+    expect(a.stats().n2!.stream!.messagesSent).toBe(0);
+  });
+
+  it("reopens a stream waiting out a long backoff as soon as the restarted peer's messages arrive", async () => {
+    const b = await node("n2");
+    const port = Number(new URL(b.url).port);
+    const a = await node("n1", { peers: { n2: b.url }, streamReconnectMaxMs: 60_000 });
+    a.t.send([append("n1", "n2", 1)]);
+    await eventually(() => expect(b.h.received).toHaveLength(1));
+    await b.server.close();
+    await b.t.stop();
+    // Down long enough for the waits to double to over a second (20, 40, … ms).
+    await eventually(() => expect(a.t.stats().n2!.stream!.backoffMs).toBeGreaterThanOrEqual(1280));
+    const waitingSince = Date.now();
+    const pending = a.t.stats().n2!.stream!.backoffMs!;
+
+    const b2 = await node("n2", { peers: { n1: a.url } }, port);
+    b2.t.send([append("n2", "n1", 7)]);
+    await eventually(() => expect(a.t.stats().n2!.stream!.state).toBe("open"));
+    expect(Date.now() - waitingSince).toBeLessThan(pending);
+    // What n1 sends now reaches n2 at once.
+    a.t.send([append("n1", "n2", 2)]);
+    await eventually(() => expect(b2.h.received.map((m) => m.index)).toContain(2));
+  });
+
+  it("retries a broken stream at least every streamReconnectMaxMs (default 250 ms)", async () => {
+    const b = await node("n2");
+    const a = await node("n1", { peers: { n2: b.url } });
+    a.t.send([append("n1", "n2", 1)]);
+    await eventually(() => expect(b.h.received).toHaveLength(1));
+    await b.server.close();
+    await b.t.stop();
+    const waits = new Set<number>();
+    await eventually(() => {
+      const w = a.t.stats().n2!.stream!.backoffMs;
+      if (w !== null) waits.add(w);
+      expect(Math.max(...waits)).toBe(250);
+    });
+  });
+
   it("notices a blackholed peer (upgraded, then silent) within streamIdleTimeoutMs and reports it unreachable", async () => {
     const hole = await silentStreamPeer();
     cleanups.push(() => hole.close());
@@ -217,12 +266,11 @@ describe("HttpTransport with peer streams", () => {
     );
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const a = await node("n1", { peers: { n2: url } });
-    expect(a.t.stats().n2!.stream!.state).toBe("idle");
-    a.t.send([append("n1", "n2", 0)]);
+    // Opened when n1 started, refused with 404: n2 is sent to by POST from then on.
     await eventually(() => expect(a.t.stats().n2!.stream!.state).toBe("unsupported"));
-    expect(a.h.unreachable).toContain("n2");
+    a.t.send([append("n1", "n2", 0)]);
     a.t.send([append("n1", "n2", 1), append("n1", "n2", 2)]);
-    await eventually(() => expect(h.received.map((m) => m.index)).toEqual([1, 2]));
+    await eventually(() => expect(h.received.map((m) => m.index)).toEqual([0, 1, 2]));
     expect(a.t.stats().n2!.requests).toBeGreaterThan(0);
   });
 

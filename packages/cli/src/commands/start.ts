@@ -71,10 +71,29 @@ async function loadMachine(file: string): Promise<AnyMachine> {
 }
 
 /**
+ * Where the time from process start to serving went, in whole ms: node.js's own start (until it
+ * runs the first line of the CLI), loading the CLI and the SDK, importing the machine module, and
+ * startNode (opening the store, replaying its log, listening).
+ */
+function startupTimes(loadedAt: number, machineAt: number) {
+  const now = performance.now();
+  const nodejs = performance.nodeTiming.bootstrapComplete;
+  return {
+    total: Math.round(now),
+    nodejs: Math.round(nodejs),
+    code: Math.round(loadedAt - nodejs),
+    machine: Math.round(machineAt - loadedAt),
+    start: Math.round(now - machineAt),
+  };
+}
+
+/**
  * `raftkit start`: runs one member in this process until SIGTERM or SIGINT, which stop it
  * cleanly (exit 0). Prints one line on stdout once it serves; logs go to stderr.
  */
 export async function startCommand(flags: StartFlags): Promise<ExitCode> {
+  // This module's imports (the SDK and everything it runs) were loaded before this line.
+  const loadedAt = performance.now();
   const { config, base } = flags.config
     ? readConfig(flags.config)
     : { config: {} as ConfigFile, base: process.cwd() };
@@ -97,6 +116,7 @@ export async function startCommand(flags: StartFlags): Promise<ExitCode> {
   const join = flags.join ?? config.join;
 
   const machine = await loadMachine(machineFile);
+  const machineAt = performance.now();
   let node: RaftkitNode<AnyMachine>;
   try {
     node = await startNode({
@@ -119,10 +139,7 @@ export async function startCommand(flags: StartFlags): Promise<ExitCode> {
       `cannot start node ${id}: ${(e as Error).message}`,
     );
   }
-  process.stdout.write(
-    `raftkit: node ${id} ready: peers at ${node.url}, app API at ${node.apiUrl}, data in ${dataDir}\n`,
-  );
-
+  const times = startupTimes(loadedAt, machineAt);
   return new Promise<ExitCode>((resolve) => {
     let stopping = false;
     const stop = (why: string, code: ExitCode): void => {
@@ -145,5 +162,16 @@ export async function startCommand(flags: StartFlags): Promise<ExitCode> {
           stop(`stopped by itself: ${s.stoppedReason ?? "unknown reason"}`, EXIT.FAILED);
       },
     });
+    // Only now that SIGTERM and SIGINT stop the node: a supervisor may signal the moment it
+    // reads this line, and without a handler the signal would end the process uncleanly.
+    node.logger.info(
+      { event: "started", startupMs: times },
+      `node ${id}: serving ${times.total} ms after its process started: node.js ${times.nodejs} ms, ` +
+        `loading raftkit ${times.code} ms, the machine ${times.machine} ms, opening the store and starting ${times.start} ms`,
+    );
+    process.stdout.write(
+      `raftkit: node ${id} ready: peers at ${node.url}, app API at ${node.apiUrl}, data in ${dataDir} ` +
+        `(${times.total} ms after the process started)\n`,
+    );
   });
 }

@@ -51,7 +51,7 @@ export class Proposals {
       raw.propose(wrapProposal(id, payload));
       const r = raw.raft;
       if (r.role === "leader") this.indexes.set(r.raftLog.lastIndex(), id);
-      else if (r.lead !== null) this.#forwarded.add(id, r.lead);
+      else if (r.lead !== null) this.#forwarded.add(id, r.lead, r.term);
       this.#ctx.schedule();
     });
     p.then(
@@ -78,14 +78,14 @@ export class Proposals {
   }
 
   /**
-   * After a leader change, proposals forwarded to the old leader fail with
-   * {@link LeaderChangedError} at once, so their callers retry with the new one instead of
-   * waiting out their deadline.
+   * After a leader change (another leader, or the same one at a later term), proposals
+   * forwarded to the old leadership fail with {@link LeaderChangedError} at once, so their
+   * callers retry with the new one instead of waiting out their deadline.
    */
   retryForwarded(): void {
-    const leader = this.#ctx.raw.raft.lead;
-    for (const { id, to } of this.#forwarded.leaderIs(leader))
-      this.calls.reject(id, new LeaderChangedError(this.#ctx.id, to, leader));
+    const { lead, term } = this.#ctx.raw.raft;
+    for (const { id, to } of this.#forwarded.leaderIs(lead, term))
+      this.calls.reject(id, new LeaderChangedError(this.#ctx.id, to, lead));
   }
 
   /** Fails every proposal and membership change in flight. */

@@ -53,9 +53,10 @@ export interface RaftNodeOptions {
    * node ignores vote requests for an election timeout after it starts (Raft thesis §6.4.1).
    * That makes a cluster whose majority restarts wait at least one election timeout
    * (electionTick × tickMs, 1 s by default) before it can elect a leader and take writes.
-   * Without `leaseReads` a restarted node votes at once and campaigns after 1 to
-   * electionTick/2 ticks (pre-vote keeps that from disturbing a live leader), so writes resume
-   * a few ticks after a majority is back.
+   * Without `leaseReads` a restarted node listens for two ticks (a live leader's heartbeat
+   * reaches it meanwhile), then votes, and campaigns after 2 to electionTick/2 ticks (pre-vote
+   * keeps that from disturbing a live leader), so writes resume a few ticks after a majority is
+   * back.
    *
    * NB: set it alike on every member. A member without it votes right after a restart and may
    * help elect a new leader while one with it still serves reads from its lease.

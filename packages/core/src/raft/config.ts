@@ -42,8 +42,12 @@ export interface RaftConfig {
    */
   ignoreVotesAfterStart?: boolean;
   /**
-   * Draw the first election timeout after start from [1, electionTick/2] ticks instead of
-   * [electionTick, 2·electionTick), so a restarted cluster with no leader elects one at once.
+   * Until a leader is heard from (or this node leads), draw election timeouts from
+   * [L, electionTick/2] ticks instead of [electionTick, 2·electionTick), so a restarted
+   * cluster with no leader elects one at once, and a split vote among restarted members is
+   * retried as soon; a leader that steps down for lack of a quorum does the same. L, two
+   * heartbeat intervals (2 ticks by default), is a listening window after start during which
+   * the node also ignores vote requests, so a live leader's heartbeat reaches it first.
    * Safe only with pre-vote and check-quorum: while a leader lives, its followers ignore the
    * early pre-vote (they heard from it within the election timeout), so it fails without
    * raising any term and the node follows the leader's next heartbeat. Requires preVote and

@@ -77,6 +77,12 @@ export class Raft {
   /** Ticks since this instance was created, counted up to the election timeout (see `ignoreVotesAfterStart`). */
   ticksSinceStart = 0;
   /**
+   * Whether this node knows of no leader: true from its start until it hears from a leader or
+   * leads, and again when it steps down as leader for lack of a quorum. With
+   * `campaignSoonAfterStart` its election timeouts are short meanwhile.
+   */
+  seekingLeader = true;
+  /**
    * Set once this leader sent timeout-now in this term: the target may win at any moment (its
    * election skips the voters' lease check), so nothing proves leadership until the term ends.
    */
@@ -112,8 +118,6 @@ export class Raft {
     if (hardState.term !== 0 || hardState.vote !== null || hardState.commit !== 0) this.loadState(hardState);
     if (this.cfg.applied > 0) this.raftLog.appliedTo(this.cfg.applied);
     this.becomeFollower(this.term, null);
-    if (this.cfg.campaignSoonAfterStart)
-      this.randomizedElectionTimeout = 1 + this.random.int(Math.max(1, Math.floor(this.electionTimeout / 2)));
     this.logger.info(
       `node ${this.id}: starting at term ${this.term}, commit ${this.raftLog.committed}, applied ${this.raftLog.applied}, ` +
         `last index ${this.raftLog.lastIndex()}, last term ${this.raftLog.lastTerm()}, voters [${this.trk.voterIds().join(",")}]`,
@@ -232,6 +236,7 @@ export class Raft {
     this.tick = () => this.tickHeartbeat();
     this.lead = this.id;
     this.role = "leader";
+    this.seekingLeader = false;
     const self = this.trk.progress.get(this.id);
     if (self) {
       self.becomeReplicate();
@@ -248,7 +253,29 @@ export class Raft {
   }
 
   resetRandomizedElectionTimeout(): void {
-    this.randomizedElectionTimeout = this.electionTimeout + this.random.int(this.electionTimeout);
+    if (this.cfg.campaignSoonAfterStart && this.seekingLeader) {
+      // No leader known: soon, once the listening window is over (campaignSoonAfterStart).
+      const first = Math.max(1, this.listenTicksAfterStart());
+      const last = Math.max(first, Math.floor(this.electionTimeout / 2));
+      this.randomizedElectionTimeout = first + this.random.int(last - first + 1);
+    } else {
+      this.randomizedElectionTimeout = this.electionTimeout + this.random.int(this.electionTimeout);
+    }
+  }
+
+  /**
+   * A follower heard from its leader `from`: the election timer starts over. The short timeouts
+   * of `campaignSoonAfterStart` are for a node that knows of no leader; once one is heard from,
+   * the usual [electionTick, 2·electionTick) applies, so a late heartbeat does not make it
+   * campaign.
+   */
+  heardFromLeader(from: NodeId): void {
+    this.electionElapsed = 0;
+    this.lead = from;
+    if (this.seekingLeader) {
+      this.seekingLeader = false;
+      this.resetRandomizedElectionTimeout();
+    }
   }
 
   pastElectionTimeout(): boolean {
@@ -299,13 +326,25 @@ export class Raft {
   }
 
   /**
+   * With `campaignSoonAfterStart`: the ticks after start during which this node neither
+   * campaigns nor grants votes, two heartbeat intervals, so that a live leader's heartbeat
+   * reaches it first. Without this, two members restarted together could elect one of
+   * themselves before hearing that the third still leads, deposing it for nothing.
+   */
+  listenTicksAfterStart(): number {
+    return Math.min(2 * this.heartbeatTimeout, Math.floor(this.electionTimeout / 4));
+  }
+
+  /**
    * Whether vote requests are ignored because a live leader may exist (Raft thesis §4.2.3):
    * one was heard from within the election timeout, or this node started less than an election
-   * timeout ago and so cannot know (`ignoreVotesAfterStart`). Leader leases rest on this.
+   * timeout ago and so cannot know (`ignoreVotesAfterStart`; leader leases rest on this), or it
+   * started within {@link listenTicksAfterStart} (`campaignSoonAfterStart`).
    */
   inLeaderLease(): boolean {
     if (!this.cfg.checkQuorum) return false;
     if (this.lead !== null && this.electionElapsed < this.electionTimeout) return true;
+    if (this.cfg.campaignSoonAfterStart) return this.ticksSinceStart < this.listenTicksAfterStart();
     return this.cfg.ignoreVotesAfterStart && this.ticksSinceStart < this.electionTimeout;
   }
 
@@ -389,10 +428,17 @@ export class Raft {
     } else if (m.term > this.term) {
       if (m.type === "vote" || m.type === "preVote") {
         const force = isTransferContext(m.context);
-        if (!force && this.inLeaderLease()) {
+        // A request from the leader itself is not ignored: it asks because it no longer leads
+        // (it stepped down), so there is no leadership left to protect, nor a lease (a leader's
+        // lease ends when it steps down).
+        if (!force && m.from !== this.lead && this.inLeaderLease()) {
           // Heard from a live leader within the election timeout: ignore (Raft thesis §4.2.3).
+          const why =
+            this.lead === null
+              ? `it started ${this.ticksSinceStart} ticks ago and may not have heard from a live leader yet`
+              : `lease with ${this.lead} has not expired`;
           this.logger.info(
-            `node ${this.id}: [term ${this.term}] ignored ${m.type} from ${m.from} at term ${m.term}: lease with ${this.lead} has not expired`,
+            `node ${this.id}: [term ${this.term}] ignored ${m.type} from ${m.from} at term ${m.term}: ${why}`,
           );
           return;
         }

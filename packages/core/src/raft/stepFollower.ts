@@ -13,18 +13,15 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send({ ...m, to: r.lead });
       return;
     case "append":
-      r.electionElapsed = 0;
-      r.lead = m.from;
+      r.heardFromLeader(m.from);
       r.handleAppendEntries(m);
       return;
     case "heartbeat":
-      r.electionElapsed = 0;
-      r.lead = m.from;
+      r.heardFromLeader(m.from);
       r.handleHeartbeat(m);
       return;
     case "snapshot":
-      r.electionElapsed = 0;
-      r.lead = m.from;
+      r.heardFromLeader(m.from);
       r.handleSnapshot(m);
       return;
     case "transferLeader":

@@ -16,6 +16,10 @@ export function stepLeader(r: Raft, m: Message): void {
         r.logger.warn(
           `node ${r.id}: stepping down at term ${r.term}: no quorum was active in the last election timeout`,
         );
+        // It knows the cluster has no leader now: with campaignSoonAfterStart it campaigns
+        // again within half an election timeout (by pre-vote, so in vain but harmless while it
+        // is still cut off), e.g. as soon as restarted followers are back.
+        r.seekingLeader = true;
         r.becomeFollower(r.term, null);
       }
       for (const [id, pr] of r.trk.progress) if (id !== r.id) pr.recentActive = false;

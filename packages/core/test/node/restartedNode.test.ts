@@ -71,11 +71,16 @@ describe("a restarted RaftNode", () => {
     await c.stopAll();
   });
 
-  it("without leaseReads, grants a (pre-)vote request at once", async () => {
+  it("without leaseReads, ignores (pre-)vote requests for two ticks (to hear from a live leader first), then grants them", async () => {
     const c = new RuntimeCluster(["a", "b", "c"]);
     const { answers, ask } = await restartFollowerAndAsk(c);
     ask();
-    await c.until(() => answers.some((m) => !m.reject), 50, "a granted pre-vote");
+    await vi.advanceTimersByTimeAsync(5);
+    expect(answers).toEqual([]);
+    // tickMs 10: after two of its own ticks it votes.
+    await vi.advanceTimersByTimeAsync(20);
+    ask();
+    await c.until(() => answers.some((m) => !m.reject), 20, "a granted pre-vote");
     await c.stopAll();
   });
 });
