@@ -30,7 +30,7 @@ export type { AppliedEntry, RaftNodeOptions } from "./node/raftNode.js";
 export { RaftNode } from "./node/raftNode.js";
 export type { RuntimeSnapshot } from "./node/runtimeSnapshot.js";
 export { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./node/runtimeSnapshot.js";
-export type { StateMachine } from "./node/stateMachine.js";
+export type { SnapshotBytes, StateMachine } from "./node/stateMachine.js";
 export type { Transport, TransportHandler } from "./node/transport.js";
 export type { RaftConfig } from "./raft/config.js";
 export { entrySize } from "./raft/entries.js";

@@ -7,17 +7,11 @@
  */
 import { enableMapSet, freeze } from "immer";
 import { type BatchStep, runBatch } from "../src/runBatch.js";
+import { bucketOf } from "./stateLayouts.js";
 
 enableMapSet();
 const batches = Number(process.env.BENCH_BATCHES ?? 200);
 const value = "v".repeat(64);
-
-/** The bucket of a key: 256 buckets, from a cheap string hash (FNV-1a). */
-export function bucketOf(key: string, buckets = 256): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
-  return (h >>> 0) % buckets;
-}
 
 type Layout = {
   name: string;

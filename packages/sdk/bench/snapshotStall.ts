@@ -1,110 +1,207 @@
 /**
- * `pnpm bench snapshot-stall`: the longest event-loop stall of a node while it takes a snapshot
- * of a large state. A single-node cluster in this process (startNode, no fsync) is filled with
- * puts of 128-byte values until its state is about 3 MB, then 12 MB; `snapshotEntries` is set so
- * that the node snapshots once, right after the last put of each fill. A 1 ms interval timer
- * records the largest gap between its runs (the stall) over the last puts and the snapshot, and
- * the time from those puts until the snapshot was stored. Compare the stall with the election timeout (1 s by
- * default): a leader that stalls longer loses its leadership.
+ * `pnpm bench snapshot-stall`: the longest event-loop stall of a node around a snapshot of a
+ * large state, with its causes apart.
+ *
+ * Taking one: a single node in this process (startNode, no fsync) is filled with 128-byte
+ * values until its state is about 3 MB, then 12 MB. Then the same load runs twice, 8 clients
+ * overwriting random keys: once without a snapshot (what the machine and the puts cost anyway),
+ * once with a snapshot taken early in it (`snapshotEntries`), until the snapshot is stored. A
+ * 1 ms timer records the longest gap in each (the stall), the most CPU time the main thread
+ * used within one gap (on a busy machine a gap also holds time spent waiting for a core), and
+ * the GC pauses. Three layouts of the same values: one Map, one plain object, and 256 bucket
+ * Maps.
+ *
+ * Installing one: the leader (in this process) snapshots a ~12 MB state and compacts its log;
+ * a learner with an empty data directory, in a process of its own, joins and is sent the
+ * snapshot while one client keeps writing. The sender's stall is measured here, the receiver's
+ * (decode, restore, then the entries after it) in its process, with how long restoring held
+ * the receiver's Raft loop (its log's durationMs).
+ *
+ * Compare the stalls with the election timeout (1 s by default) and with a heartbeat interval
+ * (100 ms). Env: BENCH_LAYOUTS (default "Map,object,256 Maps"), BENCH_MB (default "3,12"),
+ * BENCH_INSTALL=0 to skip installing, BENCH_PUTS (default 400) puts per phase, BENCH_MARKS=1 to print
+ * when each measured phase starts and ends on the clock of `node --cpu-prof` profiles (µs),
+ * BENCH_FOLLOWER_CPU_PROF=<dir> to write a CPU profile of each learner's process there.
  */
+import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { PerformanceObserver } from "node:perf_hooks";
-import { startNode } from "../src/startNode.js";
-import { kv } from "./benchMachine.js";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { AnyMachine } from "../src/types.js";
 import { freePort } from "./freePort.js";
+import { benchNode, keysFor, type SnapshotLog, until, VALUE } from "./snapshotBenchNode.js";
+import { StallProbe, type Stalls } from "./stallProbe.js";
+import { type LayoutName, layouts } from "./stateLayouts.js";
 
-const VALUE = "v".repeat(128);
+const here = dirname(fileURLToPath(import.meta.url));
+const names = (process.env.BENCH_LAYOUTS ?? "Map,object,256 Maps").split(",") as LayoutName[];
+const sizes = (process.env.BENCH_MB ?? "3,12").split(",").map(Number);
+const PUTS = Number(process.env.BENCH_PUTS ?? 400);
+const followerProfiles = process.env.BENCH_FOLLOWER_CPU_PROF;
 
-async function measure(megabytes: number): Promise<{
-  keys: number;
-  stallMs: number;
-  baselineMs: number;
-  snapshotMs: number;
-  gcMs: number;
-}> {
-  const keys = Math.round((megabytes * 1024 * 1024) / (VALUE.length + 16));
+/** With BENCH_MARKS=1, prints a phase boundary in a CPU profile's time base, to find the phase in the profile. */
+function mark(what: string): void {
+  if (process.env.BENCH_MARKS === "1") console.log(`mark ${what} ${process.hrtime.bigint() / 1000n}`);
+}
+
+type Put = (arg: { key: string; value: string }) => Promise<unknown>;
+const putOf = (node: { commands: unknown }): Put => (node.commands as { put: Put }).put;
+
+/** Writes `keys` new keys, 500 at a time. */
+async function fill(put: Put, keys: number): Promise<void> {
+  for (let i = 0; i < keys; i += 500) {
+    const n = Math.min(500, keys - i);
+    await Promise.all(Array.from({ length: n }, (_, j) => put({ key: `k${i + j}`, value: VALUE })));
+  }
+}
+
+/** `clients` clients overwriting random existing keys, `puts` puts in all, then on until `more()` is false. */
+async function load(
+  put: Put,
+  keys: number,
+  puts: number,
+  clients: number,
+  more = () => false,
+): Promise<void> {
+  let left = puts;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (left-- > 0 || more()) {
+        await put({
+          key: `k${Math.floor(Math.random() * keys)}`,
+          value: `${VALUE.slice(8)}${left}`.padEnd(128),
+        });
+      }
+    }),
+  );
+}
+
+async function tempNode(machine: AnyMachine, snapshotEntries: number, log: SnapshotLog) {
   const dir = mkdtempSync(join(tmpdir(), "raftkit-bench-snapstall-"));
-  const port = await freePort();
-  const snapshots: number[] = [];
-  const logger = {
-    debug() {},
-    info: (_fields: Record<string, unknown>, line: string) => {
-      if (line.includes("snapshot at index")) snapshots.push(performance.now());
-    },
-    warn() {},
-    error() {},
-  };
-  const node = await startNode({
-    logger,
-    machine: kv,
-    id: "s1",
-    peers: { s1: `http://127.0.0.1:${port}` },
-    dataDir: dir,
-    secret: "bench",
-    listen: { port },
-    unsafeNoFsync: true,
-    raft: { snapshotEntries: keys, snapshotCatchUpEntries: 10 },
-  });
+  const peers = { s1: `http://127.0.0.1:${await freePort()}`, f1: `http://127.0.0.1:${await freePort()}` };
+  const node = await benchNode(
+    machine,
+    { id: "s1", peers: { s1: peers.s1 }, dataDir: join(dir, "s1"), snapshotEntries },
+    log,
+  );
+  await until(() => node.status().role === "leader", 30_000, "a leader");
+  return { node, dir, peers };
+}
+
+async function taking(layout: LayoutName, mb: number) {
+  const keys = keysFor(mb);
+  const log: SnapshotLog = { taken: [], restoredMs: [] };
+  // The snapshot falls early in the second phase: after the fill, the first phase, and 50 puts.
+  const { node, dir } = await tempNode(layouts[layout], keys + PUTS + 50, log);
   try {
-    while (node.status().role !== "leader") await new Promise((r) => setTimeout(r, 10));
-    const batch = 500;
-    for (let i = 0; i < keys - 10; i += batch) {
-      const n = Math.min(batch, keys - 10 - i);
-      await Promise.all(
-        Array.from({ length: n }, (_, j) => node.commands.put({ key: `k${i + j}`, value: VALUE })),
-      );
-    }
-    let last = performance.now();
-    let stall = 0;
-    // The same kind of puts without a snapshot: the stall the machine and the puts cause anyway.
-    const baseline = setInterval(() => {
-      const now = performance.now();
-      stall = Math.max(stall, now - last);
-      last = now;
-    }, 1);
-    for (let i = 0; i < 5; i++) await node.commands.put({ key: `k${i}`, value: VALUE });
-    clearInterval(baseline);
-    const baselineMs = stall;
-    stall = 0;
-    last = performance.now();
-    let gcMs = 0;
-    const gc = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) gcMs = Math.max(gcMs, e.duration);
-    });
-    gc.observe({ entryTypes: ["gc"] });
-    const probe = setInterval(() => {
-      const now = performance.now();
-      stall = Math.max(stall, now - last);
-      last = now;
-    }, 1);
-    const t0 = performance.now();
-    // The node's own entries (election, publishing itself) come first: the snapshot lands on one of the last puts.
-    for (let i = 0; snapshots.length === 0 && i < 100; i++)
-      await node.commands.put({ key: `last${i}`, value: VALUE });
-    if (snapshots.length === 0) throw new Error("the node took no snapshot");
-    await new Promise((r) => setTimeout(r, 20));
-    clearInterval(probe);
-    gc.disconnect();
-    const snapshotMs = snapshots[0]! - t0;
-    return { keys, stallMs: stall, baselineMs, snapshotMs, gcMs };
+    const put = putOf(node);
+    await fill(put, keys);
+    const probe = new StallProbe();
+    mark(`${layout} ${mb} MB puts only: start`);
+    probe.start();
+    await load(put, keys, PUTS, 8);
+    const baseline = probe.stop();
+    mark(`${layout} ${mb} MB puts only: end`);
+    mark(`${layout} ${mb} MB puts + snapshot: start`);
+    probe.start();
+    await load(put, keys, PUTS, 8, () => log.taken.length === 0);
+    const snapshot = probe.stop();
+    mark(`${layout} ${mb} MB puts + snapshot: end`);
+    if (log.taken.length === 0) throw new Error("the node took no snapshot");
+    return { keys, baseline, snapshot, snapshotMs: log.taken[0]!.ms };
   } finally {
     await node.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-console.log(
-  "bench snapshot-stall: one node in this process, no fsync; the state is a Map of 128-byte values; the stall is the longest gap of a 1 ms timer from the last put until the snapshot is stored",
-);
-console.log(
-  "| state | keys | longest event-loop stall ms | longest GC pause in it ms | same puts, no snapshot ms | last puts + snapshot ms |\n|---|---:|---:|---:|---:|---:|",
-);
-for (const mb of [3, 12]) {
-  const r = await measure(mb);
-  console.log(
-    `| ~${mb} MB | ${r.keys.toLocaleString("en-US")} | ${r.stallMs.toFixed(0)} | ${r.gcMs.toFixed(0)} | ${r.baselineMs.toFixed(0)} | ${r.snapshotMs.toFixed(0)} |`,
+async function installing(layout: LayoutName, mb: number) {
+  const keys = keysFor(mb);
+  const log: SnapshotLog = { taken: [], restoredMs: [] };
+  const { node, dir, peers } = await tempNode(layouts[layout], keys, log);
+  const follower = fork(
+    join(here, "snapshotFollower.ts"),
+    [JSON.stringify({ id: "f1", peers, dataDir: join(dir, "f1"), layout })],
+    {
+      execArgv: [
+        "--conditions=@raftkit/source",
+        "--import",
+        "tsx",
+        ...(followerProfiles ? ["--cpu-prof", "--cpu-prof-dir", followerProfiles] : []),
+      ],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    },
   );
+  const exited = new Promise((r) => follower.once("exit", r));
+  try {
+    const put = putOf(node);
+    await fill(put, keys);
+    await until(() => log.taken.length > 0, 60_000, "the leader's snapshot");
+    const index = log.taken[0]!.index;
+    await new Promise((r) => follower.once("message", r));
+    const answer = new Promise<{ stalls: Stalls; installedMs: number; restoredMs: number | null }>((r) =>
+      follower.once("message", (m) => r(m as never)),
+    );
+    const probe = new StallProbe();
+    mark(`${layout} ${mb} MB install: start`);
+    probe.start();
+    let done = false;
+    const writes = load(put, keys, 0, 1, () => !done);
+    await node.cluster.addLearner("f1", peers.f1);
+    follower.send({ index });
+    const received = await answer;
+    done = true;
+    await writes;
+    const sender = probe.stop();
+    mark(`${layout} ${mb} MB install: end`);
+    return { keys, sender, ...received };
+  } finally {
+    // It exits on its own once it answered (writing its CPU profile, if asked for one).
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    follower.kill();
+    await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ms = (n: number) => n.toFixed(0);
+const stallCells = (s: Stalls) => {
+  if (process.env.BENCH_MARKS === "1") console.log(`stalls ${JSON.stringify(s.longest)}`);
+  return `${ms(s.maxMs)} (${ms(s.maxCpuMs)}) | ${ms(s.gcMaxMs)}`;
+};
+const load1 = () => loadavg()[0]!.toFixed(1);
+
+console.log(
+  `bench snapshot-stall: node ${process.version}, ${cpus().length} cores, load average ${load1()}; one node in this process, no fsync, 128-byte values; ${PUTS} puts per phase by 8 clients`,
+);
+console.log(
+  "\nTaking a snapshot (the leader's longest event-loop stall, in brackets the most CPU time its main thread used within one stall, and the longest GC pause; ms)\n",
+);
+console.log(
+  "| layout | state | keys | puts only: stall | GC | puts + snapshot: stall | GC | snapshot took ms | load |\n|---|---|---:|---:|---:|---:|---:|---:|---:|",
+);
+for (const layout of names) {
+  for (const mb of sizes) {
+    const r = await taking(layout, mb);
+    console.log(
+      `| ${layout} | ~${mb} MB | ${r.keys.toLocaleString("en-US")} | ${stallCells(r.baseline)} | ${stallCells(r.snapshot)} | ${ms(r.snapshotMs)} | ${load1()} |`,
+    );
+  }
+}
+if (process.env.BENCH_INSTALL !== "0") {
+  const mb = Math.max(...sizes);
+  console.log(
+    `\nInstalling a ~${mb} MB snapshot on a new learner (longest stall, in brackets the most main-thread CPU within one stall, and the longest GC pause, ms; one client writing meanwhile)\n`,
+  );
+  console.log(
+    "| layout | sender: stall | GC | receiver: stall | GC | receiver applied the snapshot after ms | restore in the loop ms | load |\n|---|---:|---:|---:|---:|---:|---:|---:|",
+  );
+  for (const layout of names) {
+    const r = await installing(layout, mb);
+    console.log(
+      `| ${layout} | ${stallCells(r.sender)} | ${stallCells(r.stalls)} | ${ms(r.installedMs)} | ${r.restoredMs ?? "-"} | ${load1()} |`,
+    );
+  }
 }
 process.exit(0);

@@ -7,7 +7,7 @@ import {
   TimeoutError,
 } from "@raftkit/core";
 import express, { type Request, type Response, type Router } from "express";
-import { type Subscription, throttleTime } from "rxjs";
+import type { Subscription } from "rxjs";
 import { bearerToken, secretMatches } from "./auth.js";
 import { runBatchCalls, runCommand, runQuery } from "./batchCalls.js";
 import { InvalidCallOptionsError } from "./callOptions.js";
@@ -26,6 +26,7 @@ import type { CommandRunner, MachineNode } from "./machineNode.js";
 import { CommandNotAvailableError, UpgradeRefusedError } from "./machineVersionErrors.js";
 import { createOperatorRouter } from "./operatorRoutes.js";
 import type { WithToken } from "./readToken.js";
+import { streamStateEvents } from "./stateEvents.js";
 import type { AnyMachine } from "./types.js";
 import {
   type ApiErrorBody,
@@ -214,9 +215,7 @@ export function createAppRouter<M extends AnyMachine>(
     const subs: Subscription[] = [
       node.status$.subscribe((s) => send("status", { ...s, leaderUrl: leaderApi(s.leader, req.baseUrl) })),
       node.commits$.subscribe((c) => send("commit", c)),
-      node.state$
-        .pipe(throttleTime(1000 / perSecond, undefined, { leading: true, trailing: true }))
-        .subscribe((s) => send("state", s)),
+      streamStateEvents(node.state$, perSecond, (chunk) => res.write(chunk)),
     ];
     const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
     req.on("close", () => {

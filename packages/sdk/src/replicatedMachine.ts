@@ -1,4 +1,4 @@
-import type { Entry, StateMachine } from "@raftkit/core";
+import { type Clock, type Entry, type StateMachine, systemClock } from "@raftkit/core";
 import { enableMapSet, freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
@@ -6,11 +6,11 @@ import { CommandStep } from "./commandStep.js";
 import { withDeterminismGuards } from "./determinismGuards.js";
 import { commandSince, commandsAt, lackingSupport, switchVersion } from "./machineVersion.js";
 import { MachineTooOldError } from "./machineVersionErrors.js";
-import { encodeValueOffThread } from "./offThreadEncode.js";
 import { operationFn } from "./operations.js";
 import { type BatchStep, runBatch } from "./runBatch.js";
 import { type SessionRecord, SessionTable, type StoredResult } from "./session.js";
-import { stateHash } from "./stateHash.js";
+import { Slicer } from "./snapshot/slicer.js";
+import { decodeInSlices, encodeInSlices, freezeInSlices, hashInSlices } from "./snapshot/snapshotCodec.js";
 import type { AnyMachine } from "./types.js";
 
 enableMapSet();
@@ -59,6 +59,13 @@ export interface CommandOutcome {
   duplicate: boolean;
 }
 
+/**
+ * Reducers that share one immer draft at most. A batch of commands shares a draft, so a large
+ * collection is copied once per batch; but each reducer's changes are checked with everything
+ * the draft changed before it, so a batch of k costs k² checks (4,000 puts: over a second).
+ */
+const STEPS_PER_DRAFT = 256;
+
 /** A new command waiting for its batch's reducers to run, with where its outcome goes. */
 interface Waiting {
   at: number;
@@ -81,6 +88,28 @@ function expiredResult(p: CommandPayload, ttlMs: number): StoredResult {
       `command ${p.seq} ("${p.name}") was applied: whether an earlier attempt ran cannot be known any more, so it did not run. ` +
       "Check the state before sending it again, in a new session (CommandRunner and createClient start one for new commands)",
   };
+}
+
+/** What a snapshot of a {@link ReplicatedMachine} holds (superjson-encoded). */
+interface SnapshotPayload {
+  state: unknown;
+  sessions: [string, SessionRecord][];
+  /** Absent in snapshots written before it was kept. */
+  nextSessionSweep?: number;
+  lastTime: number;
+  members?: [string, Partial<PublishedMember> & { incarnation: string; since: number }][];
+  /** Absent in snapshots written before machine versions existed (version 1). */
+  version?: number;
+}
+
+/** Options of a {@link ReplicatedMachine}. */
+export interface ReplicatedMachineOptions {
+  /**
+   * Runs the slices of snapshot encoding and decoding (its setImmediate) and times them (its
+   * monotonic clock), so a large state never holds the event loop for long. Default: the
+   * process's; a simulation gives its own.
+   */
+  clock?: Pick<Clock, "setImmediate" | "monotonic">;
 }
 
 function errorResult(e: unknown): StoredResult {
@@ -122,8 +151,11 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   /** Called with each node's reported hash (a HASH_REPORT entry), in log order. */
   onHashReport: ((index: number, node: string, hash: string) => void) | null = null;
 
-  constructor(machine: M, sessionTtlMs: number) {
+  readonly #clock: Pick<Clock, "setImmediate" | "monotonic">;
+
+  constructor(machine: M, sessionTtlMs: number, options: ReplicatedMachineOptions = {}) {
     this.machine = machine;
+    this.#clock = options.clock ?? systemClock;
     this.#sessions = new SessionTable(sessionTtlMs);
     this.#sessionTtlMs = sessionTtlMs;
     const initial = machine.initial();
@@ -218,13 +250,25 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     return { step: new CommandStep(fn, p.name, p.arg, e, this.#lastTime, version) };
   }
 
+  /**
+   * Runs the reducers of new commands, {@link STEPS_PER_DRAFT} to a draft. runBatch gives the
+   * outcome of one produce per reducer whatever the split, so this changes no outcome; it keeps
+   * the check after each reducer (of everything the draft changed so far) from growing with the
+   * square of a long batch, such as a follower catching up.
+   */
   #runSteps(steps: readonly Waiting[]): StoredResult[] {
-    const { state, results } = withDeterminismGuards(() =>
-      runBatch(
-        this.#state,
-        steps.map((w) => w.step!),
-      ),
-    );
+    const results: StoredResult[] = [];
+    let state = this.#state;
+    withDeterminismGuards(() => {
+      for (let i = 0; i < steps.length; i += STEPS_PER_DRAFT) {
+        const out = runBatch(
+          state,
+          steps.slice(i, i + STEPS_PER_DRAFT).map((w) => w.step!),
+        );
+        state = out.state;
+        results.push(...out.results);
+      }
+    });
     this.#state = state;
     return results;
   }
@@ -235,12 +279,10 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
    */
   #runSystem(p: CommandPayload, e: Entry): StoredResult {
     if (p.name === STATE_CHECK) {
-      // The state is copied now, at this entry, and encoded and hashed off the apply path (a
-      // large state takes a worker hundreds of ms to encode): applies go on meanwhile.
-      const index = e.index;
-      void encodeValueOffThread(this.snapshotValue(), "the machine's state").then(
-        (bytes) => this.onStateCheck?.(index, stateHash(bytes)),
-        // A state that cannot be encoded fails the next snapshot loudly; the check just has no hash.
+      // Captured now, hashed in slices: the report follows a few turns later. A state that
+      // cannot be encoded fails the node's snapshots too, which stop it with the reason.
+      void hashInSlices(this.snapshotValue(), this.#slicer(), "the machine's state").then(
+        (hash) => this.onStateCheck?.(e.index, hash),
         () => {},
       );
       return { ok: true, value: undefined };
@@ -322,13 +364,24 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     return fn(this.#state, arg);
   }
 
-  snapshot(): Uint8Array {
+  /**
+   * The snapshot of everything applied so far (state, sessions, members, log time, version) as
+   * superjson bytes, in pieces. The value is captured during the call (the state is frozen, the
+   * session table copied) and encoded in slices across later turns, so a large state never holds
+   * the event loop for long, and applies may go on meanwhile.
+   */
+  snapshot(): Promise<Uint8Array[]> {
+    return encodeInSlices(this.snapshotValue(), this.#slicer(), "the machine's state");
+  }
+
+  /** {@link snapshot}'s bytes, encoded at once (for checks and tests; large states stall the event loop). */
+  snapshotNow(): Uint8Array {
     return encodeValue(this.snapshotValue(), "the machine's state");
   }
 
   /**
-   * What {@link snapshot} encodes, not yet encoded: the caller must copy or encode it before the
-   * next apply, which changes the session records in it.
+   * What {@link snapshot} encodes, not yet encoded, captured now: the state (frozen by immer) and
+   * copies of the session records and members, which later applies change in place.
    */
   snapshotValue(): unknown {
     const sessions = this.#sessions.toJSON();
@@ -342,25 +395,51 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     };
   }
 
-  restore(data: Uint8Array): void {
-    const s = decodeValue<{
-      state: unknown;
-      sessions: [string, SessionRecord][];
-      nextSessionSweep?: number;
-      lastTime: number;
-      members?: [string, Partial<PublishedMember> & { incarnation: string; since: number }][];
-      version?: number;
-    }>(data, "a snapshot");
+  /** Replaces the whole state with a snapshot's, decoded in slices (see {@link prepareRestore}). */
+  async restore(data: Uint8Array): Promise<void> {
+    (await this.prepareRestore(data))();
+  }
+
+  /**
+   * Decodes a snapshot in slices, freezes its state as immer would, and resolves with a function
+   * that installs it at once. Nothing changes until then. Rejects with DecodeError, or with
+   * {@link MachineTooOldError} for a snapshot taken at a machine version this code lacks.
+   */
+  async prepareRestore(data: Uint8Array): Promise<() => void> {
+    const slicer = this.#slicer();
+    const s = await decodeInSlices<SnapshotPayload>(data, slicer, "a snapshot");
+    const version = this.#versionOf(s);
+    await freezeInSlices(s.state, slicer);
+    return () => this.#install(s, version);
+  }
+
+  /** {@link restore}, decoded at once (for tests; large states stall the event loop). */
+  restoreNow(data: Uint8Array): void {
+    const s = decodeValue<SnapshotPayload>(data, "a snapshot");
+    const version = this.#versionOf(s);
+    freeze(s.state, true);
+    this.#install(s, version);
+  }
+
+  #versionOf(s: SnapshotPayload): number {
     // Snapshots written before machine versions existed are at version 1.
     const version = s.version ?? 1;
     if (version > this.machine.version)
       throw new MachineTooOldError(version, this.machine.version, "a snapshot taken at that version");
+    return version;
+  }
+
+  #install(s: SnapshotPayload, version: number): void {
     this.#version = version;
-    this.#state = freeze(s.state, true);
+    this.#state = s.state;
     this.#sessions.load({ sessions: s.sessions, nextSweep: s.nextSessionSweep ?? 0 });
     this.#lastTime = s.lastTime;
     this.#members.clear();
     for (const [id, m] of s.members ?? []) this.#members.set(id, { ...m, supports: m.supports ?? 1 });
     this.state$.next(this.#state);
+  }
+
+  #slicer(): Slicer {
+    return new Slicer(this.#clock);
   }
 }

@@ -109,8 +109,11 @@ export class SessionTable {
     for (const [id, rec] of this.sessions) if (time - rec.lastSeen > this.#ttlMs) this.sessions.delete(id);
   }
 
+  /** A copy of the table, for a snapshot: later commands change the live records in place. */
   toJSON(): SessionTableSnapshot {
-    return { sessions: [...this.sessions], nextSweep: this.#nextSweep };
+    const sessions: [string, SessionRecord][] = [];
+    for (const [id, r] of this.sessions) sessions.push([id, { ...r, results: new Map(r.results) }]);
+    return { sessions, nextSweep: this.#nextSweep };
   }
 
   load(s: SessionTableSnapshot): void {

@@ -13,7 +13,6 @@ import { createAppRouter } from "./httpApi.js";
 import { coreLogger, type LogLevel, logLeaderChanges, nodeLogger, type PinoLike } from "./logging.js";
 import { createMachineNode, type MachineNode } from "./machineNode.js";
 import { NodeMetrics } from "./metrics.js";
-import { offThreadSnapshots } from "./offThreadEncode.js";
 import { createOpsRouter } from "./opsRouter.js";
 import { PUBLISH, ReplicatedMachine } from "./replicatedMachine.js";
 import { claimDataDir } from "./start/identity.js";
@@ -170,8 +169,8 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       id: o.id,
       storage,
       transport,
-      // Large states are encoded by a worker, so a snapshot does not stall the event loop.
-      stateMachine: offThreadSnapshots(replicated),
+      // Snapshots are encoded and decoded in slices, so a large state does not stall the event loop.
+      stateMachine: replicated,
       peers: o.peers,
       bootstrap: fresh && !o.join,
       logger,

@@ -67,7 +67,7 @@ function randomLog(seed: number): Entry[] {
 
 /** Everything that must match across replicas: state, session table, log time, members, results. */
 function canonical(m: ReplicatedMachine<typeof ledger>, outcomes: CommandOutcome[]): string {
-  const snapshot = new TextDecoder().decode(m.snapshot());
+  const snapshot = new TextDecoder().decode(m.snapshotNow());
   const results = outcomes.map((o) => ({ index: o.index, result: o.result, time: o.time.getTime() }));
   return JSON.stringify({ snapshot, results });
 }
@@ -81,7 +81,7 @@ function applySplit(entries: Entry[], cuts: number[], restoreAt: Set<number> = n
     outcomes.push(...m.apply(entries.slice(from, cut)));
     if (restoreAt.has(cut)) {
       const next = new ReplicatedMachine(ledger, TTL);
-      next.restore(m.snapshot());
+      next.restoreNow(m.snapshotNow());
       m = next;
     }
     from = cut;

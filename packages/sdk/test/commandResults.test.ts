@@ -75,9 +75,9 @@ describe("a command's result", () => {
       ],
     });
     const copy = new ReplicatedMachine(shelf, 60_000);
-    copy.restore(m.snapshot());
+    copy.restoreNow(m.snapshotNow());
     expect(copy.state).toEqual(m.state);
-    expect(new TextDecoder().decode(copy.snapshot())).toBe(new TextDecoder().decode(m.snapshot()));
+    expect(new TextDecoder().decode(copy.snapshotNow())).toBe(new TextDecoder().decode(m.snapshotNow()));
   });
 
   it("that cannot be encoded fails that command with NOT_SERIALIZABLE, changes nothing, and the next commands and snapshots work", () => {
@@ -92,7 +92,7 @@ describe("a command's result", () => {
     expect(m.apply([entry("fn")])[0]!.result.ok).toBe(false);
     expect(m.apply([entry("add", 4)])[0]!.result).toEqual({ ok: true, value: 7 });
     const copy = new ReplicatedMachine(shelf, 60_000);
-    copy.restore(m.snapshot());
+    copy.restoreNow(m.snapshotNow());
     expect((copy.state as { n: number }).n).toBe(7);
   });
 });

@@ -36,9 +36,13 @@ export class LocalCluster<M extends AnyMachine> {
     const storage = this.storages.get(id) ?? this.hooks.storage?.(id) ?? new MemoryStorage();
     this.storages.set(id, storage);
     const machine = (this.hooks.machine?.(id) ?? this.machine) as M;
-    const rm = new ReplicatedMachine(machine, this.hooks.sessionTtlMs ?? 60_000);
-    this.machines.set(id, rm);
     const proc = this.hooks.process?.(id);
+    const rm = new ReplicatedMachine(
+      machine,
+      this.hooks.sessionTtlMs ?? 60_000,
+      proc ? { clock: proc.clock } : {},
+    );
+    this.machines.set(id, rm);
     const transport = this.net.transport(id);
     const raft = await RaftNode.start({
       id,

@@ -131,7 +131,7 @@ describe("rolling out code that supports a newer version", () => {
 
 /** Every node's state, sessions (with each command's result), members and version are byte-equal. */
 function expectSameSnapshots(c: LocalCluster<AnyMachine>): void {
-  const [first, ...rest] = [...c.machines.values()].map((m) => Buffer.from(m.snapshot()).toString("hex"));
+  const [first, ...rest] = [...c.machines.values()].map((m) => Buffer.from(m.snapshotNow()).toString("hex"));
   for (const s of rest) expect(s).toBe(first);
 }
 
@@ -209,7 +209,7 @@ describe("snapshots carry the machine version", () => {
     newer.apply([entry(1, SET_MACHINE_VERSION, { to: 2 })]);
     expect(newer.version).toBe(2);
     const restored = new ReplicatedMachine(v2, 60_000);
-    restored.restore(newer.snapshot());
+    restored.restoreNow(newer.snapshotNow());
     expect(restored.version).toBe(2);
     expect((restored.state as V2State).tags).toEqual({});
 
@@ -218,13 +218,13 @@ describe("snapshots carry the machine version", () => {
       "t",
     );
     const fromLegacy = new ReplicatedMachine(v2, 60_000);
-    fromLegacy.restore(legacy);
+    fromLegacy.restoreNow(legacy);
     expect(fromLegacy.version).toBe(1);
 
     const tooOld = new ReplicatedMachine(v1, 60_000);
     const err = (() => {
       try {
-        tooOld.restore(newer.snapshot());
+        tooOld.restoreNow(newer.snapshotNow());
       } catch (e) {
         return e;
       }

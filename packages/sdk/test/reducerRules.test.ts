@@ -142,7 +142,7 @@ describe("a reducer that puts what a snapshot cannot encode into the state", () 
     expect(state.tags.size).toBe(0);
     // The snapshot encodes, and a restored node reaches the same state.
     const restored = new ReplicatedMachine(store, 60_000);
-    restored.restore(m.snapshot());
+    restored.restoreNow(m.snapshotNow());
     expect(restored.state).toEqual(m.state);
   });
 
@@ -164,6 +164,17 @@ describe("a reducer that puts what a snapshot cannot encode into the state", () 
     expect(a).toEqual(b);
     expect(together.state).toEqual(alone.state);
     expect(a.map((r) => r.ok)).toEqual([true, true, false, true, false, true, false, true]);
+  });
+
+  it("fails that command even when a later command of its batch removes what it put (outcomes never depend on batching)", () => {
+    const log = [entry("add", 1), entry("putSymbol"), entry("removeItems"), entry("add", 2)];
+    const together = new ReplicatedMachine(store, 60_000);
+    const a = summary(together.apply(log));
+    const alone = new ReplicatedMachine(store, 60_000);
+    const b = log.flatMap((e) => summary(alone.apply([e])));
+    expect(a).toEqual(b);
+    expect(a.map((r) => r.ok)).toEqual([true, false, true, true]);
+    expect(together.state).toEqual(alone.state);
   });
 
   it("refuses an initial state a snapshot could not encode when the node starts", () => {

@@ -194,7 +194,13 @@ export class FileStorage implements WritableStorage {
     const refused = this.#refusal();
     if (refused) return Promise.reject(refused);
     const write = this.#preparing.then(() =>
-      writeSnapshotFile(this.#opts.vfs, this.dir, snapshot, this.#opts.sync).then(
+      writeSnapshotFile(
+        this.#opts.vfs,
+        this.dir,
+        snapshot,
+        this.#opts.sync,
+        () => new Promise((resolve) => this.#opts.setImmediate(resolve)),
+      ).then(
         () => void this.#prepared.add(snapshot),
         (err: unknown) => {
           // As for the log: after a failed write or fsync, what the disk holds is unknown.
@@ -292,7 +298,13 @@ export class FileStorage implements WritableStorage {
   async #flush(ops: WalOp[]): Promise<void> {
     for (const op of ops) {
       if (op.kind === "snapshot" && !this.#prepared.has(op.snapshot))
-        await writeSnapshotFile(this.#opts.vfs, this.dir, op.snapshot, this.#opts.sync);
+        await writeSnapshotFile(
+          this.#opts.vfs,
+          this.dir,
+          op.snapshot,
+          this.#opts.sync,
+          () => new Promise((resolve) => this.#opts.setImmediate(resolve)),
+        );
     }
     const compacted = this.#log.terms.compactedIndex;
     const started = performance.now();

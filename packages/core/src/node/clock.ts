@@ -38,3 +38,8 @@ export const systemClock: Clock = {
 export function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }
+
+/** Resolves on a later turn of `clock`'s event loop (its setImmediate): what long work awaits between slices. */
+export function nextTurn(clock: Clock): Promise<void> {
+  return new Promise((resolve) => clock.setImmediate(resolve));
+}

@@ -6,7 +6,7 @@ import { RawNode } from "../raft/rawNode.js";
 import type { WritableStorage } from "../raft/storage.js";
 import type { ConfState, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
 import { Applier } from "./applier.js";
-import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+import { type Clock, nextTurn, systemClock, type TimerHandle } from "./clock.js";
 import { handOverLeadership } from "./handOver.js";
 import { LeaderLease, type LeaseRound, leadershipOf } from "./leaderLease.js";
 import { transferLeadership } from "./membership.js";
@@ -22,7 +22,8 @@ import {
   resolveOptions,
 } from "./raftNodeOptions.js";
 import { ReadBatcher } from "./readBatcher.js";
-import { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./runtimeSnapshot.js";
+import { decodeRuntimeSnapshot, joinRuntimeSnapshot } from "./runtimeSnapshot.js";
+import { SnapshotIntake } from "./snapshotIntake.js";
 import { Snapshotter } from "./snapshotter.js";
 import type { StateMachine } from "./stateMachine.js";
 import { corruptLogReason, fatalErrorReason, STOP_CALLED } from "./stopReasons.js";
@@ -63,6 +64,8 @@ export class RaftNode {
   /** The applied state (index, membership, addresses) and the apply path. */
   readonly #applier: Applier;
   readonly #snapshotter: Snapshotter;
+  /** Received snapshots, decoded before Raft sees them. */
+  readonly #intake: SnapshotIntake;
   #timer: TimerHandle | null = null;
   /** Sends the commit index to followers that were not sent it (see commitBroadcastDelayMs). */
   #commitTimer: TimerHandle | null = null;
@@ -147,6 +150,17 @@ export class RaftNode {
       term: (index) => this.#raw.raft.raftLog.term(index),
       closing: () => this.#closing,
       fatal: (reason, cause) => this.#fatal(reason, cause),
+      takeInstall: (data) => this.#intake.takeInstall(data),
+    });
+    const sm = this.#sm;
+    this.#intake = new SnapshotIntake({
+      prepare: sm.prepareRestore ? (app) => sm.prepareRestore!(app) : undefined,
+      wanted: (m) => {
+        const r = this.#raw.raft;
+        const { index, term } = m.snapshot!.meta;
+        return m.term >= r.term && index > r.raftLog.committed && !r.raftLog.matchTerm(index, term);
+      },
+      step: (msgs) => this.#step(msgs),
     });
     this.#status$ = new BehaviorSubject(this.#computeStatus());
     this.status$ = this.#status$.asObservable();
@@ -286,7 +300,8 @@ export class RaftNode {
     const confState = structuredClone(this.#applier.membership);
     const addresses = Object.fromEntries(this.#applier.addresses);
     const app = await this.#sm.snapshot();
-    return { meta: { index, term, confState }, data: encodeRuntimeSnapshot({ addresses, app }) };
+    const data = await joinRuntimeSnapshot({ addresses, app }, () => nextTurn(this.#clock));
+    return { meta: { index, term, confState }, data };
   }
 
   /** Asks for leadership to move to `to`; resolves once this node sees `to` lead. */
@@ -393,6 +408,11 @@ export class RaftNode {
 
   #receive(msgs: Message[]): void {
     if (this.#stopped) return;
+    this.#intake.receive(msgs);
+  }
+
+  #step(msgs: Message[]): void {
+    if (this.#stopped || msgs.length === 0) return;
     for (const m of msgs) {
       try {
         this.#raw.step(m);
@@ -455,6 +475,7 @@ export class RaftNode {
   /** Marks the node stopped: no more ticks, calls in flight fail, and its status says why. */
   #halt(reason: string): void {
     this.#stopped = true;
+    this.#intake.close();
     this.#stopReason = reason;
     if (this.#timer) this.#clock.clearInterval(this.#timer);
     if (this.#commitTimer) this.#clock.clearTimeout(this.#commitTimer);

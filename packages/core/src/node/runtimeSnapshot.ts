@@ -1,4 +1,5 @@
 import type { NodeId } from "../raft/types.js";
+import type { SnapshotBytes } from "./stateMachine.js";
 
 /**
  * The snapshot the runtime stores: the members' addresses (which the log no longer holds once
@@ -13,13 +14,62 @@ export interface RuntimeSnapshot {
   app: Uint8Array;
 }
 
-export function encodeRuntimeSnapshot(s: RuntimeSnapshot): Uint8Array {
-  const meta = enc.encode(JSON.stringify({ addresses: s.addresses }));
-  const out = new Uint8Array(8 + meta.length + s.app.length);
+/** Bytes copied between two turns of the event loop when joining a large snapshot. */
+const JOIN_PIECE_BYTES = 1024 * 1024;
+
+const piecesOf = (app: SnapshotBytes): readonly Uint8Array[] => (app instanceof Uint8Array ? [app] : app);
+
+/** The header and addresses, in a buffer of the whole snapshot's size. */
+function allocate(
+  addresses: Record<NodeId, string>,
+  app: readonly Uint8Array[],
+): { out: Uint8Array; at: number } {
+  const meta = enc.encode(JSON.stringify({ addresses }));
+  let size = 8 + meta.length;
+  for (const p of app) size += p.byteLength;
+  const out = new Uint8Array(size);
   out.set(MAGIC, 0);
   new DataView(out.buffer).setUint32(4, meta.length);
   out.set(meta, 8);
-  out.set(s.app, 8 + meta.length);
+  return { out, at: 8 + meta.length };
+}
+
+export function encodeRuntimeSnapshot(s: {
+  addresses: Record<NodeId, string>;
+  app: SnapshotBytes;
+}): Uint8Array {
+  const app = piecesOf(s.app);
+  let { out, at } = allocate(s.addresses, app);
+  for (const p of app) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * {@link encodeRuntimeSnapshot} for a large snapshot: the same bytes, copied a megabyte at a
+ * time with `yieldNow` between, so the event loop is never held for the whole copy.
+ */
+export async function joinRuntimeSnapshot(
+  s: { addresses: Record<NodeId, string>; app: SnapshotBytes },
+  yieldNow: () => Promise<void>,
+): Promise<Uint8Array> {
+  const app = piecesOf(s.app);
+  let { out, at } = allocate(s.addresses, app);
+  let sinceYield = 0;
+  for (const p of app) {
+    for (let off = 0; off < p.byteLength; off += JOIN_PIECE_BYTES) {
+      const piece = p.subarray(off, off + JOIN_PIECE_BYTES);
+      out.set(piece, at);
+      at += piece.byteLength;
+      sinceYield += piece.byteLength;
+      if (sinceYield >= JOIN_PIECE_BYTES && at < out.length) {
+        sinceYield = 0;
+        await yieldNow();
+      }
+    }
+  }
   return out;
 }
 

@@ -3,11 +3,11 @@ import type { Logger } from "../raft/logger.js";
 import type { WritableStorage } from "../raft/storage.js";
 import type { ConfState, NodeId, SnapshotMeta } from "../raft/types.js";
 import type { AppliedState } from "./applier.js";
-import type { Clock } from "./clock.js";
+import { type Clock, nextTurn } from "./clock.js";
 import type { RaftNodeObserver } from "./observer.js";
 import type { Persister } from "./persister.js";
-import { decodeRuntimeSnapshot, encodeRuntimeSnapshot } from "./runtimeSnapshot.js";
-import type { StateMachine } from "./stateMachine.js";
+import { decodeRuntimeSnapshot, joinRuntimeSnapshot } from "./runtimeSnapshot.js";
+import type { SnapshotBytes, StateMachine } from "./stateMachine.js";
 import { fatalErrorReason } from "./stopReasons.js";
 
 /** What taking, storing and restoring snapshots needs from the node. */
@@ -30,6 +30,8 @@ export interface SnapshotterContext {
   closing: () => boolean;
   /** Stops the node after an error it cannot continue from. */
   fatal: (reason: string, cause: Error) => void;
+  /** The install of a received snapshot's state, when it was decoded ahead (see SnapshotIntake). */
+  takeInstall: (data: Uint8Array) => (() => void) | undefined;
 }
 
 /**
@@ -60,7 +62,9 @@ export class Snapshotter {
     const { clock, state } = this.#ctx;
     const started = clock.monotonic();
     const rs = decodeRuntimeSnapshot(data);
-    await this.#ctx.stateMachine.restore(rs.app);
+    const install = this.#ctx.takeInstall(data);
+    if (install) install();
+    else await this.#ctx.stateMachine.restore(rs.app);
     // The leader's map is from the leader's point of view: an address this node was configured
     // with (its own, or a peer's as reachable from here) stays; the others are newer than
     // anything applied here, since the snapshot covers every entry this node had applied.
@@ -111,11 +115,12 @@ export class Snapshotter {
   async #store(
     meta: SnapshotMeta,
     addresses: Record<NodeId, string>,
-    app: Uint8Array | Promise<Uint8Array>,
+    app: SnapshotBytes | Promise<SnapshotBytes>,
     started: number,
   ): Promise<void> {
-    const { storage, persister } = this.#ctx;
-    const snapshot = { meta, data: encodeRuntimeSnapshot({ addresses, app: await app }) };
+    const { storage, persister, clock } = this.#ctx;
+    const data = await joinRuntimeSnapshot({ addresses, app: await app }, () => nextTurn(clock));
+    const snapshot = { meta, data };
     if (this.#ctx.closing() || meta.index <= this.#lastIndex) return;
     // Its file is written first, while the log goes on being written and synced.
     await storage.prepareSnapshot?.(snapshot);

@@ -1,5 +1,8 @@
 import type { Entry } from "../raft/types.js";
 
+/** A snapshot's bytes: one array, or pieces in order (the runtime joins them behind its header, a piece at a time). */
+export type SnapshotBytes = Uint8Array | readonly Uint8Array[];
+
 /**
  * The application's replicated state, driven by the runtime.
  *
@@ -15,7 +18,15 @@ export interface StateMachine {
    * the background and goes on applying entries while a returned promise settles, so the state
    * must be captured during the call itself (a copy, or an immutable reference), never read later.
    */
-  snapshot(): Uint8Array | Promise<Uint8Array>;
+  snapshot(): SnapshotBytes | Promise<SnapshotBytes>;
   /** Replaces the whole state with a snapshot's. */
   restore(data: Uint8Array): void | Promise<void>;
+  /**
+   * Optional: decodes `data` as {@link restore} would, without changing the state, and resolves
+   * with a function that installs the result at once. The runtime decodes a snapshot received
+   * from the leader this way before Raft sees it, so that the node goes on answering heartbeats
+   * while a large one is decoded; it installs it once Raft accepts it. A rejection is not
+   * reported: the runtime then calls {@link restore}, whose error stops the node as usual.
+   */
+  prepareRestore?(data: Uint8Array): Promise<() => void>;
 }

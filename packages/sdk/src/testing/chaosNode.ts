@@ -59,7 +59,7 @@ export class ChaosNode {
       monoOrigin: rng.next() * 1e6,
     });
     const generation = this.proc.generation;
-    const replicated = new ReplicatedMachine(machine, this.#o.sessionTtlMs);
+    const replicated = new ReplicatedMachine(machine, this.#o.sessionTtlMs, { clock });
     const transport = net.transport(this.id, this.proc);
     const storage = await openFileStorage(`/data/${this.id}`, {
       vfs: this.disk.vfs,

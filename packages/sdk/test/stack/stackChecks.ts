@@ -139,7 +139,7 @@ export class StackChecker {
       let hash: string;
       let bytes: Uint8Array;
       try {
-        bytes = inc.replicated.snapshot();
+        bytes = inc.replicated.snapshotNow();
         // Compared decoded: superjson's bytes also record which values shared a reference.
         hash = fingerprint(new TextEncoder().encode(canonical(bytes)));
       } catch (e) {

@@ -108,6 +108,7 @@ export class StackNode {
     const replicated = new ReplicatedMachine(
       kvMachine({ divergent: this.#bugs.divergentReducer === true }),
       this.#config.sessionTtlMs,
+      { clock },
     );
     const transport = this.#net.transport(this.id, this.proc);
     const storage = await this.disk.open(clock);

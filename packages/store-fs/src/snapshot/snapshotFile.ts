@@ -2,7 +2,7 @@ import path from "node:path";
 import { crc32 } from "node:zlib";
 import type { Snapshot, SnapshotMeta } from "@raftkit/core";
 import { readU64, writeU64 } from "../bytes.js";
-import type { Vfs } from "../vfs.js";
+import type { Vfs, VfsFile } from "../vfs.js";
 import { pad } from "../wal/segmentName.js";
 
 /**
@@ -25,19 +25,52 @@ export function parseSnapshotFileName(name: string): { index: number; term: numb
   return m ? { index: Number(m[1]), term: Number(m[2]) } : null;
 }
 
+/** The header and metadata of a snapshot file; the CRC field is left 0 for the caller. */
+function snapshotHead(snapshot: Snapshot): Buffer {
+  const meta = Buffer.from(JSON.stringify(snapshot.meta));
+  const head = Buffer.alloc(HEADER + meta.byteLength);
+  MAGIC.copy(head, 0);
+  head.writeUInt32LE(VERSION, 8);
+  head.writeUInt32LE(meta.byteLength, 16);
+  writeU64(head, snapshot.data.byteLength, 24);
+  meta.copy(head, HEADER);
+  return head;
+}
+
 /** A snapshot as a snapshot file's bytes (with its checksum): what backups hold too. */
 export function encodeSnapshot(snapshot: Snapshot): Buffer {
-  const meta = Buffer.from(JSON.stringify(snapshot.meta));
-  const b = Buffer.allocUnsafe(HEADER + meta.byteLength + snapshot.data.byteLength);
-  MAGIC.copy(b, 0);
-  b.writeUInt32LE(VERSION, 8);
-  b.writeUInt32LE(meta.byteLength, 16);
-  b.writeUInt32LE(0, 20);
-  writeU64(b, snapshot.data.byteLength, 24);
-  meta.copy(b, HEADER);
-  b.set(snapshot.data, HEADER + meta.byteLength);
+  const head = snapshotHead(snapshot);
+  const b = Buffer.allocUnsafe(head.byteLength + snapshot.data.byteLength);
+  head.copy(b, 0);
+  b.set(snapshot.data, head.byteLength);
   b.writeUInt32LE(crc32(b.subarray(16)), 12);
   return b;
+}
+
+/** Pieces of a snapshot's data checksummed and written between two turns of the event loop. */
+const PIECE_BYTES = 1024 * 1024;
+
+/**
+ * Writes a snapshot file's bytes (those {@link encodeSnapshot} gives) to `file` without copying
+ * the data and without holding the event loop for the whole of it: the CRC is computed a piece
+ * at a time with `yieldNow` between pieces, then the header and the pieces are written.
+ */
+async function writeSnapshotBytes(
+  file: VfsFile,
+  snapshot: Snapshot,
+  yieldNow: () => Promise<void>,
+): Promise<void> {
+  const head = snapshotHead(snapshot);
+  const data = snapshot.data;
+  let crc = crc32(head.subarray(16));
+  for (let off = 0; off < data.byteLength; off += PIECE_BYTES) {
+    crc = crc32(data.subarray(off, off + PIECE_BYTES), crc);
+    if (off + PIECE_BYTES < data.byteLength) await yieldNow();
+  }
+  head.writeUInt32LE(crc, 12);
+  await file.write(head, 0);
+  for (let off = 0; off < data.byteLength; off += PIECE_BYTES)
+    await file.write(data.subarray(off, off + PIECE_BYTES), head.byteLength + off);
 }
 
 /**
@@ -71,13 +104,15 @@ export async function readSnapshotFile(vfs: Vfs, dir: string, name: string): Pro
 /**
  * Writes a snapshot durably: to a temporary file, fsynced, renamed into place, then the
  * directory fsynced (the step `write-file-atomic` leaves out), so after a crash the file is
- * either whole or absent. With `sync` false, nothing is fsynced.
+ * either whole or absent. With `sync` false, nothing is fsynced. `yieldNow` lets the event loop
+ * run between the pieces of a large one.
  */
 export async function writeSnapshotFile(
   vfs: Vfs,
   dir: string,
   snapshot: Snapshot,
   sync: boolean,
+  yieldNow: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
 ): Promise<string> {
   const name = snapshotFileName(snapshot.meta.index, snapshot.meta.term);
   const file = path.join(dir, name);
@@ -87,7 +122,7 @@ export async function writeSnapshotFile(
   });
   const handle = await vfs.open(tmp, "wx");
   try {
-    await handle.write(encodeSnapshot(snapshot), 0);
+    await writeSnapshotBytes(handle, snapshot, yieldNow);
     if (sync) await handle.datasync();
   } finally {
     await handle.close();
