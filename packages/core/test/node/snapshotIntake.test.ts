@@ -83,7 +83,7 @@ describe("a snapshot received from the leader", () => {
     expect(machine.installs).toBe(1);
     expect(machine.restores).toBe(0);
     expect(machine.prepares).toBe(1);
-    await d.stop();
+    await c.settle(d.stop());
     await c.stopAll();
   });
 
@@ -94,7 +94,7 @@ describe("a snapshot received from the leader", () => {
     expect(machine.installs).toBe(0);
     expect(machine.restores).toBe(1);
     expect(d.status().stopped).toBe(false);
-    await d.stop();
+    await c.settle(d.stop());
     await c.stopAll();
   });
 });
