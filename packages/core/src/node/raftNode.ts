@@ -197,9 +197,13 @@ export class RaftNode {
     }
     node.#persister.persisted = storage.initialState().hardState;
     if (fresh && o.bootstrap) {
-      const voters = [...new Set([...Object.keys(o.peers ?? {}), o.id])].sort();
+      const voters = [...new Set([...(o.initialVoters ?? Object.keys(o.peers ?? {})), o.id])].sort();
       raw.bootstrap(voters);
       node.#logger.info(`node ${o.id}: bootstrapping a new cluster with voters ${voters.join(", ")}`);
+      // The initial configuration is made durable before the transport starts, so nothing is
+      // sent or answered from a bootstrap that a crash could take back: a restart always finds
+      // it in storage, and never bootstraps again (perhaps from other peers).
+      await node.#handleReady(raw.ready());
     } else if (fresh) {
       node.#logger.info(`node ${o.id}: empty storage; waiting to be added to an existing cluster`);
     }
@@ -510,7 +514,8 @@ export class RaftNode {
       // Anyone else acknowledges as soon as its write is durable, and applies after: applying
       // first would hold the acknowledgement back for as long as applying takes.
       await persisted;
-      if (!sendFirst) this.#transport.send(rd.messages);
+      // (Never an empty send: the bootstrap's Ready is handled before the transport starts.)
+      if (!sendFirst && rd.messages.length > 0) this.#transport.send(rd.messages);
       if (rd.snapshot)
         await this.#snapshotter.restore(rd.snapshot.data, rd.snapshot.meta.index, rd.snapshot.meta.confState);
       if (rd.committedEntries.length > 0) await this.#applier.apply(rd.committedEntries);
