@@ -15,9 +15,9 @@ import { createMachineNode, type MachineNode } from "./machineNode.js";
 import { NodeMetrics } from "./metrics.js";
 import { createOpsRouter } from "./opsRouter.js";
 import { PUBLISH, ReplicatedMachine } from "./replicatedMachine.js";
-import { claimDataDir } from "./start/identity.js";
+import { membersOf } from "./start/firstStart.js";
 import { type BoundServer, listenFirst } from "./start/listenFirst.js";
-import { refuseIfLostData } from "./start/lostData.js";
+import { planStart, type StartPlan, warnIfPeersIgnored } from "./start/planStart.js";
 import { validateStartOptions } from "./start/validateOptions.js";
 import type { AnyMachine } from "./types.js";
 
@@ -44,6 +44,13 @@ export interface StartNodeOptions<M extends AnyMachine> {
   clusterId?: string;
   /** Join an existing cluster (wait to be added) instead of bootstrapping a new one when the data directory is empty. */
   join?: boolean;
+  /**
+   * Bootstrap a new cluster from `peers` even if a peer answers as a member of an existing cluster
+   * that does not list this node (which is refused with `ClusterExistsError` otherwise). Only
+   * matters when the data directory is empty; a brand-new cluster whose members all start empty
+   * needs no such option.
+   */
+  newCluster?: boolean;
   /** Where the app API is mounted. Default "/raftkit". */
   apiPath?: string;
   /** The app API's secret; default: `secret`. `null` serves the app API without one (only on a trusted network). */
@@ -125,6 +132,8 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
   let storage: FileStorage | null = null;
   let transport: HttpTransport | null = null;
   let raft: RaftNode;
+  let plan: StartPlan;
+  let fresh = false;
   const replicated = new ReplicatedMachine(o.machine, o.sessionTtlMs ?? 24 * 3600_000);
   try {
     if (o.listen)
@@ -151,9 +160,19 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
           );
       },
     });
-    await claimDataDir(o.dataDir, { clusterId, nodeId: o.id });
-    const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
-    if (fresh) await refuseIfLostData(o.id, o.peers, apiPath, apiSecret);
+    fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
+    plan = await planStart({
+      id: o.id,
+      clusterId,
+      peers: o.peers,
+      dataDir: o.dataDir,
+      fresh,
+      join: o.join === true,
+      newCluster: o.newCluster === true,
+      apiPath,
+      apiSecret,
+      logger,
+    });
     transport = new HttpTransport({
       nodeId: o.id,
       clusterId,
@@ -172,7 +191,8 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       // Snapshots are encoded and decoded in slices, so a large state does not stall the event loop.
       stateMachine: replicated,
       peers: o.peers,
-      bootstrap: fresh && !o.join,
+      bootstrap: plan.bootstrap,
+      ...(plan.initialVoters && { initialVoters: plan.initialVoters }),
       logger,
       ...(metrics && { observer: metrics.raftObserver }),
     });
@@ -184,6 +204,10 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     throw e;
   }
   raftRef = raft;
+  if (!fresh)
+    warnOnceRecovered(raft, (members) =>
+      warnIfPeersIgnored({ id: o.id, peers: o.peers, recorded: plan.recorded, members, logger }),
+    );
   metrics?.attach(raft);
   const leaderLog = logLeaderChanges(o.id, raft.status$, logger);
 
@@ -285,4 +309,14 @@ async function publishWhenLeaderKnown<M extends AnyMachine>(
   } catch {
     // Stopped before a leader was found: the next start publishes.
   }
+}
+
+/** Calls `check` with the members once the node has applied what was committed when it started (its membership then is its log's). */
+function warnOnceRecovered(raft: RaftNode, check: (members: string[]) => void): void {
+  const commit = raft.status().commit;
+  const sub = raft.status$.subscribe((s) => {
+    if (s.applied < commit || s.stopped) return;
+    queueMicrotask(() => sub.unsubscribe());
+    check(membersOf(s.membership));
+  });
 }

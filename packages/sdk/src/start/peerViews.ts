@@ -1,29 +1,46 @@
+import type { ConfState } from "@raftkit/core";
+import type { PeerView } from "./firstStart.js";
 import { getJson } from "./getJson.js";
-import { LostDataError } from "./startErrors.js";
 
 /**
- * Asks the initial members whether `id` has run before; throws {@link LostDataError} if one
- * says so. Each question is bounded by `timeoutMs`: a peer that is down, refuses, resets the
- * connection or never answers cannot tell, and the reachable ones decide.
+ * Asks every other initial member for its view (`GET <apiPath>/members`): its configuration and
+ * which members announced having run. Each question is bounded by `timeoutMs`: a peer that is
+ * down, still starting, refuses, resets the connection or never answers cannot tell, and is
+ * left out.
  */
-export async function refuseIfLostData(
+export async function askPeers(
   id: string,
   peers: Record<string, string>,
   apiPath: string,
   apiSecret: string | null,
   timeoutMs = 2_000,
-): Promise<void> {
+): Promise<PeerView[]> {
   const headers: Record<string, string> = apiSecret ? { authorization: `Bearer ${apiSecret}` } : {};
-  await Promise.all(
+  const views = await Promise.all(
     Object.entries(peers)
       .filter(([peer]) => peer !== id)
-      .map(async ([peer, base]) => {
+      .map(async ([peer, base]): Promise<PeerView | null> => {
         const body = (await getJson(`${base.replace(/\/$/, "")}${apiPath}/members`, headers, timeoutMs)) as {
+          membership?: Partial<ConfState>;
           published?: Record<string, unknown>;
         } | null;
-        const members = body?.published;
-        if (members && typeof members === "object" && Object.hasOwn(members, id))
-          throw new LostDataError(id, peer);
+        if (!body || typeof body !== "object") return null;
+        const m = body.membership ?? {};
+        const ids = (x: unknown): string[] =>
+          Array.isArray(x) ? x.filter((s) => typeof s === "string") : [];
+        const published = body.published && typeof body.published === "object" ? body.published : {};
+        return {
+          peer,
+          membership: {
+            voters: ids(m.voters),
+            learners: ids(m.learners),
+            votersOutgoing: ids(m.votersOutgoing),
+            learnersNext: ids(m.learnersNext),
+            autoLeave: m.autoLeave === true,
+          },
+          published,
+        };
       }),
   );
+  return views.filter((v): v is PeerView => v !== null);
 }

@@ -115,7 +115,11 @@ describe("a data directory's identity", () => {
 
     const otherCluster = await startNode({ ...o, clusterId: "blue" }).catch((e: unknown) => e);
     expect(otherCluster).toBeInstanceOf(IdentityMismatchError);
-    expect((otherCluster as IdentityMismatchError).recorded).toEqual({ clusterId: "raftkit", nodeId: "n1" });
+    expect((otherCluster as IdentityMismatchError).recorded).toEqual({
+      clusterId: "raftkit",
+      nodeId: "n1",
+      initialMembers: ["n1"],
+    });
     expect((otherCluster as IdentityMismatchError).starting).toEqual({ clusterId: "blue", nodeId: "n1" });
     expect(await lockIsFree(o.dataDir)).toBe(true);
 

@@ -1,0 +1,111 @@
+import type { Logger } from "@raftkit/core";
+import { decideFirstStart, refuseIfLostData } from "./firstStart.js";
+import { claimDataDir, type IdentityRecord, writeIdentity } from "./identity.js";
+import { askPeers } from "./peerViews.js";
+
+/** How startNode starts the runtime: bootstrapping `initialVoters`, or not (restart, or join). */
+export interface StartPlan {
+  bootstrap: boolean;
+  initialVoters?: string[];
+  /** What the data directory recorded before this start (null for a new directory). */
+  recorded: IdentityRecord | null;
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  const sorted = [...b].sort();
+  return a.length === b.length && [...a].sort().every((x, i) => x === sorted[i]);
+}
+
+/**
+ * Decides how node `id` starts on `dataDir` (held under its storage lock), and records its
+ * identity (with the voters it bootstraps) before anything is bootstrapped:
+ * - storage not empty: a restart, from storage; `peers` gives no members any more;
+ * - empty, `join`: waits to be added (after the lost-data check);
+ * - empty, else: asks the peers it reaches first (see {@link decideFirstStart}), and bootstraps
+ *   only if no cluster exists, with the voters a lost first start recorded if there was one.
+ */
+export async function planStart(o: {
+  id: string;
+  clusterId: string;
+  peers: Record<string, string>;
+  dataDir: string;
+  fresh: boolean;
+  join: boolean;
+  newCluster: boolean;
+  apiPath: string;
+  apiSecret: string | null;
+  logger: Logger;
+}): Promise<StartPlan> {
+  const recorded = await claimDataDir(o.dataDir, { clusterId: o.clusterId, nodeId: o.id });
+  const identity = { clusterId: o.clusterId, nodeId: o.id };
+  if (!o.fresh) {
+    if (!recorded) await writeIdentity(o.dataDir, identity);
+    return { bootstrap: false, recorded };
+  }
+  const views = await askPeers(o.id, o.peers, o.apiPath, o.apiSecret);
+  if (o.join) {
+    refuseIfLostData(o.id, views);
+    if (!recorded) await writeIdentity(o.dataDir, identity);
+    return { bootstrap: false, recorded };
+  }
+  const recordedVoters = recorded?.initialMembers ?? null;
+  const plan = decideFirstStart({
+    id: o.id,
+    peers: o.peers,
+    views,
+    newCluster: o.newCluster,
+    recordedVoters,
+  });
+  if (plan.kind === "join") {
+    o.logger.info(
+      `node ${o.id}: empty data directory, and ${plan.peer} is a member of a cluster that lists ${o.id} ` +
+        `(members ${plan.members.join(", ")}): ${o.id} takes the log from its leader instead of bootstrapping`,
+      { event: "joinExisting", peer: plan.peer, members: plan.members.join(",") },
+    );
+    if (!recorded) await writeIdentity(o.dataDir, identity);
+    return { bootstrap: false, recorded };
+  }
+  if (recordedVoters && !sameIds(recordedVoters, Object.keys(o.peers)))
+    o.logger.warn(
+      `node ${o.id}: peers (${Object.keys(o.peers).sort().join(", ")}) ignored: this node chose to bootstrap ` +
+        `${recordedVoters.join(", ")} at its first start, whose log never reached the disk; it bootstraps the same ` +
+        `members again, as the rest of the cluster may have. Change members with raftkit add-learner/replace/remove.`,
+      {
+        event: "peersIgnored",
+        peers: Object.keys(o.peers).sort().join(","),
+        initialMembers: recordedVoters.join(","),
+      },
+    );
+  // The choice is durable before the runtime bootstraps it: a restart finds it even if the log did not.
+  if (!recordedVoters) await writeIdentity(o.dataDir, { ...identity, initialMembers: plan.voters });
+  return { bootstrap: true, initialVoters: plan.voters, recorded };
+}
+
+/**
+ * Warns when a restarted node's `peers` names neither the members it bootstrapped nor the members
+ * it has now: `peers` only matters at a first start, so an edit of it (after a replace, say) is
+ * ignored, and the operator should know. Keeping `peers` as first given, or updating it to the
+ * current members, is quiet.
+ */
+export function warnIfPeersIgnored(o: {
+  id: string;
+  peers: Record<string, string>;
+  recorded: IdentityRecord | null;
+  members: readonly string[];
+  logger: Logger;
+}): void {
+  const given = Object.keys(o.peers).sort();
+  const initial = o.recorded?.initialMembers;
+  if (sameIds(given, o.members) || (initial && sameIds(given, initial))) return;
+  o.logger.warn(
+    `node ${o.id}: peers (${given.join(", ")}) ignored: this node restarted from its data directory, where the ` +
+      `membership lives (members now ${o.members.join(", ")}${initial ? `; bootstrapped with ${initial.join(", ")}` : ""}). ` +
+      "peers only chooses the members of a brand-new cluster; change members with raftkit add-learner/replace/remove.",
+    {
+      event: "peersIgnored",
+      peers: given.join(","),
+      members: o.members.join(","),
+      ...(initial && { initialMembers: initial.join(",") }),
+    },
+  );
+}
