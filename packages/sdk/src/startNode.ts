@@ -211,6 +211,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
   metrics?.attach(raft);
   const leaderLog = logLeaderChanges(o.id, raft.status$, logger);
 
+  const initialMembers = plan.initialVoters ?? plan.recorded?.initialMembers;
   const app = o.app ?? express();
   const node = createMachineNode(raft, replicated, {
     ...(o.commandTimeoutMs !== undefined && { commandTimeoutMs: o.commandTimeoutMs }),
@@ -250,6 +251,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     createAppRouter(node, () => raft.addresses(), {
       ...(apiSecret !== null && { secret: apiSecret }),
       logger,
+      ...(initialMembers && { initialMembers }),
     }),
   );
 

@@ -1,18 +1,17 @@
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import path from "node:path";
+import type { FirstStartRecord } from "./firstStart.js";
 import { type DataDirIdentity, IdentityMismatchError } from "./startErrors.js";
 
 /** The file in a data directory that records which node of which cluster it belongs to. */
 export const IDENTITY_FILE = "IDENTITY";
 
 /**
- * What a data directory's `IDENTITY` file records: whose it is and, for a node that bootstrapped
- * a cluster, the voters it bootstrapped (absent for a node that joined, or from before this was
+ * What a data directory's `IDENTITY` file records: whose it is and how its first start chose to
+ * begin (the voters it bootstrapped, or that it joined; neither in files from before this was
  * recorded).
  */
-export interface IdentityRecord extends DataDirIdentity {
-  initialMembers?: string[];
-}
+export interface IdentityRecord extends DataDirIdentity, FirstStartRecord {}
 
 /** The identity recorded in `dataDir`, or null if none is (a new directory, or one from before identities). */
 export async function readIdentity(dataDir: string): Promise<IdentityRecord | null> {
@@ -27,7 +26,12 @@ export async function readIdentity(dataDir: string): Promise<IdentityRecord | nu
   if (typeof v.clusterId !== "string" || typeof v.nodeId !== "string")
     throw new Error(`${path.join(dataDir, IDENTITY_FILE)} is not a raftkit identity file`);
   const initial = Array.isArray(v.initialMembers) && v.initialMembers.every((m) => typeof m === "string");
-  return { clusterId: v.clusterId, nodeId: v.nodeId, ...(initial && { initialMembers: v.initialMembers }) };
+  return {
+    clusterId: v.clusterId,
+    nodeId: v.nodeId,
+    ...(initial && { initialMembers: v.initialMembers }),
+    ...(v.joined === true && { joined: true }),
+  };
 }
 
 /**

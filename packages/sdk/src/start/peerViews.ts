@@ -23,6 +23,7 @@ export async function askPeers(
         const body = (await getJson(`${base.replace(/\/$/, "")}${apiPath}/members`, headers, timeoutMs)) as {
           membership?: Partial<ConfState>;
           published?: Record<string, unknown>;
+          initialMembers?: unknown;
         } | null;
         if (!body || typeof body !== "object") return null;
         const m = body.membership ?? {};
@@ -39,6 +40,7 @@ export async function askPeers(
             autoLeave: m.autoLeave === true,
           },
           published,
+          ...(Array.isArray(body.initialMembers) && { initialMembers: ids(body.initialMembers) }),
         };
       }),
   );

@@ -20,9 +20,11 @@ function sameIds(a: readonly string[], b: readonly string[]): boolean {
  * Decides how node `id` starts on `dataDir` (held under its storage lock), and records its
  * identity (with the voters it bootstraps) before anything is bootstrapped:
  * - storage not empty: a restart, from storage; `peers` gives no members any more;
+ * - empty, and an earlier first start recorded its choice: that choice again (bootstrap the
+ *   recorded voters unless a cluster answers, or join), whatever the flags say now;
  * - empty, `join`: waits to be added (after the lost-data check);
  * - empty, else: asks the peers it reaches first (see {@link decideFirstStart}), and bootstraps
- *   only if no cluster exists, with the voters a lost first start recorded if there was one.
+ *   only if no cluster answers.
  */
 export async function planStart(o: {
   id: string;
@@ -43,28 +45,32 @@ export async function planStart(o: {
     return { bootstrap: false, recorded };
   }
   const views = await askPeers(o.id, o.peers, o.apiPath, o.apiSecret);
-  if (o.join) {
+  // An earlier first start's choice, recorded before it was acted on, wins over today's flags.
+  const earlier = recorded?.joined || recorded?.initialMembers ? recorded : null;
+  if (o.join && !earlier) {
     refuseIfLostData(o.id, views);
-    if (!recorded) await writeIdentity(o.dataDir, identity);
+    await writeIdentity(o.dataDir, { ...identity, joined: true });
     return { bootstrap: false, recorded };
   }
-  const recordedVoters = recorded?.initialMembers ?? null;
   const plan = decideFirstStart({
     id: o.id,
     peers: o.peers,
     views,
     newCluster: o.newCluster,
-    recordedVoters,
+    recorded: earlier,
   });
   if (plan.kind === "join") {
-    o.logger.info(
-      `node ${o.id}: empty data directory, and ${plan.peer} is a member of a cluster that lists ${o.id} ` +
-        `(members ${plan.members.join(", ")}): ${o.id} takes the log from its leader instead of bootstrapping`,
-      { event: "joinExisting", peer: plan.peer, members: plan.members.join(",") },
-    );
-    if (!recorded) await writeIdentity(o.dataDir, identity);
+    if (plan.peer !== null)
+      o.logger.info(
+        `node ${o.id}: empty data directory, and ${plan.peer} is a member of a cluster that lists ${o.id} ` +
+          `(members ${plan.members.join(", ")}): ${o.id} takes the log from its leader instead of bootstrapping`,
+        { event: "joinExisting", peer: plan.peer, members: plan.members.join(",") },
+      );
+    // Recorded, so that a later start that reaches no peer waits to be sent the log, never bootstraps.
+    if (!earlier) await writeIdentity(o.dataDir, { ...identity, joined: true });
     return { bootstrap: false, recorded };
   }
+  const recordedVoters = earlier?.initialMembers;
   if (recordedVoters && !sameIds(recordedVoters, Object.keys(o.peers)))
     o.logger.warn(
       `node ${o.id}: peers (${Object.keys(o.peers).sort().join(", ")}) ignored: this node chose to bootstrap ` +

@@ -137,11 +137,13 @@ export async function simulateStack(seed: number, options: StackOptions = {}): P
       // A paused process answers nothing, as one cut off does not.
       if (m === n || !live || m.proc.paused || net.isBlocked(n.id, m.id) || net.isBlocked(m.id, n.id))
         return [];
+      const initialMembers = m.firstStart?.initialMembers;
       return [
         {
           peer: m.id,
           membership: live.raft.status().membership,
           published: live.replicated.publishedMembers(),
+          ...(initialMembers && { initialMembers }),
         },
       ];
     });

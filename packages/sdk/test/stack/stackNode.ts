@@ -8,7 +8,12 @@ import {
 import { decodeValue, encodeValue } from "../../src/codec.js";
 import { type CommandRunner, createMachineNode, type MachineNode } from "../../src/machineNode.js";
 import { type CommandPayload, PUBLISH, ReplicatedMachine } from "../../src/replicatedMachine.js";
-import { decideFirstStart, type FirstStart, type PeerView } from "../../src/start/firstStart.js";
+import {
+  decideFirstStart,
+  type FirstStart,
+  type FirstStartRecord,
+  type PeerView,
+} from "../../src/start/firstStart.js";
 import { NodeClock } from "../../src/testing/sim/nodeClock.js";
 import { type Scheduler, SimProcess } from "../../src/testing/sim/scheduler.js";
 import type { NetworkBugs, SimNetwork, SimTransport } from "../../src/testing/sim/simNetwork.js";
@@ -60,6 +65,8 @@ export class StackNode {
   state: NodeState = "idle";
   current: Incarnation | null = null;
   incarnations = 0;
+  /** What this node's first start chose, as startNode records it in the data directory's IDENTITY file. */
+  firstStart: FirstStartRecord | null = null;
   /** Why the last incarnation stopped on its own (a disk error), if it did. */
   fatalError: Error | null = null;
   /** Clock parameters of this machine: rate within 1%, wall offset, accumulated jumps. */
@@ -128,8 +135,10 @@ export class StackNode {
     const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
     let first: FirstStart | null = null;
     if (fresh && bootstrap && !this.#bugs.blindBootstrap) {
-      first = decideFirstStart({ id: this.id, peers, views: views() });
-      if (first.kind === "join")
+      first = decideFirstStart({ id: this.id, peers, views: views(), recorded: this.firstStart });
+      // startNode's IDENTITY file, written (fsynced) before the runtime starts: it survives crashes.
+      this.firstStart ??= first.kind === "join" ? { joined: true } : { initialMembers: first.voters };
+      if (first.kind === "join" && first.peer !== null)
         this.#observer.trace(
           `${this.id}: empty storage, and ${first.peer}'s cluster lists it: joins instead of bootstrapping`,
         );

@@ -27,9 +27,18 @@ describe("decideFirstStart (a node with empty storage, not told to join)", () =>
   });
 
   it("bootstraps the voters it recorded at a first start whose log was lost, not the peers of now", () => {
-    expect(decideFirstStart({ id: "n1", peers, views: [], recordedVoters: ["n1", "n2", "n3"] })).toEqual({
+    const recorded = { initialMembers: ["n1", "n2", "n3"] };
+    expect(decideFirstStart({ id: "n1", peers, views: [], recorded })).toEqual({
       kind: "bootstrap",
       voters: ["n1", "n2", "n3"],
+    });
+  });
+
+  it("joins again, even when no peer answers, when an earlier first start chose to join (stack seed 131)", () => {
+    expect(decideFirstStart({ id: "n1", peers, views: [], recorded: { joined: true } })).toEqual({
+      kind: "join",
+      peer: null,
+      members: [],
     });
   });
 
@@ -37,6 +46,12 @@ describe("decideFirstStart (a node with empty storage, not told to join)", () =>
     // n2 was replaced by n4 while n1's bootstrap was lost; n1 restarts with the edited peers.
     const d = decideFirstStart({ id: "n1", peers, views: [view("n3", conf(["n1", "n3", "n4"]))] });
     expect(d).toEqual({ kind: "join", peer: "n3", members: ["n1", "n3", "n4"] });
+    // The cluster was bootstrapped with other members than n1's peers: it joins, never bootstraps them.
+    const bootstrappedOthers = {
+      ...view("n3", conf(["n1", "n3", "n4"])),
+      initialMembers: ["n1", "n2", "n3"],
+    };
+    expect(decideFirstStart({ id: "n1", peers, views: [bootstrappedOthers] }).kind).toBe("join");
     // A learner, or a member of the outgoing half of a joint configuration, is listed too.
     expect(decideFirstStart({ id: "n1", peers, views: [view("n3", conf(["n3"], ["n1"]))] }).kind).toBe(
       "join",
@@ -45,6 +60,16 @@ describe("decideFirstStart (a node with empty storage, not told to join)", () =>
     expect(
       decideFirstStart({ id: "n1", peers, views: [view("n4", conf(["n1", "n4"]))], newCluster: true }).kind,
     ).toBe("join");
+  });
+
+  it("bootstraps like the others when a peer bootstrapped the cluster with the members it would (a late first member)", () => {
+    // Bootstrapping the same members gives the same first entries; the cluster's first
+    // configuration then lives on this member too, so losing the early ones does not lose it.
+    const early = { ...view("n3", conf(["n1", "n3", "n4"])), initialMembers: ["n4", "n3", "n1"] };
+    expect(decideFirstStart({ id: "n1", peers, views: [early] })).toEqual({
+      kind: "bootstrap",
+      voters: ["n1", "n3", "n4"],
+    });
   });
 
   it("refuses to form a second cluster beside one that does not list it, unless told newCluster", () => {

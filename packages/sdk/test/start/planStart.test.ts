@@ -107,7 +107,11 @@ describe("planStart: how a node with an empty data directory starts", () => {
     expect(logger.infos.join("\n")).toMatch(
       /n3 is a member of a cluster that lists n1.*takes the log from its leader/,
     );
+    expect(identity(dir)).toMatchObject({ joined: true });
     expect(identity(dir).initialMembers).toBeUndefined();
+    // Its log is lost again before the leader sent any, and now no peer answers: it still joins.
+    const again = plan(dir, { n1: "http://127.0.0.1:1", n3: "http://127.0.0.1:1" });
+    expect(await again.result).toMatchObject({ bootstrap: false });
   });
 
   it("refuses to bootstrap beside a cluster that does not list it, recording nothing; newCluster overrides", async () => {
