@@ -316,8 +316,10 @@ async function publishWhenLeaderKnown<M extends AnyMachine>(
 /** Calls `check` with the members once the node has applied what was committed when it started (its membership then is its log's). */
 function warnOnceRecovered(raft: RaftNode, check: (members: string[]) => void): void {
   const commit = raft.status().commit;
+  let done = false;
   const sub = raft.status$.subscribe((s) => {
-    if (s.applied < commit || s.stopped) return;
+    if (done || s.applied < commit || s.stopped) return;
+    done = true;
     queueMicrotask(() => sub.unsubscribe());
     check(membersOf(s.membership));
   });

@@ -72,7 +72,7 @@ export function decideFirstStart(o: {
   if (home) {
     // A cluster bootstrapped from the very members this node would bootstrap: doing so gives the
     // same first entries, so it does, and holds the first configuration even if the others fail.
-    if (o.views.some((v) => v.initialMembers && sameMembers(v.initialMembers, mine)))
+    if (o.views.some((v) => v.initialMembers && sameIds(v.initialMembers, mine)))
       return { kind: "bootstrap", voters: mine };
     return { kind: "join", peer: home.peer, members: membersOf(home.membership) };
   }
@@ -82,7 +82,9 @@ export function decideFirstStart(o: {
   return { kind: "bootstrap", voters: mine };
 }
 
-function sameMembers(a: readonly string[], sortedB: readonly string[]): boolean {
-  const sortedA = [...new Set(a)].sort();
-  return sortedA.length === sortedB.length && sortedA.every((x, i) => x === sortedB[i]);
+/** Whether `a` and `b` hold the same ids, in any order. */
+export function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  const x = [...new Set(a)].sort();
+  const y = [...new Set(b)].sort();
+  return x.length === y.length && x.every((id, i) => id === y[i]);
 }

@@ -1,5 +1,5 @@
 import type { Logger } from "@raftkit/core";
-import { decideFirstStart, refuseIfLostData } from "./firstStart.js";
+import { decideFirstStart, refuseIfLostData, sameIds } from "./firstStart.js";
 import { claimDataDir, type IdentityRecord, writeIdentity } from "./identity.js";
 import { askPeers } from "./peerViews.js";
 
@@ -9,11 +9,6 @@ export interface StartPlan {
   initialVoters?: string[];
   /** What the data directory recorded before this start (null for a new directory). */
   recorded: IdentityRecord | null;
-}
-
-function sameIds(a: readonly string[], b: readonly string[]): boolean {
-  const sorted = [...b].sort();
-  return a.length === b.length && [...a].sort().every((x, i) => x === sorted[i]);
 }
 
 /**

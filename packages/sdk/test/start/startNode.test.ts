@@ -129,6 +129,30 @@ describe("a data directory's identity", () => {
   });
 });
 
+describe("peers after the first start", () => {
+  it("a restart ignores edited peers, says so once the log is replayed, and keeps its members", async () => {
+    const o = options();
+    const first = await startNode(o);
+    await first.stop();
+    const warnings: string[] = [];
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (_f: object, m: string) => warnings.push(m),
+      error: () => {},
+    };
+    const again = await startNode({ ...o, peers: { ...o.peers, n9: "http://127.0.0.1:2" }, logger });
+    try {
+      await expect
+        .poll(() => warnings.join("\n"))
+        .toMatch(/peers \(n1, n9\) ignored.*members now n1; bootstrapped with n1/);
+      expect(again.status().membership.voters).toEqual(["n1"]);
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
 describe("the lost-data check at a fresh start", () => {
   it("proceeds within its bound when a peer accepts connections and closes them at once (no silent exit)", async () => {
     const out = await new Promise<string>((resolve, reject) => {
