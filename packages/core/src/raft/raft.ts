@@ -466,7 +466,7 @@ export class Raft {
       } else if (m.type === "preVote" || m.type === "vote") {
         // Reject with the current term so a candidate that fell behind catches up (§5.1):
         // otherwise one whose requests reach only nodes ahead of it could stay behind forever.
-        this.send(this.voteRejection(m));
+        this.send(this.voteRejection(m.type, m.from));
       }
       return;
     }
@@ -497,7 +497,7 @@ export class Raft {
           this.logger.info(
             `node ${this.id}: [term ${this.term}, vote ${this.vote}] rejected ${m.type} from ${m.from} at term ${m.term}`,
           );
-          this.send(this.voteRejection(m));
+          this.send(this.voteRejection(m.type, m.from));
         }
         return;
       }
@@ -507,15 +507,15 @@ export class Raft {
   }
 
   /**
-   * The answer refusing the (pre-)vote `m`, at this node's term. It also says how far this node
-   * knows the log to be committed: its commit index and the term of its entry there.
+   * The answer refusing a (pre-)vote request from `to`, at this node's term. It also says how far
+   * this node knows the log to be committed: its commit index and the term of its entry there.
    */
-  voteRejection(m: Message): Message {
+  voteRejection(request: "vote" | "preVote", to: NodeId): Message {
     const commit = this.raftLog.committed;
     const logTerm = this.raftLog.term(commit);
     return message({
-      type: voteResponseType(m.type as "vote" | "preVote"),
-      to: m.from,
+      type: voteResponseType(request),
+      to,
       term: this.term,
       reject: true,
       ...(logTerm !== null && { commit, logTerm }),
@@ -527,11 +527,11 @@ export class Raft {
    * node holds the same entry there: same index and term means the same log up to it (Raft paper
    * §5.3), and that prefix is committed whoever learnt it. A leader learns nothing this way.
    *
-   * Without this a joint configuration could never be left: after a 5→3 shrink whose leader died
-   * having told only the two removed nodes that leaving the joint configuration committed, the
-   * three that stay still count the outgoing voters, so they need a removed node's vote; a
-   * removed node never campaigns, and refuses them while it holds entries they lack. Learning
-   * the commit, they apply the leave and need only each other.
+   * Without this, a 5→3 shrink whose leader died having told only the two removed nodes that
+   * leaving the joint configuration committed stayed leaderless for good: the three that stay
+   * still count the outgoing voters, so they need a removed node's vote; a removed node never
+   * campaigns, and refuses them while it holds entries they lack. Learning the commit, they
+   * apply the leave and need only each other.
    */
   learnCommitFromVoter(m: Message): void {
     if (this.role === "leader" || m.commit <= this.raftLog.committed) return;
