@@ -466,10 +466,12 @@ export class Raft {
       } else if (m.type === "preVote" || m.type === "vote") {
         // Reject with the current term so a candidate that fell behind catches up (§5.1):
         // otherwise one whose requests reach only nodes ahead of it could stay behind forever.
-        this.send(message({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true }));
+        this.send(this.voteRejection(m.type, m.from));
       }
       return;
     }
+
+    if ((m.type === "voteResponse" || m.type === "preVoteResponse") && m.reject) this.learnCommitFromVoter(m);
 
     switch (m.type) {
       case "hup":
@@ -495,12 +497,56 @@ export class Raft {
           this.logger.info(
             `node ${this.id}: [term ${this.term}, vote ${this.vote}] rejected ${m.type} from ${m.from} at term ${m.term}`,
           );
-          this.send(message({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true }));
+          this.send(this.voteRejection(m.type, m.from));
         }
         return;
       }
       default:
         this.stepFn(this, m);
+    }
+  }
+
+  /**
+   * The answer refusing a (pre-)vote request from `to`, at this node's term. It also says how far
+   * this node knows the log to be committed: its commit index and the term of its entry there.
+   */
+  voteRejection(request: "vote" | "preVote", to: NodeId): Message {
+    const commit = this.raftLog.committed;
+    const logTerm = this.raftLog.term(commit);
+    return message({
+      type: voteResponseType(request),
+      to,
+      term: this.term,
+      reject: true,
+      ...(logTerm !== null && { commit, logTerm }),
+    });
+  }
+
+  /**
+   * Commits as far as a voter that refused this node knows the log to be committed, if this
+   * node holds the same entry there: same index and term means the same log up to it (Raft paper
+   * §5.3), and that prefix is committed whoever learnt it. A leader learns nothing this way.
+   *
+   * Without this, a 5→3 shrink whose leader died having told only the two removed nodes that
+   * leaving the joint configuration committed stayed leaderless for good: the three that stay
+   * still count the outgoing voters, so they need a removed node's vote; a removed node never
+   * campaigns, and refuses them while it holds entries they lack. Learning the commit, they
+   * apply the leave and need only each other.
+   */
+  learnCommitFromVoter(m: Message): void {
+    if (this.role === "leader" || m.commit <= this.raftLog.committed) return;
+    if (!this.raftLog.matchTerm(m.commit, m.logTerm)) return;
+    this.logger.info(
+      `node ${this.id}: ${m.from} knows the log committed up to entry ${m.commit} (term ${m.logTerm}), which this node holds; committing up to it`,
+    );
+    this.raftLog.commitTo(m.commit);
+    if (this.role !== "follower" && this.hasUnappliedConfChanges()) {
+      // Its votes are counted with the configuration it has applied, which is no longer the
+      // latest committed one (it may even remove this node): campaign again once it is applied.
+      this.logger.info(
+        `node ${this.id}: gives up its campaign at term ${this.term} until it applies the configuration changes it learnt were committed`,
+      );
+      this.becomeFollower(this.term, null);
     }
   }
 
