@@ -64,6 +64,10 @@ export interface StreamPeerOptions {
   observer: TransportObserver;
   /** Messages were dropped, or the stream broke: Raft should probe the peer again. */
   unreachable(peer: NodeId): void;
+  /** Opening the stream was refused (ECONNREFUSED): no process listens at the peer's address. */
+  gone(peer: NodeId): void;
+  /** The stream opened: the peer is up. */
+  reachable(peer: NodeId): void;
 }
 
 const MIN_BACKOFF_MS = 20;
@@ -223,6 +227,8 @@ export class StreamPeer {
     req.on("error", (e: NodeJS.ErrnoException) => {
       const code = e.code && !e.message.includes(e.code) ? `${e.code} ` : "";
       this.#broken(`${code}${e.message}`);
+      // Only a refusal: a timeout or a reset may come from a live peer that is slow or cut off.
+      if (e.code === "ECONNREFUSED" && this.#state === "backoff") this.#o.gone(this.#o.peerId);
     });
     req.end();
   }
@@ -274,6 +280,7 @@ export class StreamPeer {
     this.#failing = false;
     this.#stats.lastError = null;
     this.#flush();
+    this.#o.reachable(this.#o.peerId);
   }
 
   #ping(socket: Socket): void {

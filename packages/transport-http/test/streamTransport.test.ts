@@ -13,7 +13,15 @@ import {
 } from "../src/frames.js";
 import { HttpTransport, type HttpTransportOptions } from "../src/httpTransport.js";
 import { type PeerServer, startPeerServer, type TlsServerOptions } from "../src/peerServer.js";
-import { append, CLUSTER, eventually, recordingHandler, SECRET, snapshotMessage } from "./helpers.js";
+import {
+  append,
+  blackHole,
+  CLUSTER,
+  eventually,
+  recordingHandler,
+  SECRET,
+  snapshotMessage,
+} from "./helpers.js";
 import { selfSignedCert } from "./selfSignedCert.js";
 import { rawUpgrade, readUntilClosed, silentStreamPeer } from "./streamHelpers.js";
 
@@ -240,6 +248,40 @@ describe("HttpTransport with peer streams", () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(a.t.stats().n2!.stream!.lastError).toMatch(/nothing heard for 300 ms/);
     await eventually(() => expect(hole.upgrades()).toBeGreaterThanOrEqual(2));
+  });
+
+  it("reports a peer reachable when its stream opens, gone when connecting to it is refused, and reachable again once it is back", async () => {
+    const b = await node("n2");
+    const port = Number(new URL(b.url).port);
+    const a = await node("n1", { peers: { n2: b.url } });
+    await eventually(() => expect(a.h.reachable).toEqual(["n2"]));
+    expect(a.h.gone).toEqual([]);
+    await b.server.close();
+    await b.t.stop();
+    await eventually(() => expect(a.h.gone).toContain("n2"));
+    await node("n2", {}, port);
+    await eventually(() => expect(a.h.reachable).toEqual(["n2", "n2"]));
+  });
+
+  it("never reports gone a peer that accepts connections but is silent or never answers (slow, or cut off)", async () => {
+    const hole = await silentStreamPeer();
+    const mute = await blackHole();
+    cleanups.push(
+      () => hole.close(),
+      () => mute.close(),
+    );
+    const a = await node("n1", {
+      peers: { n2: hole.url, n3: mute.url },
+      streamPingIntervalMs: 50,
+      streamIdleTimeoutMs: 200,
+      requestTimeoutMs: 200,
+    });
+    await eventually(() => {
+      expect(hole.upgrades()).toBeGreaterThanOrEqual(2);
+      expect(mute.requests()).toBeGreaterThanOrEqual(2);
+    });
+    expect(a.h.unreachable).toEqual(expect.arrayContaining(["n2", "n3"]));
+    expect(a.h.gone).toEqual([]);
   });
 
   it("keeps the queue bounded when the peer stops reading, and drops and reports the excess", async () => {

@@ -116,19 +116,21 @@ export class ReadyLoop {
 
   /** What the transport reports to: messages go to `receive`, the rest to Raft. */
   transportHandler(receive: (msgs: Message[]) => void): TransportHandler {
-    const p = this.#p;
+    const { raw, stopped } = this.#p;
+    // Each report is stepped into Raft, then the loop runs for what Raft made of it.
+    const report =
+      <A extends unknown[]>(f: (...args: A) => void) =>
+      (...args: A): void => {
+        if (stopped()) return;
+        f(...args);
+        this.schedule();
+      };
     return {
       receive,
-      reportUnreachable: (id) => {
-        if (p.stopped()) return;
-        p.raw.reportUnreachable(id);
-        this.schedule();
-      },
-      reportSnapshot: (id, ok) => {
-        if (p.stopped()) return;
-        p.raw.reportSnapshot(id, ok);
-        this.schedule();
-      },
+      reportUnreachable: report((id) => raw.reportUnreachable(id)),
+      reportSnapshot: report((id, ok: boolean) => raw.reportSnapshot(id, ok)),
+      reportGone: report((id) => raw.reportGone(id)),
+      reportReachable: report((id) => raw.reportReachable(id)),
     };
   }
 
