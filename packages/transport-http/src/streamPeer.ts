@@ -106,6 +106,8 @@ export class StreamPeer {
   /** When the PING now waiting for its PONG went out, or null. */
   #pingSentAt: number | null = null;
   #failing = false;
+  /** The peer was heard from while connecting: if the attempt fails, retry at once. */
+  #retryAtOnce = false;
   readonly #stats = {
     connects: 0,
     framesSent: 0,
@@ -177,6 +179,9 @@ export class StreamPeer {
    * then reaches it at once instead of being dropped until the backoff ends.
    */
   peerIsUp(): void {
+    // An attempt under way may still fail (it reached the peer before it served streams, e.g.
+    // while it was starting): then it is retried at once rather than after the backoff.
+    if (this.#state === "connecting") this.#retryAtOnce = true;
     if (this.#state !== "backoff") return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
@@ -203,6 +208,7 @@ export class StreamPeer {
 
   #connect(): void {
     this.#state = "connecting";
+    this.#retryAtOnce = false;
     const request = this.#url.protocol === "https:" ? https.request : http.request;
     const req = request(this.#url, {
       headers: this.#headers,
@@ -352,7 +358,11 @@ export class StreamPeer {
     this.#queue.clear();
     this.#note(reason);
     this.#state = "backoff";
-    const delay = Math.min(this.#o.reconnectMaxMs, MIN_BACKOFF_MS * 2 ** this.#failures++);
+    if (this.#retryAtOnce) this.#failures = 0;
+    const delay = this.#retryAtOnce
+      ? 0
+      : Math.min(this.#o.reconnectMaxMs, MIN_BACKOFF_MS * 2 ** this.#failures++);
+    this.#retryAtOnce = false;
     this.#backoffMs = delay;
     this.#timer = setTimeout(() => {
       this.#timer = null;

@@ -1,5 +1,7 @@
+import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeMessages } from "../src/codec.js";
@@ -216,6 +218,39 @@ describe("HttpTransport with peer streams", () => {
     // What n1 sends now reaches n2 at once.
     a.t.send([append("n1", "n2", 2)]);
     await eventually(() => expect(b2.h.received.map((m) => m.index)).toContain(2));
+  });
+
+  it("retries at once, not after its backoff, an attempt that fails after the peer was heard from meanwhile (it was starting)", async () => {
+    // A peer that refuses streams with 503 (as a starting node does), or holds one attempt.
+    let hold = false;
+    let held: Duplex | null = null;
+    let upgrades = 0;
+    const starting = http.createServer();
+    starting.on("upgrade", (_req, socket: Duplex) => {
+      upgrades++;
+      if (hold && held === null) held = socket;
+      else socket.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    });
+    starting.listen(0, "127.0.0.1");
+    await once(starting, "listening");
+    cleanups.push(async () => {
+      held?.destroy();
+      await new Promise((r) => starting.close(r));
+    });
+    const url = `http://127.0.0.1:${(starting.address() as AddressInfo).port}`;
+    const a = await node("n1", { peers: { n2: url }, streamReconnectMaxMs: 60_000 });
+    await eventually(() => expect(a.t.stats().n2!.stream!.backoffMs).toBeGreaterThanOrEqual(640));
+    hold = true;
+    await eventually(() => expect(held).not.toBeNull());
+    // While that attempt waits, n2 (now up) opens its own stream to n1.
+    const b = await node("n2", { peers: { n1: a.url } });
+    await eventually(() => expect(b.t.stats().n1!.stream!.state).toBe("open"));
+    const before = upgrades;
+    const answeredAt = Date.now();
+    held!.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    await eventually(() => expect(upgrades).toBeGreaterThan(before));
+    // Its backoff was over a second by then.
+    expect(Date.now() - answeredAt).toBeLessThan(600);
   });
 
   it("retries a broken stream at least every streamReconnectMaxMs (default 250 ms)", async () => {
