@@ -134,6 +134,8 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
   let raft: RaftNode;
   let plan: StartPlan;
   let fresh = false;
+  /** createClient's app stream, once the app API is built (see the upgrade handler below). */
+  let appUpgrade: ReturnType<typeof appStreamHandler> | null = null;
   const replicated = new ReplicatedMachine(o.machine, o.sessionTtlMs ?? 24 * 3600_000);
   try {
     if (o.listen)
@@ -182,6 +184,19 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       stream: o.peerStream ?? true,
       ...(metrics && { observer: metrics.transportObserver }),
       ...(o.peerTls && { tls: o.peerTls }),
+    });
+    // Upgrades on the one port: peer streams from the moment the transport starts (inside
+    // RaftNode.start), not once the app API below is built: a peer that reconnects as soon as
+    // this node's own stream reaches it (a survivor answering a restarted member) is then not
+    // turned away with 503 and made to back off. Then createClient's app stream.
+    const peers = transport;
+    bound?.upgrade((req, socket, head) => {
+      if (peers.handleUpgrade(req, socket, head)) return;
+      // Not built yet: refused as before this handler was set, with 503 (the node is starting).
+      if (appUpgrade === null)
+        socket.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+      else if (!appUpgrade(req, socket, head))
+        socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
     });
     raft = await RaftNode.start({
       ...o.raft,
@@ -261,13 +276,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     bound.serve((req, res) => {
       if (!fast(req, res)) app(req, res);
     });
-    // Upgrades on the one port: peer streams, then createClient's app stream.
-    const appStream = appStreamHandler(node, apiPath, apiSecret);
-    const peers = transport;
-    bound.upgrade((req, socket, head) => {
-      if (peers.handleUpgrade(req, socket, head) || appStream(req, socket, head)) return;
-      socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-    });
+    appUpgrade = appStreamHandler(node, apiPath, apiSecret);
     const a = bound.server.address() as AddressInfo;
     logger.info(`node ${o.id}: listening on ${a.address}:${a.port}`);
   }

@@ -8,6 +8,7 @@ import { ProgressTracker, type TrackerConfig, trackerConfigToConfState } from ".
 import { type RaftConfig, type ResolvedConfig, resolveConfig } from "./config.js";
 import { entriesSize, payloadSize } from "./entries.js";
 import type { Logger } from "./logger.js";
+import { listening, listeningIgnoresVotes } from "./peerSignals.js";
 import { RaftLog } from "./raftLog.js";
 import type { Random } from "./random.js";
 import { contextKey, ReadOnly } from "./readOnly.js";
@@ -95,6 +96,8 @@ export class Raft {
    */
   readonly forwardedReads = new Set<string>();
   randomizedElectionTimeout = 0;
+  /** Voters that asked this node for a (pre-)vote in its listening window: they know of no leader. */
+  readonly votersWithoutLeader = new Set<NodeId>();
 
   readonly cfg: ResolvedConfig;
   readonly electionTimeout: number;
@@ -341,12 +344,14 @@ export class Raft {
    * Whether vote requests are ignored because a live leader may exist (Raft thesis §4.2.3):
    * one was heard from within the election timeout, or this node started less than an election
    * timeout ago and so cannot know (`ignoreVotesAfterStart`; leader leases rest on this), or it
-   * started within {@link listenTicksAfterStart} (`campaignSoonAfterStart`).
+   * started within {@link listenTicksAfterStart} (`campaignSoonAfterStart`) and the voters that
+   * asked `from` included do not yet make a quorum without a leader (see listeningIgnoresVotes).
    */
-  inLeaderLease(): boolean {
+  inLeaderLease(from?: NodeId): boolean {
     if (!this.cfg.checkQuorum) return false;
     if (this.lead !== null && this.electionElapsed < this.electionTimeout) return true;
-    if (this.cfg.campaignSoonAfterStart) return this.ticksSinceStart < this.listenTicksAfterStart();
+    if (this.cfg.campaignSoonAfterStart)
+      return listening(this) && (from === undefined || listeningIgnoresVotes(this, from));
     return this.cfg.ignoreVotesAfterStart && this.ticksSinceStart < this.electionTimeout;
   }
 
@@ -433,7 +438,7 @@ export class Raft {
         // A request from the leader itself is not ignored: it asks because it no longer leads
         // (it stepped down), so there is no leadership left to protect, nor a lease (a leader's
         // lease ends when it steps down).
-        if (!force && m.from !== this.lead && this.inLeaderLease()) {
+        if (!force && m.from !== this.lead && this.inLeaderLease(m.from)) {
           // Heard from a live leader within the election timeout: ignore (Raft thesis §4.2.3).
           const why =
             this.lead === null
