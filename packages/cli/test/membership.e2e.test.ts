@@ -17,6 +17,9 @@ async function membersOf(endpoints: string): Promise<{ id: string; kind: string 
 describe("raftkit replace and add-voter against a 3-process cluster", () => {
   let peers: Record<string, string>;
   let endpoints: string;
+  /** Runs `raftkit args…` on the cluster, giving up quickly on a new node that does not run. */
+  const impatient = (args: string[]) =>
+    ws.run([...args, "--endpoints", endpoints, "--catch-up-timeout-ms", "1500"]);
 
   it("replace stops part-way with exit 5 when the new node is not running, then resumes once it runs: members and data follow", async () => {
     peers = await startCluster(ws, ["n1", "n2", "n3"], "r");
@@ -34,16 +37,7 @@ describe("raftkit replace and add-voter against a 3-process cluster", () => {
     const n4 = `http://127.0.0.1:${await freePort()}`;
 
     // n4 is not running yet: the leader adds it as a learner, then gives up waiting for it.
-    const stopped = await ws.run([
-      "replace",
-      victim,
-      "n4",
-      n4,
-      "--endpoints",
-      endpoints,
-      "--catch-up-timeout-ms",
-      "1500",
-    ]);
+    const stopped = await impatient(["replace", victim, "n4", n4]);
     expect(stopped.code, stopped.stderr).toBe(5);
     expect(stopped.stdout).toMatch(/adding n4 as a learner\nwaiting for n4 to catch up/);
     expect(stopped.stderr).toMatch(
@@ -91,15 +85,7 @@ describe("raftkit replace and add-voter against a 3-process cluster", () => {
 
   it("add-voter stops part-way with exit 5 while the node is not running, then adds it as a learner and promotes it once it runs; again, it changes nothing", async () => {
     const n5 = `http://127.0.0.1:${await freePort()}`;
-    const stopped = await ws.run([
-      "add-voter",
-      "n5",
-      n5,
-      "--endpoints",
-      endpoints,
-      "--catch-up-timeout-ms",
-      "1500",
-    ]);
+    const stopped = await impatient(["add-voter", "n5", n5]);
     expect(stopped.code, stopped.stderr).toBe(5);
     expect(stopped.stdout).toMatch(/adding n5 as a learner\nwaiting for n5 to catch up/);
     expect(stopped.stderr).toMatch(
