@@ -50,8 +50,8 @@ export interface ClusterApi {
    * in one joint change (the voter count never drops, and no quorum ever counts the new node
    * before it holds the log), waits for the joint configuration to be left, and unpublishes
    * `oldId`. Refused with {@link MembershipRefusedError}, nothing changed, when `oldId` is not a
-   * voter or `newId` already is one. Fails with {@link MembershipStepError} naming the step; calling it again looks
-   * at the membership and resumes where it stopped. Start `newId` (with `join: true`) before or
+   * voter or `newId` already is one. Fails with {@link MembershipStepError} naming the step;
+   * calling it again looks at the membership and resumes where it stopped. Start `newId` (with `join: true`) before or
    * right after calling it: the wait for it to catch up is bounded by `catchUpTimeoutMs`.
    */
   replace(oldId: string, newId: string, address: string, options?: CatchUpOptions): Promise<void>;
