@@ -34,6 +34,11 @@ export type StatusAnswer = NodeStatus & {
   supportsMachineVersion?: number;
 };
 
+/** `voters: n1, n2, n3; learners: n4` (learners only when there are some), as the change commands print it. */
+export function membersLine(m: StatusAnswer["membership"]): string {
+  return `voters: ${m.voters.join(", ")}${m.learners.length ? `; learners: ${m.learners.join(", ")}` : ""}`;
+}
+
 /** What one member answered; `error` when it did not. */
 export interface Probe {
   endpoint: string;
@@ -118,7 +123,7 @@ function refuseImpossible(op: string, id: string, m: StatusAnswer["membership"])
             : null;
   if (problem)
     throw new CliError(
-      EXIT.FAILED,
-      `${op} ${id} refused: ${problem} (voters: ${m.voters.join(", ")}; learners: ${m.learners.join(", ") || "none"})`,
+      EXIT.REFUSED,
+      `${op} ${id} refused: ${problem} (voters: ${m.voters.join(", ")}; learners: ${m.learners.join(", ") || "none"}). Nothing was changed.`,
     );
 }

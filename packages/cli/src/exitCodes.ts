@@ -12,8 +12,10 @@ export const EXIT = {
   UNREACHABLE: 3,
   /** Damaged data: `check` found corruption, or a snapshot file fails its checksum. */
   CORRUPT: 4,
-  /** A stepped membership change (`replace`) stopped part-way: the steps printed are done; run the same command again to resume. */
+  /** A stepped membership change (`replace`, `add-voter`) stopped part-way: the steps printed are done; run the same command again to resume. */
   INCOMPLETE: 5,
+  /** A membership change the current membership makes meaningless or unsafe (e.g. replacing a node that is not a voter): nothing was changed; fix the ids. */
+  REFUSED: 6,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

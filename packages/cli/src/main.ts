@@ -9,6 +9,8 @@ export const HELP = `raftkit: run and operate a raftkit cluster
                 [--secret-file FILE] [--cluster-id ID] [--join] [--new-cluster] [--config node.json] [--verbose]
   raftkit status           --endpoints URL,… [-o table|json]
   raftkit members          --endpoints URL,… [-o table|json]
+  raftkit add-voter ID URL --endpoints URL,… [--catch-up-timeout-ms MS]
+                           (ID started with --join; learner first, promoted once caught up)
   raftkit add-learner ID URL --endpoints URL,…
   raftkit promote ID       --endpoints URL,…
   raftkit remove ID        --endpoints URL,…
@@ -22,8 +24,8 @@ export const HELP = `raftkit: run and operate a raftkit cluster
 
 The secret comes from --secret-file FILE (its first line) or RAFTKIT_SECRET, never a flag;
 --endpoints may come from RAFTKIT_ENDPOINTS. Exit codes: 0 ok, 1 operation failed or a member
-unhealthy, 2 usage, 3 no endpoint answered or no leader, 4 corrupt data, 5 replace stopped
-part-way (run it again to resume).
+unhealthy, 2 usage, 3 no endpoint answered or no leader, 4 corrupt data, 5 replace or add-voter
+stopped part-way (run it again to resume), 6 membership change refused (nothing changed).
 `;
 
 const OPTIONS = {
@@ -88,6 +90,12 @@ async function run(argv: string[]): Promise<ExitCode> {
       throw usage(`${command}: expected ${shape}, got ${args.length ? args.join(" ") : "nothing"}`);
   };
   const client = () => ({ endpoints: v.endpoints, secret: readSecret(v["secret-file"], false), timeoutMs });
+  const stepped = () => ({
+    ...client(),
+    ...(v["catch-up-timeout-ms"] !== undefined && {
+      catchUpTimeoutMs: positive("--catch-up-timeout-ms", v["catch-up-timeout-ms"]),
+    }),
+  });
 
   switch (command) {
     case "start":
@@ -114,14 +122,12 @@ async function run(argv: string[]): Promise<ExitCode> {
     case "add-learner":
       arity(2, "ID URL");
       return (await import("./commands/members.js")).changeCommand("addLearner", args[0]!, args[1], client());
+    case "add-voter":
+      arity(2, "ID URL");
+      return (await import("./commands/addVoter.js")).addVoterCommand(args[0]!, args[1]!, stepped());
     case "replace":
       arity(3, "OLD NEW URL");
-      return (await import("./commands/replace.js")).replaceCommand(args[0]!, args[1]!, args[2]!, {
-        ...client(),
-        ...(v["catch-up-timeout-ms"] !== undefined && {
-          catchUpTimeoutMs: positive("--catch-up-timeout-ms", v["catch-up-timeout-ms"]),
-        }),
-      });
+      return (await import("./commands/replace.js")).replaceCommand(args[0]!, args[1]!, args[2]!, stepped());
     case "promote":
     case "remove":
     case "transfer-leader":

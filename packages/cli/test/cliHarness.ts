@@ -4,12 +4,21 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { defineMachine } from "@raftkit/sdk";
+import { afterAll, beforeAll } from "vitest";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = join(here, "..");
 export const BIN = join(pkg, "dist/bin.js");
 export const MACHINE = join(here, "fixtures/counter.mjs");
 export const SECRET = "cli-test-secret";
+
+/** The shape of the fixture machine (fixtures/counter.mjs), for a typed client. */
+export const fixtureCounter = defineMachine({
+  initial: () => ({ n: 0, log: [] as number[] }),
+  commands: { add: (s, by: number) => (s.n += by) },
+  queries: { value: (s) => s.n, log: (s) => s.log },
+});
 
 /** Builds every package's dist, as `pnpm build` does: the CLI runs the SDK, core, store and transport from theirs. */
 export function buildCli(): void {
@@ -121,10 +130,47 @@ export class Workspace {
     });
   }
 
+  /**
+   * Starts `id` with `raftkit start --join` at `url` as `<prefix>-<id>` (data in `<prefix>/<id>`),
+   * knowing the members `peers` and itself; resolves with its ready line.
+   */
+  join(prefix: string, id: string, url: string, peers: Record<string, string>): Promise<string> {
+    return this.start(`${prefix}-${id}`, [
+      "--machine",
+      MACHINE,
+      "--id",
+      id,
+      "--data-dir",
+      join(this.base, prefix, id),
+      "--join",
+      "--peers",
+      peerList({ ...peers, [id]: url }),
+      "--listen",
+      new URL(url).host,
+    ]);
+  }
+
   async cleanup(): Promise<void> {
     await Promise.all([...this.procs.keys()].map((n) => this.stop(n, "SIGKILL")));
     rmSync(this.base, { recursive: true, force: true });
   }
+}
+
+/** `id=url,…`, as `--peers` takes it. */
+export const peerList = (peers: Record<string, string>): string =>
+  Object.entries(peers)
+    .map(([id, url]) => `${id}=${url}`)
+    .join(",");
+
+/**
+ * The test file's Workspace: the CLI is built before its tests, and the workspace cleaned up
+ * after them (call at the top level of a test file).
+ */
+export function useWorkspace(): Workspace {
+  const ws = new Workspace();
+  beforeAll(buildCli, 300_000);
+  afterAll(() => ws.cleanup());
+  return ws;
 }
 
 /** Starts `ids` with `raftkit start` on fresh ports (or those given); resolves with the peers map. */
@@ -136,9 +182,6 @@ export async function startCluster(
 ): Promise<Record<string, string>> {
   const peers: Record<string, string> = {};
   for (const id of ids) peers[id] = `http://127.0.0.1:${await freePort()}`;
-  const peerList = Object.entries(peers)
-    .map(([id, url]) => `${id}=${url}`)
-    .join(",");
   for (const id of ids) {
     const dataDir = join(ws.base, prefix, id);
     if (restoreFrom) {
@@ -151,7 +194,7 @@ export async function startCluster(
         "--id",
         id,
         "--peers",
-        peerList,
+        peerList(peers),
       ]);
       if (r.code !== 0) throw new Error(`snapshot restore for ${id} failed (${r.code}): ${r.stderr}`);
     }
@@ -166,7 +209,7 @@ export async function startCluster(
         "--data-dir",
         join(ws.base, prefix, id),
         "--peers",
-        peerList,
+        peerList(peers),
         "--listen",
         new URL(peers[id]!).host,
       ]),

@@ -1,14 +1,7 @@
 import { join } from "node:path";
-import { createClient, defineMachine } from "@raftkit/sdk";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCli, freePort, MACHINE, SECRET, startCluster, Workspace, waitFor } from "./cliHarness.js";
-
-/** The fixture machine's shape, for a typed client. */
-const counter = defineMachine({
-  initial: () => ({ n: 0, log: [] as number[] }),
-  commands: { add: (s, by: number) => (s.n += by) },
-  queries: { value: (s) => s.n, log: (s) => s.log },
-});
+import { createClient } from "@raftkit/sdk";
+import { describe, expect, it } from "vitest";
+import { type fixtureCounter, freePort, SECRET, startCluster, useWorkspace, waitFor } from "./cliHarness.js";
 
 interface Row {
   id: string;
@@ -21,14 +14,7 @@ interface Row {
   address: string | null;
 }
 
-let ws: Workspace;
-beforeAll(() => {
-  buildCli();
-  ws = new Workspace();
-}, 300_000);
-afterAll(async () => {
-  await ws.cleanup();
-});
+const ws = useWorkspace();
 
 const endpointsOf = (peers: Record<string, string>): string => Object.values(peers).join(",");
 
@@ -65,7 +51,7 @@ describe("raftkit against a 3-process cluster started with raftkit start", () =>
   }, 120_000);
 
   it("members, add-learner, promote, transfer-leader and remove", async () => {
-    const client = createClient<typeof counter>({
+    const client = createClient<typeof fixtureCounter>({
       endpoints: Object.values(peers).map((u) => `${u}/raftkit`),
       secret: SECRET,
     });
@@ -75,21 +61,7 @@ describe("raftkit against a 3-process cluster started with raftkit start", () =>
     const added = await ws.run(["add-learner", "n4", n4, "--endpoints", endpoints]);
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toMatch(/added n4 as a learner/);
-    await ws.start("a-n4", [
-      "--machine",
-      MACHINE,
-      "--id",
-      "n4",
-      "--data-dir",
-      join(ws.base, "a", "n4"),
-      "--join",
-      "--peers",
-      `${Object.entries(peers)
-        .map(([id, u]) => `${id}=${u}`)
-        .join(",")},n4=${n4}`,
-      "--listen",
-      new URL(n4).host,
-    ]);
+    await ws.join("a", "n4", n4, peers);
     const members = await ws.run(["members", "--endpoints", endpoints, "-o", "json"]);
     expect(JSON.parse(members.stdout)).toContainEqual(
       expect.objectContaining({ id: "n4", kind: "learner", address: n4 }),
@@ -115,14 +87,14 @@ describe("raftkit against a 3-process cluster started with raftkit start", () =>
     expect(await ws.stop("a-n4")).toBe(0);
 
     const refused = await ws.run(["promote", "nobody", "--endpoints", endpoints]);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(6);
     expect(refused.stderr).toMatch(
       /promote nobody refused: nobody is not a member: add it with add-learner first/,
     );
   }, 120_000);
 
   it("snapshot save, then restore into a NEW 3-node cluster gives the same state", async () => {
-    const client = createClient<typeof counter>({
+    const client = createClient<typeof fixtureCounter>({
       endpoints: Object.values(peers).map((u) => `${u}/raftkit`),
       secret: SECRET,
     });
@@ -137,7 +109,7 @@ describe("raftkit against a 3-process cluster started with raftkit start", () =>
     );
 
     const fresh = await startCluster(ws, ["m1", "m2", "m3"], "b", file);
-    const restored = createClient<typeof counter>({
+    const restored = createClient<typeof fixtureCounter>({
       endpoints: Object.values(fresh).map((u) => `${u}/raftkit`),
       secret: SECRET,
     });

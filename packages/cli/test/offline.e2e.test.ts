@@ -1,17 +1,10 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openFileStorage } from "@raftkit/store-fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCli, freePort, MACHINE, Workspace, waitFor } from "./cliHarness.js";
+import { describe, expect, it } from "vitest";
+import { freePort, MACHINE, useWorkspace, waitFor } from "./cliHarness.js";
 
-let ws: Workspace;
-beforeAll(() => {
-  buildCli();
-  ws = new Workspace();
-}, 300_000);
-afterAll(async () => {
-  await ws.cleanup();
-});
+const ws = useWorkspace();
 
 /** Starts a one-member cluster `id` in `dir` with raftkit start and stops it, leaving a used data directory. */
 async function runOnce(id: string, dir: string): Promise<{ peers: string; listen: string }> {

@@ -33,7 +33,8 @@ export type RaftkitErrorCode =
   | "MACHINE_TOO_OLD"
   | "COMMAND_NOT_AVAILABLE"
   | "UPGRADE_REFUSED"
-  | "MEMBERSHIP_INCOMPLETE";
+  | "MEMBERSHIP_INCOMPLETE"
+  | "MEMBERSHIP_REFUSED";
 
 /** Base class of every error raftkit throws on purpose. `code` says what happened; the message says what to do. */
 export class RaftkitError extends Error {

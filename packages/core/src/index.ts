@@ -37,7 +37,7 @@ export { entrySize } from "./raft/entries.js";
 export type { LogFields, Logger } from "./raft/logger.js";
 export { silentLogger } from "./raft/logger.js";
 export type { Random } from "./raft/random.js";
-export { SeededRandom } from "./raft/random.js";
+export { deriveSeed, SeededRandom } from "./raft/random.js";
 export { RawNode } from "./raft/rawNode.js";
 export type { InitialState, Storage, StorageBatch, WritableStorage } from "./raft/storage.js";
 export { MemoryStorage } from "./raft/storage.js";

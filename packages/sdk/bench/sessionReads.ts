@@ -8,22 +8,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defineMachine } from "../src/defineMachine.js";
 import { startNode } from "../src/startNode.js";
+import { counter } from "../test/counterMachine.js";
 import { freePort } from "./freePort.js";
 import { loadRunPhase, type PhaseResult, table } from "./loadgen.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const counter = defineMachine({
-  initial: () => ({ n: 0 }),
-  commands: {
-    add(s, by: number) {
-      s.n += by;
-      return s.n;
-    },
-  },
-  queries: { value: (s) => s.n },
-});
 
 const dir = mkdtempSync(join(tmpdir(), "raftkit-bench-session-"));
 const ids = ["s1", "s2", "s3"];

@@ -11,7 +11,7 @@ import type { Subscription } from "rxjs";
 import { bearerToken, secretMatches } from "./auth.js";
 import { runBatchCalls, runCommand, runQuery } from "./batchCalls.js";
 import { InvalidCallOptionsError } from "./callOptions.js";
-import { MembershipStepError } from "./cluster/membershipErrors.js";
+import { MembershipRefusedError, MembershipStepError } from "./cluster/membershipErrors.js";
 import { createClusterRouter } from "./clusterRoutes.js";
 import { DivergedError } from "./divergence.js";
 import {
@@ -95,6 +95,9 @@ export function toApiError(e: unknown, node: string): { status: number; body: Ap
   } else if (e instanceof MembershipStepError) {
     code = "MEMBERSHIP_INCOMPLETE";
     body.error.membership = e.toWire();
+  } else if (e instanceof MembershipRefusedError) {
+    code = "MEMBERSHIP_REFUSED";
+    body.error.refused = { call: e.call, reason: e.reason };
   } else if (e instanceof RaftkitError && e.code === "DECODE") code = "DECODE";
   body.error.code = code;
   return { status: errorStatus[code], body };

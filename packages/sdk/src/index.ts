@@ -11,7 +11,7 @@ export type { CatchUpProgress } from "./cluster/catchUp.js";
 export type { AddVoterOptions, CatchUpOptions } from "./cluster/clusterApi.js";
 export { errorFromApi, runMembershipCall } from "./cluster/membershipCall.js";
 export type { MembershipStepFailure } from "./cluster/membershipErrors.js";
-export { MembershipStepError } from "./cluster/membershipErrors.js";
+export { MembershipRefusedError, MembershipStepError } from "./cluster/membershipErrors.js";
 export type {
   MembershipOperation,
   MembershipProgress,

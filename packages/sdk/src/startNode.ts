@@ -25,7 +25,7 @@ import type { AnyMachine } from "./types.js";
 export interface StartNodeOptions<M extends AnyMachine> {
   /** The machine every member runs (the same definition everywhere). */
   machine: M;
-  /** This node's id: stable, unique in the cluster, never reused after removal. */
+  /** This node's id: stable and unique in the cluster; reusable after removal only with an empty data directory, the old one deleted (docs/membership.md). */
   id: string;
   /**
    * The base URL of every initial member, this node included, e.g.

@@ -53,6 +53,7 @@ export const errorStatus = {
   COMMAND_NOT_AVAILABLE: 409,
   UPGRADE_REFUSED: 409,
   MEMBERSHIP_INCOMPLETE: 409,
+  MEMBERSHIP_REFUSED: 409,
   INTERNAL: 500,
 } as const;
 
@@ -78,6 +79,8 @@ export interface ApiErrorBody {
     lacking?: Record<string, number>;
     /** For MEMBERSHIP_INCOMPLETE: the step that failed, the steps done before it, and why. */
     membership?: MembershipStepFailure;
+    /** For MEMBERSHIP_REFUSED: the call refused, and why (nothing was changed). */
+    refused?: { call: string; reason: string };
     /** For VALIDATION: the operation whose argument was refused. */
     operation?: { kind: "command" | "query"; name: string };
     /** The node that answered. */

@@ -9,20 +9,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiConnection } from "../src/apiConnection.js";
 import { APP_STREAM_PROTOCOL, type StreamAnswer } from "../src/appStream.js";
 import { createClient } from "../src/createClient.js";
-import { defineMachine } from "../src/defineMachine.js";
 import { type RaftkitNode, startNode } from "../src/startNode.js";
 import { decodeBody, encodeBody } from "../src/wire.js";
-
-const counter = defineMachine({
-  initial: () => ({ n: 0 }),
-  commands: {
-    add(s, by: number) {
-      s.n += by;
-      return s.n;
-    },
-  },
-  queries: { value: (s) => s.n },
-});
+import { counter } from "./counterMachine.js";
 
 const SECRET = "app-stream-secret";
 const dirs: string[] = [];

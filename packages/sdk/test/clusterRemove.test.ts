@@ -1,18 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { defineMachine } from "../src/defineMachine.js";
 import { PUBLISH } from "../src/replicatedMachine.js";
+import { counter } from "./counterMachine.js";
 import { LocalCluster, useFakeTime } from "./localCluster.js";
-
-const counter = defineMachine({
-  initial: () => ({ n: 0 }),
-  commands: {
-    add(s, by: number) {
-      s.n += by;
-      return s.n;
-    },
-  },
-  queries: { value: (s) => s.n },
-});
 
 type Node = ReturnType<LocalCluster<typeof counter>["node"]>;
 

@@ -1,31 +1,16 @@
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
-import { MembershipStepError } from "../src/cluster/membershipErrors.js";
+import { MembershipRefusedError, MembershipStepError } from "../src/cluster/membershipErrors.js";
 import type { MembershipProgress } from "../src/cluster/membershipProgress.js";
 import { createClient } from "../src/createClient.js";
-import { defineMachine } from "../src/defineMachine.js";
-import { createAppRouter } from "../src/httpApi.js";
 import type { ApiErrorBody } from "../src/wire.js";
+import { closeAppServers, serveCluster } from "./appServers.js";
+import { counter } from "./counterMachine.js";
 import { LocalCluster, waitFor } from "./localCluster.js";
 
-const counter = defineMachine({
-  initial: () => ({ n: 0 }),
-  commands: {
-    add(s, by: number) {
-      s.n += by;
-      return s.n;
-    },
-  },
-  queries: { value: (s) => s.n },
-});
-
-const servers: Server[] = [];
 let cluster: LocalCluster<typeof counter> | null = null;
 
 afterEach(async () => {
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  await closeAppServers();
   await cluster?.stopAll();
   cluster = null;
 });
@@ -40,20 +25,9 @@ async function served(): Promise<{ endpoints: string[]; c: LocalCluster<typeof c
   );
   cluster = c;
   await c.startReady();
-  const urls: Record<string, string> = {};
-  for (const id of c.ids) {
-    const app = express();
-    app.use(
-      "/raftkit",
-      createAppRouter(c.node(id), () => urls),
-    );
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise((r) => server.once("listening", r));
-    servers.push(server);
-    urls[id] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
+  const endpoints = await serveCluster(c);
   for (let i = 0; i < 20; i++) await c.leader()!.commands.add(1);
-  return { endpoints: c.ids.map((id) => `${urls[id]}/raftkit`), c };
+  return { endpoints, c };
 }
 
 describe("cluster.replace over the app API", () => {
@@ -115,5 +89,42 @@ describe("cluster.replace over the app API", () => {
     await waitFor(() => c.leader()?.status().membership.voters.includes("d") === true);
     expect(c.leader()!.status().membership.voters).not.toContain(victim);
     expect(await client.query.value()).toBe(20);
+  });
+
+  it("refuses an old id that is not a voter, or a new id that already is one, with 409 MEMBERSHIP_REFUSED before changing anything", async () => {
+    const { endpoints, c } = await served();
+    const leader = c.leader()!;
+    const leaderUrl = endpoints[c.ids.indexOf(leader.id)]!;
+    const before = leader.status().membership;
+    const post = (body: Record<string, string>) =>
+      fetch(`${leaderUrl}/cluster/replace`, { method: "POST", body: JSON.stringify({ json: body }) });
+
+    const notVoter = await post({ id: "n9", newId: "d", address: "mem://d" });
+    expect(notVoter.status).toBe(409);
+    const { error } = (await notVoter.json()) as ApiErrorBody;
+    expect(error).toMatchObject({ code: "MEMBERSHIP_REFUSED", refused: { call: "replace(n9 → d)" } });
+    expect(error.message).toBe(
+      "replace(n9 → d) refused: n9 is not a voter of this cluster (voters: a, b, c). Nothing was changed.",
+    );
+    const alreadyVoter = await post({ id: "a", newId: "b", address: "mem://b" });
+    expect(alreadyVoter.status).toBe(409);
+    expect(((await alreadyVoter.json()) as ApiErrorBody).error.message).toMatch(
+      /^replace\(a → b\) refused: b is already a voter of this cluster \(voters: a, b, c\)/,
+    );
+
+    // In process and through createClient alike: a typed error, and the membership untouched.
+    await expect(leader.cluster.replace("n9", "d", "mem://d")).rejects.toBeInstanceOf(MembershipRefusedError);
+    await expect(leader.cluster.replace("a", "a", "mem://a")).rejects.toMatchObject({
+      code: "MEMBERSHIP_REFUSED",
+      reason: "the new node needs an id other than a",
+    });
+    const client = createClient<typeof counter>({ endpoints });
+    const refused = await client.cluster.replace("n9", "d", "mem://d").catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(MembershipRefusedError);
+    expect(refused).toMatchObject({
+      code: "MEMBERSHIP_REFUSED",
+      reason: expect.stringMatching(/^n9 is not a voter/),
+    });
+    expect(leader.status().membership).toEqual(before);
   });
 });

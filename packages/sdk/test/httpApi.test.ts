@@ -1,13 +1,10 @@
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { StoppedError } from "@raftkit/core";
-import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiError, createClient } from "../src/createClient.js";
 import { defineMachine } from "../src/defineMachine.js";
 import { CommandError, DecodeError, UnknownOperationError } from "../src/errors.js";
-import { createAppRouter } from "../src/httpApi.js";
 import { encodeBody } from "../src/wire.js";
+import { closeAppServer, closeAppServers, serveCluster } from "./appServers.js";
 import { LocalCluster, waitFor } from "./localCluster.js";
 
 const counter = defineMachine({
@@ -26,11 +23,10 @@ const counter = defineMachine({
 });
 
 const SECRET = "s3cret";
-const servers: Server[] = [];
 let cluster: LocalCluster<typeof counter> | null = null;
 
 afterEach(async () => {
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  await closeAppServers();
   await cluster?.stopAll();
   cluster = null;
 });
@@ -41,21 +37,10 @@ async function startServed(
   const c = new LocalCluster(counter, undefined, {}, sessionTtlMs === undefined ? {} : { sessionTtlMs });
   cluster = c;
   await c.startAll();
-  const urls: Record<string, string> = {};
-  for (const id of c.ids) {
-    const app = express();
-    app.use(
-      "/raftkit",
-      createAppRouter(c.node(id), () => urls, { secret: SECRET }),
-    );
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise((r) => server.once("listening", r));
-    servers.push(server);
-    urls[id] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
+  const endpoints = await serveCluster(c, { secret: SECRET });
   // Bootstrap entries plus the new leader's empty entry are applied: the cluster is quiet.
   await waitFor(() => (c.leader()?.status().applied ?? 0) >= c.ids.length + 1);
-  return { endpoints: c.ids.map((id) => `${urls[id]}/raftkit`), c };
+  return { endpoints, c };
 }
 
 describe("the app API and createClient", () => {
@@ -118,9 +103,7 @@ describe("the app API and createClient", () => {
     const client = createClient<typeof counter>({ endpoints, secret: SECRET, requestTimeoutMs: 1_000 });
     await client.commands.add(1);
     const leader = c.leader()!;
-    const leaderIndex = c.ids.indexOf(leader.id);
-    await new Promise((r) => servers[leaderIndex]!.close(r));
-    servers[leaderIndex]!.closeAllConnections();
+    await closeAppServer(endpoints[c.ids.indexOf(leader.id)]!);
     await leader.stop();
     for (let i = 0; i < 5; i++) await client.commands.add(1);
     expect(await client.query.value()).toBe(6);

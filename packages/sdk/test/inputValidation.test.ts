@@ -1,12 +1,9 @@
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createClient } from "../src/createClient.js";
 import { defineMachine } from "../src/defineMachine.js";
 import { ValidationError } from "../src/errors.js";
-import { createAppRouter } from "../src/httpApi.js";
+import { closeAppServers, serveApp } from "./appServers.js";
 import { LocalCluster } from "./localCluster.js";
 
 const locks = defineMachine({
@@ -35,10 +32,9 @@ const locks = defineMachine({
   },
 });
 
-const servers: Server[] = [];
 let cluster: LocalCluster<typeof locks> | null = null;
 afterEach(async () => {
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  await closeAppServers();
   await cluster?.stopAll();
   cluster = null;
 });
@@ -78,17 +74,7 @@ describe("commands and queries declared with an input schema", () => {
 
   it("answers HTTP 400 VALIDATION with the issues, and createClient throws ValidationError", async () => {
     const c = await started();
-    const urls: Record<string, string> = {};
-    const id = c.leader()!.id;
-    const app = express();
-    app.use(
-      "/raftkit",
-      createAppRouter(c.node(id), () => urls),
-    );
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise((r) => server.once("listening", r));
-    servers.push(server);
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/raftkit`;
+    const url = `${await serveApp(c.node(c.leader()!.id), {})}/raftkit`;
     const res = await fetch(`${url}/commands/acquire`, {
       method: "POST",
       body: JSON.stringify({ json: { arg: { name: "x", ttlMs: -1 } } }),

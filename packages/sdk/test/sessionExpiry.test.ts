@@ -1,22 +1,12 @@
 import type { Entry } from "@raftkit/core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { encodeValue } from "../src/codec.js";
-import { defineMachine } from "../src/defineMachine.js";
 import type { CommandRunner } from "../src/machineNode.js";
 import { type CommandPayload, ReplicatedMachine } from "../src/replicatedMachine.js";
+import { counter } from "./counterMachine.js";
 import { LocalCluster, useFakeTime } from "./localCluster.js";
 
 const TTL = 1_000;
-const counter = defineMachine({
-  initial: () => ({ n: 0 }),
-  commands: {
-    add(s, by: number) {
-      s.n += by;
-      return s.n;
-    },
-  },
-  queries: { value: (s) => s.n },
-});
 
 /** A session id stamped with its creation time, as CommandRunner and createClient make them. */
 const stamped = (created: number, k: number): string =>

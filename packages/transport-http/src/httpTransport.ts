@@ -235,16 +235,22 @@ export class HttpTransport implements Transport {
     if (old !== undefined) void old.close();
     this.#streams.get(id)?.close();
     this.#streams.delete(id);
+    // What the stream and the request client to this peer both need.
+    const peer = {
+      nodeId: this.#nodeId,
+      peerId: id,
+      address: url,
+      clusterId: this.#options.clusterId,
+      secret: this.#options.secret,
+      tls: this.#options.tls,
+      logger: this.#logger,
+      observer: this.#options.observer ?? {},
+    };
     if (this.#options.stream === true) {
       this.#streams.set(
         id,
         new StreamPeer({
-          nodeId: this.#nodeId,
-          peerId: id,
-          address: url,
-          clusterId: this.#options.clusterId,
-          secret: this.#options.secret,
-          tls: this.#options.tls,
+          ...peer,
           maxQueueBytes: this.#limits.maxQueueBytes,
           maxQueueMessages: this.#limits.maxQueueMessages,
           maxBatchBytes: this.#limits.maxBatchBytes,
@@ -253,8 +259,6 @@ export class HttpTransport implements Transport {
           idleTimeoutMs: positive("streamIdleTimeoutMs", this.#options.streamIdleTimeoutMs, 3000),
           unsupportedRetryMs: 30_000,
           reconnectMaxMs: positive("streamReconnectMaxMs", this.#options.streamReconnectMaxMs, 250),
-          logger: this.#logger,
-          observer: this.#options.observer ?? {},
           unreachable: (peer) => this.#handler?.reportUnreachable(peer),
           gone: (peer) => this.#handler?.reportGone?.(peer),
           reachable: (peer) => this.#handler?.reportReachable?.(peer),
@@ -265,15 +269,8 @@ export class HttpTransport implements Transport {
     this.#peers.set(
       id,
       new PeerClient({
-        nodeId: this.#nodeId,
-        peerId: id,
-        address: url,
-        clusterId: this.#options.clusterId,
-        secret: this.#options.secret,
-        tls: this.#options.tls,
+        ...peer,
         ...this.#limits,
-        logger: this.#logger,
-        observer: this.#options.observer ?? {},
         events: {
           unreachable: (peer) => this.#handler?.reportUnreachable(peer),
           snapshot: (peer, ok) => this.#handler?.reportSnapshot(peer, ok),

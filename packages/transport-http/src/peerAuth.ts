@@ -47,3 +47,13 @@ export function peerHeaders(clusterId: string, secret: string, from: string): Re
     [FROM_HEADER]: encodeURIComponent(from),
   };
 }
+
+/** A peer header as sent (peer headers are URI-encoded); undefined when absent, as is when not valid encoding. */
+export function decodeHeader(v: string | string[] | undefined): string | undefined {
+  if (typeof v !== "string") return undefined;
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+}

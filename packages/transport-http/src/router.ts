@@ -4,7 +4,7 @@ import express, { type Router } from "express";
 import { decodeMessages } from "./codec.js";
 import { MalformedMessageError, TransportNotRunningError } from "./errors.js";
 import { messageProblem } from "./messageChecks.js";
-import { assertSecretFormat, CLUSTER_HEADER, FROM_HEADER, secretCheck } from "./peerAuth.js";
+import { assertSecretFormat, CLUSTER_HEADER, decodeHeader, FROM_HEADER, secretCheck } from "./peerAuth.js";
 import { type BodyOutcome, readBody } from "./readBody.js";
 import { decodeSnapshotFrame } from "./snapshotFrame.js";
 import { STREAM_PATH } from "./streamServer.js";
@@ -68,15 +68,6 @@ class Refusal {
     readonly code: PeerErrorCode,
     readonly message: string,
   ) {}
-}
-
-function decodeHeader(v: string | string[] | undefined): string | undefined {
-  if (typeof v !== "string") return undefined;
-  try {
-    return decodeURIComponent(v);
-  } catch {
-    return v;
-  }
 }
 
 /** Who sent a request, as well as can be told, for error messages. */

@@ -14,7 +14,7 @@ import {
   FrameError,
 } from "./frames.js";
 import { messageProblem } from "./messageChecks.js";
-import { CLUSTER_HEADER, FROM_HEADER, secretCheck } from "./peerAuth.js";
+import { CLUSTER_HEADER, decodeHeader, FROM_HEADER, secretCheck } from "./peerAuth.js";
 import type { PeerErrorCode, PeerMessageHandler } from "./router.js";
 
 /*
@@ -57,15 +57,6 @@ export interface StreamServerOptions {
   /** `peer` opened a stream to this node (the handshake passed): it is up. */
   onPeerStream?: (peer: NodeId) => void;
   logger?: Logger;
-}
-
-function decodeHeader(v: string | string[] | undefined): string | undefined {
-  if (typeof v !== "string") return undefined;
-  try {
-    return decodeURIComponent(v);
-  } catch {
-    return v;
-  }
 }
 
 function closeFrame(code: PeerErrorCode | "UPGRADE_REQUIRED", message: string): Buffer {

@@ -1,4 +1,4 @@
-import { clusterOp, parseEndpoints } from "../cluster.js";
+import { clusterOp, membersLine, parseEndpoints } from "../cluster.js";
 import { EXIT, type ExitCode } from "../exitCodes.js";
 import { renderTable } from "../table.js";
 import { clusterStatus } from "./status.js";
@@ -44,15 +44,12 @@ export async function changeCommand(
     { id, ...(address && { address }) },
     o.timeoutMs,
   );
-  const m = status.membership;
   const done = {
     addLearner: `added ${id} as a learner; start it with --join, then promote it once it has caught up (raftkit status shows its lag)`,
     promote: `promoted ${id} to voter`,
     remove: `removed ${id}; never start it again with its old id and data directory`,
     transfer: `leadership moved to ${id}`,
   }[op];
-  process.stdout.write(
-    `${done}\nvoters: ${m.voters.join(", ")}${m.learners.length ? `; learners: ${m.learners.join(", ")}` : ""}\n`,
-  );
+  process.stdout.write(`${done}\n${membersLine(status.membership)}\n`);
   return EXIT.OK;
 }

@@ -33,3 +33,24 @@ export class SeededRandom implements Random {
     return items[this.int(items.length)] as T;
   }
 }
+
+/**
+ * Mixes a seed with small numbers into an independent 32-bit seed, so each part of a simulation
+ * (a node, the network, faults, clients, …) draws from its own {@link SeededRandom} stream and
+ * adding draws to one leaves the others unchanged.
+ */
+export function deriveSeed(seed: number, ...parts: number[]): number {
+  let h = fmix32(seed >>> 0);
+  for (const p of parts) h = fmix32((h + Math.imul(p + 1, 0x9e3779b9)) >>> 0);
+  return h;
+}
+
+/** MurmurHash3's finalizer: a bijection on 32-bit numbers that mixes every bit into every other. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

@@ -1,4 +1,4 @@
-/** A node's identity in the cluster. Stable for the node's lifetime; never reused after removal. */
+/** A node's identity in the cluster. Stable for the node's lifetime; reusable after removal only with a new, empty data directory (docs/membership.md). */
 export type NodeId = string;
 
 /** The absent node: no leader known, no vote cast. */

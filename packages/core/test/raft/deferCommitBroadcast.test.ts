@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { enc, ofType, steadyLeader } from "../helpers/unit.js";
 
+/** A deferring leader whose entry 2 both followers acknowledged: committed, and no follower told yet. */
+function committedQuietly(): ReturnType<typeof steadyLeader> {
+  const n = steadyLeader(["a", "b", "c"], { deferCommitBroadcast: true });
+  n.rn.propose(enc("x"));
+  n.persist();
+  n.step({ type: "appendResponse", from: "b", term: 1, index: 2 });
+  n.step({ type: "appendResponse", from: "c", term: 1, index: 2 });
+  n.take();
+  return n;
+}
+
 describe("deferCommitBroadcast: a new commit rides on the next append", () => {
   it("by default a leader sends every follower an empty append when its commit advances (etcd)", () => {
     const n = steadyLeader();
@@ -33,12 +44,7 @@ describe("deferCommitBroadcast: a new commit rides on the next append", () => {
   });
 
   it("broadcastCommit sends it to the followers that were not told, as empty appends", () => {
-    const n = steadyLeader(["a", "b", "c"], { deferCommitBroadcast: true });
-    n.rn.propose(enc("x"));
-    n.persist();
-    n.step({ type: "appendResponse", from: "b", term: 1, index: 2 });
-    n.step({ type: "appendResponse", from: "c", term: 1, index: 2 });
-    n.take();
+    const n = committedQuietly();
     n.rn.broadcastCommit();
     expect(ofType(n.take(), "append").map((m) => [m.to, m.entries.length, m.commit])).toEqual([
       ["b", 0, 2],
@@ -50,12 +56,7 @@ describe("deferCommitBroadcast: a new commit rides on the next append", () => {
   });
 
   it("a heartbeat tells a follower the commit it holds the entries for", () => {
-    const n = steadyLeader(["a", "b", "c"], { deferCommitBroadcast: true });
-    n.rn.propose(enc("x"));
-    n.persist();
-    n.step({ type: "appendResponse", from: "b", term: 1, index: 2 });
-    n.step({ type: "appendResponse", from: "c", term: 1, index: 2 });
-    n.take();
+    const n = committedQuietly();
     n.tick();
     expect(ofType(n.take(), "heartbeat").map((m) => [m.to, m.commit])).toEqual([
       ["b", 2],

@@ -4,10 +4,11 @@ import type { MachineUpgrade } from "../machineUpgrade.js";
 import { type CatchUpProgress, waitCaughtUp } from "./catchUp.js";
 import { askLeader } from "./leaderView.js";
 import { isMember, memberIds } from "./members.js";
+import { MembershipRefusedError } from "./membershipErrors.js";
 import type { MembershipProgress } from "./membershipProgress.js";
 import { type MembershipRun, startRun } from "./membershipRun.js";
 
-export { MembershipStepError } from "./membershipErrors.js";
+export { MembershipRefusedError, MembershipStepError } from "./membershipErrors.js";
 export type { MembershipOperation, MembershipProgress, MembershipStep } from "./membershipProgress.js";
 
 /** How a new member is brought up to date before it votes. */
@@ -48,8 +49,9 @@ export interface ClusterApi {
    * waits until it has caught up (a snapshot included), then promotes it and removes `oldId`
    * in one joint change (the voter count never drops, and no quorum ever counts the new node
    * before it holds the log), waits for the joint configuration to be left, and unpublishes
-   * `oldId`. Fails with {@link MembershipStepError} naming the step; calling it again looks
-   * at the membership and resumes where it stopped. Start `newId` (with `join: true`) before or
+   * `oldId`. Refused with {@link MembershipRefusedError}, nothing changed, when `oldId` is not a
+   * voter or `newId` already is one. Fails with {@link MembershipStepError} naming the step;
+   * calling it again looks at the membership and resumes where it stopped. Start `newId` (with `join: true`) before or
    * right after calling it: the wait for it to catch up is bounded by `catchUpTimeoutMs`.
    */
   replace(oldId: string, newId: string, address: string, options?: CatchUpOptions): Promise<void>;
@@ -83,6 +85,26 @@ const isLearner = (m: ConfState, id: string): boolean => has(m.learners, id) || 
 const inJoint = (m: ConfState): boolean => m.votersOutgoing.length > 0;
 
 const POLL_MS = 100;
+
+/**
+ * Refuses a replace that the membership (outside a joint change) makes meaningless, before it
+ * changes anything: `oldId` must be a voter and `newId` not yet one. The one exception is the
+ * state a completed swap leaves (`newId` a voter, `oldId` gone), which a retry resumes from.
+ */
+function refuseReplace(m: ConfState, oldId: string, newId: string, call: string): void {
+  const voters = `voters: ${m.voters.join(", ")}`;
+  const swapped = isVoter(m, newId) && !isMember(m, oldId);
+  if (!isVoter(m, oldId) && !swapped)
+    throw new MembershipRefusedError(
+      call,
+      `${oldId} is not a voter of this cluster (${voters}${isLearner(m, oldId) ? `; ${oldId} is a learner: remove it instead` : ""})`,
+    );
+  if (isVoter(m, newId) && isVoter(m, oldId))
+    throw new MembershipRefusedError(
+      call,
+      `${newId} is already a voter of this cluster (${voters}): give the new node an id that is not a member`,
+    );
+}
 
 /** Builds the {@link ClusterApi} of one node. @internal */
 export function createClusterApi(d: ClusterDeps): ClusterApi {
@@ -189,7 +211,8 @@ export function createClusterApi(d: ClusterDeps): ClusterApi {
     upgradeMachine: (target) => d.upgradeMachine(target),
     async replace(oldId, newId, address, o = {}) {
       const run = startRun("replace", `replace(${oldId} → ${newId})`, o.onProgress);
-      if (oldId === newId) throw new TypeError(`${run.call}: the new node needs a new id`);
+      if (oldId === newId)
+        throw new MembershipRefusedError(run.call, `the new node needs an id other than ${oldId}`);
       const timeoutMs = o.catchUpTimeoutMs ?? 300_000;
       // A node that applied its own removal is out for good (an applied membership only moves
       // forward), and no longer gets its reads answered: nothing is left for it to do.
@@ -203,11 +226,8 @@ export function createClusterApi(d: ClusterDeps): ClusterApi {
       // A previous attempt may have stopped inside the joint change: let it finish first.
       if (inJoint(membership())) await run.step("leaveJoint", () => leaveJoint(timeoutMs));
       let m = membership();
-      if (!isMember(m, newId)) {
-        if (!isVoter(m, oldId))
-          throw new TypeError(`${run.call}: ${oldId} is not a voter, and ${newId} is not a member`);
-        await run.step("addLearner", () => raft.addLearner(newId, address));
-      }
+      refuseReplace(m, oldId, newId, run.call);
+      if (!isMember(m, newId)) await run.step("addLearner", () => raft.addLearner(newId, address));
       m = membership();
       if (!isVoter(m, newId) || isMember(m, oldId)) {
         if (!isVoter(m, newId)) await run.step("catchUp", () => catchUp(newId, o, run));

@@ -1,13 +1,18 @@
 import { ApiError } from "../apiError.js";
 import { type MembershipStreamLine, PROGRESS_MEDIA_TYPE } from "../clusterRoutes.js";
 import type { ApiErrorBody } from "../wire.js";
-import { MembershipStepError } from "./membershipErrors.js";
+import { MembershipRefusedError, MembershipStepError } from "./membershipErrors.js";
 import type { MembershipProgress } from "./membershipProgress.js";
 
-/** The error an app API error answer stands for: a {@link MembershipStepError} for MEMBERSHIP_INCOMPLETE, else an ApiError. */
+/**
+ * The error an app API error answer stands for: a {@link MembershipStepError} for
+ * MEMBERSHIP_INCOMPLETE, a {@link MembershipRefusedError} for MEMBERSHIP_REFUSED, else an ApiError.
+ */
 export function errorFromApi(status: number, error: ApiErrorBody["error"]): Error {
   if (error.code === "MEMBERSHIP_INCOMPLETE" && error.membership)
     return new MembershipStepError(error.membership);
+  if (error.code === "MEMBERSHIP_REFUSED" && error.refused)
+    return new MembershipRefusedError(error.refused.call, error.refused.reason);
   return new ApiError(status, error);
 }
 

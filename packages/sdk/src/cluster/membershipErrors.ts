@@ -58,3 +58,21 @@ export class MembershipStepError extends RaftkitError {
     };
   }
 }
+
+/**
+ * A membership operation refused before changing anything (code MEMBERSHIP_REFUSED): the
+ * current membership makes it meaningless or unsafe, e.g. replacing a node that is not a voter.
+ * Retrying the same call fails the same way; `reason` says what to change. The app API answers
+ * it with 409 (`error.refused` holds `call` and `reason`); createClient and the CLI turn that
+ * back into this error.
+ */
+export class MembershipRefusedError extends RaftkitError {
+  /** The call, e.g. `replace(n9 → n4)`. */
+  readonly call: string;
+  readonly reason: string;
+  constructor(call: string, reason: string) {
+    super("MEMBERSHIP_REFUSED", `${call} refused: ${reason}. Nothing was changed.`);
+    this.call = call;
+    this.reason = reason;
+  }
+}

@@ -1,4 +1,4 @@
-import { type AppliedEntry, SeededRandom } from "@raftkit/core";
+import { type AppliedEntry, deriveSeed, SeededRandom } from "@raftkit/core";
 import { decodeValue } from "../codec.js";
 import type { CommandOutcome, CommandPayload } from "../replicatedMachine.js";
 import type { AnyMachine, Consistency } from "../types.js";
@@ -6,7 +6,6 @@ import { ChaosClients } from "./chaosClients.js";
 import { ChaosFaults, type FaultOptions } from "./chaosFaults.js";
 import { ChaosNode, TICK_MS } from "./chaosNode.js";
 import { canonical, type EntryContext, type HistoryOp } from "./history.js";
-import { deriveSeed } from "./sim/deriveSeed.js";
 import { Scheduler } from "./sim/scheduler.js";
 import { SimNetwork } from "./sim/simNetwork.js";
 import { TraceLog } from "./sim/traceLog.js";

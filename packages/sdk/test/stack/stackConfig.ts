@@ -143,4 +143,4 @@ export function describeStackConfig(c: StackConfig): string {
   );
 }
 
-export { deriveSeed } from "../../src/testing/sim/deriveSeed.js";
+export { deriveSeed } from "@raftkit/core";
