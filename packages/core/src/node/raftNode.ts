@@ -31,6 +31,13 @@ import type { Transport } from "./transport.js";
 
 export type { AppliedEntry, RaftNodeOptions } from "./raftNodeOptions.js";
 
+/**
+ * How long the loop handles Readys back to back before it lets the event loop run (ms of the
+ * clock's monotonic time). A simulation's clock does not move while code runs, so there the
+ * loop never yields on its own.
+ */
+export const LOOP_TURN_MS = 10;
+
 let incarnationCounter = 0;
 
 /**
@@ -442,10 +449,18 @@ export class RaftNode {
   async #runLoop(): Promise<void> {
     this.#running = true;
     try {
+      let turnStarted = this.#clock.monotonic();
       while (!this.#stopped) {
         this.#proposals.submitQueued();
         if (!this.#raw.hasReady()) break;
         await this.#handleReady(this.#raw.ready());
+        // Proposals resolved in this turn propose again at once (an in-process client's next
+        // call), so Readys could follow each other for as long as clients keep up, and every
+        // timer, peer message and heartbeat would wait behind them all.
+        if (this.#clock.monotonic() - turnStarted >= LOOP_TURN_MS) {
+          await nextTurn(this.#clock);
+          turnStarted = this.#clock.monotonic();
+        }
       }
       if (!this.#stopped && this.#commitTimer === null && this.#raw.hasUntoldCommit()) {
         this.#commitTimer = this.#clock.setTimeout(() => {
