@@ -66,6 +66,13 @@ export interface CommandOutcome {
  */
 const STEPS_PER_DRAFT = 256;
 
+/**
+ * How long (ms of the clock) {@link ReplicatedMachine.apply} runs drafts back to back before it
+ * lets the event loop run. A simulation's clock does not move while code runs, so there an
+ * apply never yields on its own.
+ */
+export const APPLY_TURN_MS = 10;
+
 /** A new command waiting for its batch's reducers to run, with where its outcome goes. */
 interface Waiting {
   at: number;
@@ -128,6 +135,12 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   readonly #sessions: SessionTable;
   readonly #sessionTtlMs: number;
   #state: unknown;
+  /**
+   * The state as of the last whole batch applied: what {@link state} and queries read. The
+   * runtime counts a batch applied once {@link apply} resolves, and apply may let the event loop
+   * run in between (reads then see the state before the batch, with the applied index).
+   */
+  #visible: unknown;
   #lastTime = 0;
   /** The machine version the log is applied at. Invariant: 1 ≤ #version ≤ machine.version. */
   #version = 1;
@@ -161,11 +174,12 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     const initial = machine.initial();
     encodeValue(initial, "the machine's initial state (returned by initial())");
     this.#state = freeze(initial, true);
+    this.#visible = this.#state;
     this.state$ = new BehaviorSubject(this.#state);
   }
 
   get state(): unknown {
-    return this.#state;
+    return this.#visible;
   }
 
   /** The machine version the log is applied at (1 until a version switch). */
@@ -179,58 +193,86 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
    * against the session table in order, as if applied alone; only the reducers of new
    * commands run together (see runBatch). A command that repeats one still waiting in this
    * batch first runs the waiting ones, so the repeat finds the first result recorded.
+   *
+   * A long batch (a follower catching up) runs {@link STEPS_PER_DRAFT} reducers to a draft, and
+   * lets the event loop run between two drafts once it has held it for {@link APPLY_TURN_MS}:
+   * each draft of a large collection copies it. Meanwhile {@link state} and queries see the state
+   * before the batch; it changes when the batch is done.
    */
-  apply(entries: readonly Entry[]): CommandOutcome[] {
+  async apply(entries: readonly Entry[]): Promise<CommandOutcome[]> {
+    const run = this.#applying(entries);
+    let turnStarted = this.#clock.monotonic();
+    for (let r = run.next(); ; r = run.next()) {
+      if (r.done) return r.value;
+      if (this.#clock.monotonic() - turnStarted >= APPLY_TURN_MS) {
+        await new Promise<void>((resolve) => this.#clock.setImmediate(resolve));
+        turnStarted = this.#clock.monotonic();
+      }
+    }
+  }
+
+  /** {@link apply}, at once (for tests and checks; a large state holds the event loop meanwhile). */
+  applyNow(entries: readonly Entry[]): CommandOutcome[] {
+    const run = this.#applying(entries);
+    for (let r = run.next(); ; r = run.next()) if (r.done) return r.value;
+  }
+
+  /** {@link apply}'s work; it yields between two drafts, where the event loop may run. */
+  *#applying(entries: readonly Entry[]): Generator<void, CommandOutcome[]> {
     const out: CommandOutcome[] = [];
     const waiting: Waiting[] = [];
     const waitingKeys = new Set<string>();
-    const flush = (): void => {
+    const drafts = { ran: false };
+    const self = this;
+    function* flush(): Generator<void, void> {
       const steps = waiting.filter((w) => w.step !== undefined);
-      const results = steps.length > 0 ? this.#runSteps(steps) : [];
+      const results = steps.length > 0 ? yield* self.#runSteps(steps, drafts) : [];
       let k = 0;
       for (const w of waiting) {
         const result = w.step ? results[k++]! : w.result!;
-        this.#sessions.record(w.p.session, w.record, w.p.seq, result);
-        const o = this.#outcome(w.p, w.e, result, false, w.time);
+        self.#sessions.record(w.p.session, w.record, w.p.seq, result);
+        const o = self.#outcome(w.p, w.e, result, false, w.time);
         out[w.at] = o;
-        this.onCommand?.(o);
+        self.onCommand?.(o);
       }
       waiting.length = 0;
       waitingKeys.clear();
-    };
-    entries.forEach((e, at) => {
+    }
+    for (let at = 0; at < entries.length; at++) {
+      const e = entries[at]!;
       let p: CommandPayload;
       try {
         p = decodeValue<CommandPayload>(e.data, `the command at index ${e.index}`);
       } catch (err) {
         const unknown = { name: "?", arg: undefined, at: this.#lastTime } as CommandPayload;
         out[at] = this.#outcome(unknown, e, errorResult(err), false);
-        return;
+        continue;
       }
       this.#lastTime = Math.max(this.#lastTime, typeof p.at === "number" ? p.at : 0);
       const key = `${p.session}\u0000${p.seq}`;
-      if (waitingKeys.has(key)) flush();
+      if (waitingKeys.has(key)) yield* flush();
       const dedup = this.#sessions.check(p.session, p.seq, p.lowest, this.#lastTime);
       if (dedup.kind === "duplicate") {
         out[at] = this.#outcome(p, e, dedup.result, true);
-        return;
+        continue;
       }
       if (dedup.kind === "forgotten") {
         const message = `command ${p.seq} of session ${p.session} was already acknowledged; its result is gone`;
         out[at] = this.#outcome(p, e, { ok: false, name: "SessionError", message }, true);
-        return;
+        continue;
       }
       if (dedup.kind === "expired") {
         out[at] = this.#outcome(p, e, expiredResult(p, this.#sessionTtlMs), false);
-        return;
+        continue;
       }
       // The hash covers every entry before this one: their reducers must have run.
       // A version switch too: its migration starts from the state they leave.
-      if (p.name === STATE_CHECK || p.name === SET_MACHINE_VERSION) flush();
+      if (p.name === STATE_CHECK || p.name === SET_MACHINE_VERSION) yield* flush();
       waitingKeys.add(key);
       waiting.push({ at, p, e, record: dedup.record, time: this.#lastTime, ...this.#prepare(p, e) });
-    });
-    flush();
+    }
+    yield* flush();
+    this.#visible = this.#state;
     this.state$.next(this.#state);
     return out;
   }
@@ -251,24 +293,28 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   }
 
   /**
-   * Runs the reducers of new commands, {@link STEPS_PER_DRAFT} to a draft. runBatch gives the
-   * outcome of one produce per reducer whatever the split, so this changes no outcome; it keeps
-   * the check after each reducer (of everything the draft changed so far) from growing with the
-   * square of a long batch, such as a follower catching up.
+   * Runs the reducers of new commands, {@link STEPS_PER_DRAFT} to a draft, and yields before each
+   * draft but the batch's first (`drafts.ran`). runBatch gives the outcome of one produce per reducer whatever the split, so this
+   * changes no outcome; it keeps the check after each reducer (of everything the draft changed
+   * so far) from growing with the square of a long batch, such as a follower catching up. The
+   * state changes once all have run.
    */
-  #runSteps(steps: readonly Waiting[]): StoredResult[] {
+  *#runSteps(steps: readonly Waiting[], drafts: { ran: boolean }): Generator<void, StoredResult[]> {
     const results: StoredResult[] = [];
     let state = this.#state;
-    withDeterminismGuards(() => {
-      for (let i = 0; i < steps.length; i += STEPS_PER_DRAFT) {
-        const out = runBatch(
+    for (let i = 0; i < steps.length; i += STEPS_PER_DRAFT) {
+      if (drafts.ran) yield;
+      drafts.ran = true;
+      // The guards replace the clock's timers too: only around the reducers, never across a yield.
+      const out = withDeterminismGuards(() =>
+        runBatch(
           state,
           steps.slice(i, i + STEPS_PER_DRAFT).map((w) => w.step!),
-        );
-        state = out.state;
-        results.push(...out.results);
-      }
-    });
+        ),
+      );
+      state = out.state;
+      results.push(...out.results);
+    }
     this.#state = state;
     return results;
   }
@@ -361,7 +407,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
         `unknown query "${name}"; this machine has: ${Object.keys(this.machine.queries).join(", ")}`,
       );
     }
-    return fn(this.#state, arg);
+    return fn(this.#visible, arg);
   }
 
   /**
@@ -432,6 +478,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   #install(s: SnapshotPayload, version: number): void {
     this.#version = version;
     this.#state = s.state;
+    this.#visible = s.state;
     this.#sessions.load({ sessions: s.sessions, nextSweep: s.nextSessionSweep ?? 0 });
     this.#lastTime = s.lastTime;
     this.#members.clear();

@@ -51,7 +51,7 @@ describe("applying a long batch (a follower catching up)", () => {
       };
       return it;
     });
-    const outs = m.apply(batch);
+    const outs = m.applyNow(batch);
     vi.restoreAllMocks();
     expect(outs.every((o) => o.result.ok)).toBe(true);
     expect((m.state as { data: Map<string, unknown> }).data.size).toBe(4_000);
@@ -65,8 +65,8 @@ describe("applying a long batch (a follower catching up)", () => {
     );
     const together = new ReplicatedMachine(kv, 60_000);
     const alone = new ReplicatedMachine(kv, 60_000);
-    const a = together.apply(log).map((o) => o.result.ok);
-    const b = log.map((e) => alone.apply([e])[0]!.result.ok);
+    const a = together.applyNow(log).map((o) => o.result.ok);
+    const b = log.map((e) => alone.applyNow([e])[0]!.result.ok);
     expect(a).toEqual(b);
     expect(a.filter((ok) => !ok)).toHaveLength(8);
     expect(together.state).toEqual(alone.state);

@@ -78,7 +78,7 @@ function applySplit(entries: Entry[], cuts: number[], restoreAt: Set<number> = n
   const outcomes: CommandOutcome[] = [];
   let from = 0;
   for (const cut of [...cuts, entries.length]) {
-    outcomes.push(...m.apply(entries.slice(from, cut)));
+    outcomes.push(...m.applyNow(entries.slice(from, cut)));
     if (restoreAt.has(cut)) {
       const next = new ReplicatedMachine(ledger, TTL);
       next.restoreNow(m.snapshotNow());

@@ -103,4 +103,36 @@ describe("the runtime's loop", () => {
     expect(client.answers).toEqual(runningTotals(20));
     await settleInSimulatedTime(node.stop());
   });
+
+  it("reports an entry applied once the state machine's apply of it has settled", async () => {
+    const seen: { index: number; applied: number }[] = [];
+    let node: RaftNode | null = null;
+    const machine: StateMachine = {
+      async apply(entries) {
+        const applied = node!.status().applied;
+        // A state machine that lets the event loop run while it applies (a large batch).
+        await new Promise((r) => setImmediate(r));
+        for (const e of entries) seen.push({ index: e.index, applied });
+        return entries.map(() => null);
+      },
+      snapshot: () => new Uint8Array(),
+      restore() {},
+    };
+    node = await RaftNode.start({
+      id: "a",
+      storage: new MemoryStorage(),
+      transport: new MemoryNetwork().transport("a"),
+      stateMachine: machine,
+      peers: { a: "mem://a" },
+      bootstrap: true,
+      tickMs: 10,
+      random: new SeededRandom(1),
+    });
+    await advanceUntil(() => node!.status().role === "leader", 5_000, "leader election");
+    await settleInSimulatedTime(node.propose(encode(1)));
+    expect(seen.length).toBeGreaterThan(0);
+    for (const s of seen) expect(s.applied).toBeLessThan(s.index);
+    expect(node.status().applied).toBeGreaterThanOrEqual(seen.at(-1)!.index);
+    await settleInSimulatedTime(node.stop());
+  });
 });
