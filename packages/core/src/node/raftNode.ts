@@ -6,7 +6,7 @@ import { RawNode } from "../raft/rawNode.js";
 import type { WritableStorage } from "../raft/storage.js";
 import type { ConfState, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
 import { Applier } from "./applier.js";
-import { type Clock, nextTurn, systemClock, type TimerHandle } from "./clock.js";
+import { type Clock, nextTurn, systemClock, type TimerHandle, TurnBudget } from "./clock.js";
 import { handOverLeadership } from "./handOver.js";
 import { LeaderLease, type LeaseRound, leadershipOf } from "./leaderLease.js";
 import { transferLeadership } from "./membership.js";
@@ -449,7 +449,7 @@ export class RaftNode {
   async #runLoop(): Promise<void> {
     this.#running = true;
     try {
-      let turnStarted = this.#clock.monotonic();
+      const budget = new TurnBudget(this.#clock, LOOP_TURN_MS);
       while (!this.#stopped) {
         this.#proposals.submitQueued();
         if (!this.#raw.hasReady()) break;
@@ -457,10 +457,7 @@ export class RaftNode {
         // Proposals resolved in this turn propose again at once (an in-process client's next
         // call), so Readys could follow each other for as long as clients keep up, and every
         // timer, peer message and heartbeat would wait behind them all.
-        if (this.#clock.monotonic() - turnStarted >= LOOP_TURN_MS) {
-          await nextTurn(this.#clock);
-          turnStarted = this.#clock.monotonic();
-        }
+        if (budget.used()) await budget.nextTurn();
       }
       if (!this.#stopped && this.#commitTimer === null && this.#raw.hasUntoldCommit()) {
         this.#commitTimer = this.#clock.setTimeout(() => {
