@@ -1,5 +1,5 @@
 import { type Clock, type Entry, type StateMachine, systemClock } from "@raftkit/core";
-import { enableMapSet, freeze } from "immer";
+import { freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
 import { CommandStep } from "./commandStep.js";
@@ -13,7 +13,6 @@ import { Slicer } from "./snapshot/slicer.js";
 import { decodeInSlices, encodeInSlices, freezeInSlices, hashInSlices } from "./snapshot/snapshotCodec.js";
 import type { AnyMachine } from "./types.js";
 
-enableMapSet();
 
 /** Commands whose name starts with this are raftkit's own, never the machine's. */
 export const SYSTEM_PREFIX = "__raftkit.";
