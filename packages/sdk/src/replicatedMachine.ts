@@ -13,7 +13,6 @@ import { Slicer } from "./snapshot/slicer.js";
 import { decodeInSlices, encodeInSlices, freezeInSlices, hashInSlices } from "./snapshot/snapshotCodec.js";
 import type { AnyMachine } from "./types.js";
 
-
 /** Commands whose name starts with this are raftkit's own, never the machine's. */
 export const SYSTEM_PREFIX = "__raftkit.";
 export const PUBLISH = `${SYSTEM_PREFIX}publish`;
