@@ -2,6 +2,18 @@ import { type Clock, type Entry, type StateMachine, systemClock } from "@raftkit
 import { freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
+import {
+  type CommandOutcome,
+  type CommandPayload,
+  expiredResult,
+  HASH_REPORT,
+  PUBLISH,
+  type PublishedMember,
+  SET_MACHINE_VERSION,
+  STATE_CHECK,
+  SYSTEM_PREFIX,
+  UNPUBLISH,
+} from "./commandLog.js";
 import { CommandStep } from "./commandStep.js";
 import { withDeterminismGuards } from "./determinismGuards.js";
 import { commandSince, commandsAt, lackingSupport, switchVersion } from "./machineVersion.js";
@@ -12,50 +24,6 @@ import { type SessionRecord, SessionTable, type StoredResult } from "./session.j
 import { Slicer } from "./snapshot/slicer.js";
 import { decodeInSlices, encodeInSlices, freezeInSlices, hashInSlices } from "./snapshot/snapshotCodec.js";
 import type { AnyMachine } from "./types.js";
-
-/** Commands whose name starts with this are raftkit's own, never the machine's. */
-export const SYSTEM_PREFIX = "__raftkit.";
-export const PUBLISH = `${SYSTEM_PREFIX}publish`;
-export const UNPUBLISH = `${SYSTEM_PREFIX}unpublish`;
-/** Asks every node to hash its state at this entry's index (see DivergenceMonitor). */
-export const STATE_CHECK = `${SYSTEM_PREFIX}stateCheck`;
-/** One node's hash at a STATE_CHECK index: `{ index, node, hash }`. */
-export const HASH_REPORT = `${SYSTEM_PREFIX}hashReport`;
-/** Switches the machine version the log is applied at: `{ to }` (see machineVersion.ts). */
-export const SET_MACHINE_VERSION = `${SYSTEM_PREFIX}setMachineVersion`;
-
-/** A member that started and announced itself through the log. */
-export interface PublishedMember {
-  incarnation: string;
-  /** Log time of the announcement, in ms. */
-  since: number;
-  /** The highest machine version its code supports (1 for an announcement without it). */
-  supports: number;
-}
-
-/** The log entry of one command. */
-export interface CommandPayload {
-  name: string;
-  arg: unknown;
-  session: string;
-  seq: number;
-  /** The caller's lowest sequence number still waiting for an answer. */
-  lowest: number;
-  /** The proposer's clock, in ms; made monotonic along the log when applied. */
-  at: number;
-}
-
-/** What applying one command produced, for the caller and for `commits$`. */
-export interface CommandOutcome {
-  name: string;
-  arg: unknown;
-  result: StoredResult;
-  index: number;
-  term: number;
-  time: Date;
-  /** True when this entry repeated an earlier command of the same session and did not run again. */
-  duplicate: boolean;
-}
 
 /**
  * Reducers that share one immer draft at most. A batch of commands shares a draft, so a large
@@ -80,19 +48,6 @@ interface Waiting {
   time: number;
   step?: BatchStep;
   result?: StoredResult;
-}
-
-/** The answer to a command of a session the table no longer has (see {@link SessionTable}). */
-function expiredResult(p: CommandPayload, ttlMs: number): StoredResult {
-  return {
-    ok: false,
-    name: "SessionExpiredError",
-    code: "SESSION_EXPIRED",
-    message:
-      `session ${p.session} expired (idle for longer than the session TTL of ${ttlMs} ms of log time) before its ` +
-      `command ${p.seq} ("${p.name}") was applied: whether an earlier attempt ran cannot be known any more, so it did not run. ` +
-      "Check the state before sending it again, in a new session (CommandRunner and createClient start one for new commands)",
-  };
 }
 
 /** What a snapshot of a {@link ReplicatedMachine} holds (superjson-encoded). */

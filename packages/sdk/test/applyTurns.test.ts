@@ -1,8 +1,9 @@
 import type { Entry } from "@raftkit/core";
 import { describe, expect, it } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import type { CommandPayload } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
-import { APPLY_TURN_MS, type CommandPayload, ReplicatedMachine } from "../src/replicatedMachine.js";
+import { APPLY_TURN_MS, ReplicatedMachine } from "../src/replicatedMachine.js";
 
 const kv = defineMachine({
   initial: () => ({ data: new Map<string, number>(), log: [] as number[] }),

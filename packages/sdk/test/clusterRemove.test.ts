@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { PUBLISH } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
-import { PUBLISH } from "../src/replicatedMachine.js";
 import { LocalCluster, useFakeTime } from "./localCluster.js";
 
 const counter = defineMachine({

@@ -2,8 +2,9 @@ import type { Entry } from "@raftkit/core";
 import { isDraft } from "immer";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import type { CommandPayload } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
-import { type CommandPayload, ReplicatedMachine } from "../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
 import { LocalCluster, useFakeTime } from "./localCluster.js";
 
 class Point {

@@ -1,9 +1,10 @@
 import type { Entry } from "@raftkit/core";
 import { describe, expect, it } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import type { CommandPayload } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
 import { NondeterminismError, withDeterminismGuards } from "../src/determinismGuards.js";
-import { type CommandPayload, ReplicatedMachine } from "../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
 
 const sneaky = {
   "Date.now()": () => Date.now(),

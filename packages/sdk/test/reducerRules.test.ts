@@ -1,8 +1,9 @@
 import type { Entry } from "@raftkit/core";
 import { describe, expect, it } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import type { CommandOutcome, CommandPayload } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
-import { type CommandOutcome, type CommandPayload, ReplicatedMachine } from "../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
 
 class Money {
   constructor(readonly cents: number) {}

@@ -1,8 +1,9 @@
 import type { Entry } from "@raftkit/core";
 import { describe, expect, it, vi } from "vitest";
 import { encodeValue } from "../../src/codec.js";
+import { type CommandPayload, STATE_CHECK } from "../../src/commandLog.js";
 import { defineMachine } from "../../src/defineMachine.js";
-import { type CommandPayload, ReplicatedMachine, STATE_CHECK } from "../../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../../src/replicatedMachine.js";
 import { stateHash } from "../../src/stateHash.js";
 import { sameGraph } from "./values.js";
 
