@@ -6,7 +6,7 @@ import { readSecret } from "./secret.js";
 export const HELP = `raftkit: run and operate a raftkit cluster
 
   raftkit start --machine FILE --id ID --data-dir DIR --peers ID=URL,… --listen HOST:PORT
-                [--secret-file FILE] [--cluster-id ID] [--join] [--config node.json] [--verbose]
+                [--secret-file FILE] [--cluster-id ID] [--join] [--new-cluster] [--config node.json] [--verbose]
   raftkit status           --endpoints URL,… [-o table|json]
   raftkit members          --endpoints URL,… [-o table|json]
   raftkit add-learner ID URL --endpoints URL,…
@@ -40,6 +40,7 @@ const OPTIONS = {
   listen: { type: "string" },
   "cluster-id": { type: "string" },
   join: { type: "boolean" },
+  "new-cluster": { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -101,6 +102,7 @@ async function run(argv: string[]): Promise<ExitCode> {
         secretFile: v["secret-file"],
         clusterId: v["cluster-id"],
         join: v.join,
+        newCluster: v["new-cluster"],
         verbose: v.verbose,
       });
     case "status":

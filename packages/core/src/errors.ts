@@ -19,6 +19,7 @@ export type RaftkitErrorCode =
   | "CORRUPT_SNAPSHOT"
   | "LOCKED"
   | "IDENTITY_MISMATCH"
+  | "CLUSTER_EXISTS"
   | "DECODE"
   | "TRANSPORT_NOT_RUNNING"
   | "STORAGE_LOCKED"

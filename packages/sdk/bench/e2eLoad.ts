@@ -17,13 +17,19 @@ const o = JSON.parse(process.argv[2]!) as {
 };
 const runPhase = await loadRunPhase();
 const client = createClient<typeof kv>({ endpoints: o.endpoints, secret: "bench", requestTimeoutMs: 10_000 });
-const value = "v".repeat(64);
+// Each put writes a value of its own by default: a put that rewrites the value a key already has
+// changes nothing in the state (immer then copies nothing), which no real workload does all the
+// time. BENCH_VALUES=same writes one constant value, as the etcd anchor does (etcd's cost does
+// not depend on it: every put is a new revision).
+const sameValues = process.env.BENCH_VALUES === "same";
+let puts = 0;
+const value = (): string => (sameValues ? "v".repeat(64) : String(puts++).padStart(64, "v"));
 const key = (): string => `k${Math.floor(Math.random() * o.keys)}`;
 
 let next = 0;
 await Promise.all(
   Array.from({ length: 64 }, async () => {
-    while (next < o.keys) await client.commands.put({ key: `k${next++}`, value });
+    while (next < o.keys) await client.commands.put({ key: `k${next++}`, value: value() });
   }),
 );
 // Unmeasured load first: a fresh Node.js process spends its first ~20 s compiling hot code
@@ -34,16 +40,16 @@ while (Date.now() < warmupEnd) {
   await Promise.all(
     Array.from({ length: 16 }, async (_, w) => {
       for (let i = 0; i < 50; i++)
-        await (w < 12 ? client.commands.put({ key: key(), value }) : client.query.get(key()));
+        await (w < 12 ? client.commands.put({ key: key(), value: value() }) : client.query.get(key()));
     }),
   );
-  for (let i = 0; i < 200; i++) await client.commands.put({ key: key(), value });
+  for (let i = 0; i < 200; i++) await client.commands.put({ key: key(), value: value() });
 }
 for (const c of o.putC) {
   const r = await runPhase({
     concurrency: c,
     seconds: o.seconds,
-    op: () => client.commands.put({ key: key(), value }),
+    op: () => client.commands.put({ key: key(), value: value() }),
     serverPids: o.serverPids,
   });
   console.log(JSON.stringify({ system: "raftkit", op: "put", ...r }));

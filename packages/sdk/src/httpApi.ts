@@ -48,6 +48,11 @@ export interface AppApiOptions {
   maxStateEventsPerSecond?: number;
   /** Where refused requests (wrong or missing secret) are reported, at most once a minute per address. */
   logger?: Logger;
+  /**
+   * The members this node bootstrapped the cluster with, if it did (its IDENTITY record): served
+   * on `GET /members`, so that a first member starting late bootstraps the same ones.
+   */
+  initialMembers?: string[];
 }
 
 /** Maps an error to the API's code, so clients can tell "retry" from "give up". */
@@ -196,7 +201,11 @@ export function createAppRouter<M extends AnyMachine>(
   });
 
   router.get("/members", (_req, res) => {
-    res.json({ membership: node.status().membership, published: node.publishedMembers() });
+    res.json({
+      membership: node.status().membership,
+      published: node.publishedMembers(),
+      ...(o.initialMembers && { initialMembers: o.initialMembers }),
+    });
   });
 
   router.use(createClusterRouter(node, parse, (e) => toApiError(e, node.id)));

@@ -47,7 +47,12 @@ export { createOperatorRouter, SDK_VERSION } from "./operatorRoutes.js";
 export { ReplicatedMachine } from "./replicatedMachine.js";
 export { readIdentity, writeIdentity } from "./start/identity.js";
 export type { DataDirIdentity } from "./start/startErrors.js";
-export { IdentityMismatchError, InvalidOptionsError, LostDataError } from "./start/startErrors.js";
+export {
+  ClusterExistsError,
+  IdentityMismatchError,
+  InvalidOptionsError,
+  LostDataError,
+} from "./start/startErrors.js";
 export type { RaftkitNode, StartNodeOptions } from "./startNode.js";
 export { startNode } from "./startNode.js";
 export type {

@@ -16,9 +16,9 @@ import { createMachineNode, type MachineNode } from "./machineNode.js";
 import { NodeMetrics } from "./metrics.js";
 import { createOpsRouter } from "./opsRouter.js";
 import { ReplicatedMachine } from "./replicatedMachine.js";
-import { claimDataDir } from "./start/identity.js";
+import { membersOf } from "./start/firstStart.js";
 import { type BoundServer, listenFirst } from "./start/listenFirst.js";
-import { refuseIfLostData } from "./start/lostData.js";
+import { planStart, type StartPlan, warnIfPeersIgnored } from "./start/planStart.js";
 import { validateStartOptions } from "./start/validateOptions.js";
 import type { AnyMachine } from "./types.js";
 
@@ -45,6 +45,13 @@ export interface StartNodeOptions<M extends AnyMachine> {
   clusterId?: string;
   /** Join an existing cluster (wait to be added) instead of bootstrapping a new one when the data directory is empty. */
   join?: boolean;
+  /**
+   * Bootstrap a new cluster from `peers` even if a peer answers as a member of an existing cluster
+   * that does not list this node (which is refused with `ClusterExistsError` otherwise). Only
+   * matters when the data directory is empty; a brand-new cluster whose members all start empty
+   * needs no such option.
+   */
+  newCluster?: boolean;
   /** Where the app API is mounted. Default "/raftkit". */
   apiPath?: string;
   /** The app API's secret; default: `secret`. `null` serves the app API without one (only on a trusted network). */
@@ -126,6 +133,10 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
   let storage: FileStorage | null = null;
   let transport: HttpTransport | null = null;
   let raft: RaftNode;
+  let plan: StartPlan;
+  let fresh = false;
+  /** createClient's app stream, once the app API is built (see the upgrade handler below). */
+  let appUpgrade: ReturnType<typeof appStreamHandler> | null = null;
   const replicated = new ReplicatedMachine(o.machine, o.sessionTtlMs ?? 24 * 3600_000);
   try {
     if (o.listen)
@@ -152,9 +163,19 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
           );
       },
     });
-    await claimDataDir(o.dataDir, { clusterId, nodeId: o.id });
-    const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
-    if (fresh) await refuseIfLostData(o.id, o.peers, apiPath, apiSecret);
+    fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
+    plan = await planStart({
+      id: o.id,
+      clusterId,
+      peers: o.peers,
+      dataDir: o.dataDir,
+      fresh,
+      join: o.join === true,
+      newCluster: o.newCluster === true,
+      apiPath,
+      apiSecret,
+      logger,
+    });
     transport = new HttpTransport({
       nodeId: o.id,
       clusterId,
@@ -165,6 +186,19 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       ...(metrics && { observer: metrics.transportObserver }),
       ...(o.peerTls && { tls: o.peerTls }),
     });
+    // Upgrades on the one port: peer streams from the moment the transport starts (inside
+    // RaftNode.start), not once the app API below is built: a peer that reconnects as soon as
+    // this node's own stream reaches it (a survivor answering a restarted member) is then not
+    // turned away with 503 and made to back off. Then createClient's app stream.
+    const peers = transport;
+    bound?.upgrade((req, socket, head) => {
+      if (peers.handleUpgrade(req, socket, head)) return;
+      // Not built yet: refused as before this handler was set, with 503 (the node is starting).
+      if (appUpgrade === null)
+        socket.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+      else if (!appUpgrade(req, socket, head))
+        socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    });
     raft = await RaftNode.start({
       ...o.raft,
       id: o.id,
@@ -173,7 +207,8 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
       // Snapshots are encoded and decoded in slices, so a large state does not stall the event loop.
       stateMachine: replicated,
       peers: o.peers,
-      bootstrap: fresh && !o.join,
+      bootstrap: plan.bootstrap,
+      ...(plan.initialVoters && { initialVoters: plan.initialVoters }),
       logger,
       ...(metrics && { observer: metrics.raftObserver }),
     });
@@ -185,9 +220,14 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     throw e;
   }
   raftRef = raft;
+  if (!fresh)
+    warnOnceRecovered(raft, (members) =>
+      warnIfPeersIgnored({ id: o.id, peers: o.peers, recorded: plan.recorded, members, logger }),
+    );
   metrics?.attach(raft);
   const leaderLog = logLeaderChanges(o.id, raft.status$, logger);
 
+  const initialMembers = plan.initialVoters ?? plan.recorded?.initialMembers;
   const app = o.app ?? express();
   const node = createMachineNode(raft, replicated, {
     ...(o.commandTimeoutMs !== undefined && { commandTimeoutMs: o.commandTimeoutMs }),
@@ -227,6 +267,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     createAppRouter(node, () => raft.addresses(), {
       ...(apiSecret !== null && { secret: apiSecret }),
       logger,
+      ...(initialMembers && { initialMembers }),
     }),
   );
 
@@ -236,13 +277,7 @@ export async function startNode<M extends AnyMachine>(o: StartNodeOptions<M>): P
     bound.serve((req, res) => {
       if (!fast(req, res)) app(req, res);
     });
-    // Upgrades on the one port: peer streams, then createClient's app stream.
-    const appStream = appStreamHandler(node, apiPath, apiSecret);
-    const peers = transport;
-    bound.upgrade((req, socket, head) => {
-      if (peers.handleUpgrade(req, socket, head) || appStream(req, socket, head)) return;
-      socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-    });
+    appUpgrade = appStreamHandler(node, apiPath, apiSecret);
     const a = bound.server.address() as AddressInfo;
     logger.info(`node ${o.id}: listening on ${a.address}:${a.port}`);
   }
@@ -286,4 +321,16 @@ async function publishWhenLeaderKnown<M extends AnyMachine>(
   } catch {
     // Stopped before a leader was found: the next start publishes.
   }
+}
+
+/** Calls `check` with the members once the node has applied what was committed when it started (its membership then is its log's). */
+function warnOnceRecovered(raft: RaftNode, check: (members: string[]) => void): void {
+  const commit = raft.status().commit;
+  let done = false;
+  const sub = raft.status$.subscribe((s) => {
+    if (done || s.applied < commit || s.stopped) return;
+    done = true;
+    queueMicrotask(() => sub.unsubscribe());
+    check(membersOf(s.membership));
+  });
 }

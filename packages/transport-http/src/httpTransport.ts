@@ -256,6 +256,8 @@ export class HttpTransport implements Transport {
           logger: this.#logger,
           observer: this.#options.observer ?? {},
           unreachable: (peer) => this.#handler?.reportUnreachable(peer),
+          gone: (peer) => this.#handler?.reportGone?.(peer),
+          reachable: (peer) => this.#handler?.reportReachable?.(peer),
         }),
       );
       if (this.#handler !== null) this.#streams.get(id)!.open();

@@ -64,6 +64,10 @@ export interface StreamPeerOptions {
   observer: TransportObserver;
   /** Messages were dropped, or the stream broke: Raft should probe the peer again. */
   unreachable(peer: NodeId): void;
+  /** Opening the stream was refused (ECONNREFUSED): no process listens at the peer's address. */
+  gone(peer: NodeId): void;
+  /** The stream opened: the peer is up. */
+  reachable(peer: NodeId): void;
 }
 
 const MIN_BACKOFF_MS = 20;
@@ -102,6 +106,8 @@ export class StreamPeer {
   /** When the PING now waiting for its PONG went out, or null. */
   #pingSentAt: number | null = null;
   #failing = false;
+  /** The peer was heard from while connecting: if the attempt fails, retry at once. */
+  #retryAtOnce = false;
   readonly #stats = {
     connects: 0,
     framesSent: 0,
@@ -173,6 +179,9 @@ export class StreamPeer {
    * then reaches it at once instead of being dropped until the backoff ends.
    */
   peerIsUp(): void {
+    // An attempt under way may still fail (it reached the peer before it served streams, e.g.
+    // while it was starting): then it is retried at once rather than after the backoff.
+    if (this.#state === "connecting") this.#retryAtOnce = true;
     if (this.#state !== "backoff") return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
@@ -199,6 +208,7 @@ export class StreamPeer {
 
   #connect(): void {
     this.#state = "connecting";
+    this.#retryAtOnce = false;
     const request = this.#url.protocol === "https:" ? https.request : http.request;
     const req = request(this.#url, {
       headers: this.#headers,
@@ -223,6 +233,8 @@ export class StreamPeer {
     req.on("error", (e: NodeJS.ErrnoException) => {
       const code = e.code && !e.message.includes(e.code) ? `${e.code} ` : "";
       this.#broken(`${code}${e.message}`);
+      // Only a refusal: a timeout or a reset may come from a live peer that is slow or cut off.
+      if (e.code === "ECONNREFUSED" && this.#state === "backoff") this.#o.gone(this.#o.peerId);
     });
     req.end();
   }
@@ -274,6 +286,7 @@ export class StreamPeer {
     this.#failing = false;
     this.#stats.lastError = null;
     this.#flush();
+    this.#o.reachable(this.#o.peerId);
   }
 
   #ping(socket: Socket): void {
@@ -345,7 +358,11 @@ export class StreamPeer {
     this.#queue.clear();
     this.#note(reason);
     this.#state = "backoff";
-    const delay = Math.min(this.#o.reconnectMaxMs, MIN_BACKOFF_MS * 2 ** this.#failures++);
+    if (this.#retryAtOnce) this.#failures = 0;
+    const delay = this.#retryAtOnce
+      ? 0
+      : Math.min(this.#o.reconnectMaxMs, MIN_BACKOFF_MS * 2 ** this.#failures++);
+    this.#retryAtOnce = false;
     this.#backoffMs = delay;
     this.#timer = setTimeout(() => {
       this.#timer = null;

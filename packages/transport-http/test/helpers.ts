@@ -18,14 +18,20 @@ export function recordingHandler(): TransportHandler & {
   received: Message[];
   unreachable: NodeId[];
   snapshots: { id: NodeId; ok: boolean }[];
+  gone: NodeId[];
+  reachable: NodeId[];
 } {
   const h = {
     received: [] as Message[],
     unreachable: [] as NodeId[],
     snapshots: [] as { id: NodeId; ok: boolean }[],
+    gone: [] as NodeId[],
+    reachable: [] as NodeId[],
     receive: (ms: Message[]) => void h.received.push(...ms),
     reportUnreachable: (id: NodeId) => void h.unreachable.push(id),
     reportSnapshot: (id: NodeId, ok: boolean) => void h.snapshots.push({ id, ok }),
+    reportGone: (id: NodeId) => void h.gone.push(id),
+    reportReachable: (id: NodeId) => void h.reachable.push(id),
   };
   return h;
 }

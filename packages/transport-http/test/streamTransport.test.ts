@@ -1,5 +1,7 @@
+import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeMessages } from "../src/codec.js";
@@ -13,7 +15,15 @@ import {
 } from "../src/frames.js";
 import { HttpTransport, type HttpTransportOptions } from "../src/httpTransport.js";
 import { type PeerServer, startPeerServer, type TlsServerOptions } from "../src/peerServer.js";
-import { append, CLUSTER, eventually, recordingHandler, SECRET, snapshotMessage } from "./helpers.js";
+import {
+  append,
+  blackHole,
+  CLUSTER,
+  eventually,
+  recordingHandler,
+  SECRET,
+  snapshotMessage,
+} from "./helpers.js";
 import { selfSignedCert } from "./selfSignedCert.js";
 import { rawUpgrade, readUntilClosed, silentStreamPeer } from "./streamHelpers.js";
 
@@ -210,6 +220,39 @@ describe("HttpTransport with peer streams", () => {
     await eventually(() => expect(b2.h.received.map((m) => m.index)).toContain(2));
   });
 
+  it("retries at once, not after its backoff, an attempt that fails after the peer was heard from meanwhile (it was starting)", async () => {
+    // A peer that refuses streams with 503 (as a starting node does), or holds one attempt.
+    let hold = false;
+    let held: Duplex | null = null;
+    let upgrades = 0;
+    const starting = http.createServer();
+    starting.on("upgrade", (_req, socket: Duplex) => {
+      upgrades++;
+      if (hold && held === null) held = socket;
+      else socket.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    });
+    starting.listen(0, "127.0.0.1");
+    await once(starting, "listening");
+    cleanups.push(async () => {
+      held?.destroy();
+      await new Promise((r) => starting.close(r));
+    });
+    const url = `http://127.0.0.1:${(starting.address() as AddressInfo).port}`;
+    const a = await node("n1", { peers: { n2: url }, streamReconnectMaxMs: 60_000 });
+    await eventually(() => expect(a.t.stats().n2!.stream!.backoffMs).toBeGreaterThanOrEqual(640));
+    hold = true;
+    await eventually(() => expect(held).not.toBeNull());
+    // While that attempt waits, n2 (now up) opens its own stream to n1.
+    const b = await node("n2", { peers: { n1: a.url } });
+    await eventually(() => expect(b.t.stats().n1!.stream!.state).toBe("open"));
+    const before = upgrades;
+    const answeredAt = Date.now();
+    held!.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    await eventually(() => expect(upgrades).toBeGreaterThan(before));
+    // Its backoff was over a second by then.
+    expect(Date.now() - answeredAt).toBeLessThan(600);
+  });
+
   it("retries a broken stream at least every streamReconnectMaxMs (default 250 ms)", async () => {
     const b = await node("n2");
     const a = await node("n1", { peers: { n2: b.url } });
@@ -240,6 +283,40 @@ describe("HttpTransport with peer streams", () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(a.t.stats().n2!.stream!.lastError).toMatch(/nothing heard for 300 ms/);
     await eventually(() => expect(hole.upgrades()).toBeGreaterThanOrEqual(2));
+  });
+
+  it("reports a peer reachable when its stream opens, gone when connecting to it is refused, and reachable again once it is back", async () => {
+    const b = await node("n2");
+    const port = Number(new URL(b.url).port);
+    const a = await node("n1", { peers: { n2: b.url } });
+    await eventually(() => expect(a.h.reachable).toEqual(["n2"]));
+    expect(a.h.gone).toEqual([]);
+    await b.server.close();
+    await b.t.stop();
+    await eventually(() => expect(a.h.gone).toContain("n2"));
+    await node("n2", {}, port);
+    await eventually(() => expect(a.h.reachable).toEqual(["n2", "n2"]));
+  });
+
+  it("never reports gone a peer that accepts connections but is silent or never answers (slow, or cut off)", async () => {
+    const hole = await silentStreamPeer();
+    const mute = await blackHole();
+    cleanups.push(
+      () => hole.close(),
+      () => mute.close(),
+    );
+    const a = await node("n1", {
+      peers: { n2: hole.url, n3: mute.url },
+      streamPingIntervalMs: 50,
+      streamIdleTimeoutMs: 200,
+      requestTimeoutMs: 200,
+    });
+    await eventually(() => {
+      expect(hole.upgrades()).toBeGreaterThanOrEqual(2);
+      expect(mute.requests()).toBeGreaterThanOrEqual(2);
+    });
+    expect(a.h.unreachable).toEqual(expect.arrayContaining(["n2", "n3"]));
+    expect(a.h.gone).toEqual([]);
   });
 
   it("keeps the queue bounded when the peer stops reading, and drops and reports the excess", async () => {

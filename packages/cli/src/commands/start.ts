@@ -17,6 +17,7 @@ export interface StartFlags {
   secretFile?: string | undefined;
   clusterId?: string | undefined;
   join?: boolean | undefined;
+  newCluster?: boolean | undefined;
   verbose?: boolean | undefined;
 }
 
@@ -30,6 +31,7 @@ interface ConfigFile {
   secretFile?: string;
   clusterId?: string;
   join?: boolean;
+  newCluster?: boolean;
   raft?: StartNodeOptions<AnyMachine>["raft"];
 }
 
@@ -114,6 +116,7 @@ export async function startCommand(flags: StartFlags): Promise<ExitCode> {
   const secret = readSecret(flags.secretFile ?? fromConfig(config.secretFile), true)!;
   const clusterId = flags.clusterId ?? config.clusterId;
   const join = flags.join ?? config.join;
+  const newCluster = flags.newCluster ?? config.newCluster;
 
   const machine = await loadMachine(machineFile);
   const machineAt = performance.now();
@@ -130,6 +133,7 @@ export async function startCommand(flags: StartFlags): Promise<ExitCode> {
       ...(flags.verbose && { logLevel: "debug" as const }),
       ...(clusterId !== undefined && { clusterId }),
       ...(join !== undefined && { join }),
+      ...(newCluster !== undefined && { newCluster }),
       ...(config.raft && { raft: config.raft }),
     });
   } catch (e) {

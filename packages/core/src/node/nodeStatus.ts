@@ -1,3 +1,4 @@
+import { distinctUntilChanged, map, type Observable } from "rxjs";
 import type { RawNode } from "../raft/rawNode.js";
 import type { ConfState, NodeId, ProgressStatus, Role } from "../raft/types.js";
 
@@ -44,5 +45,29 @@ export function nodeStatus(
     progress: stopped ? {} : s.progress,
     stopped,
     stoppedReason,
+  };
+}
+
+/** Each field of a node's status as its own stream, emitting only when that field changes. */
+export function statusFields(status$: Observable<NodeStatus>): {
+  role$: Observable<Role>;
+  leader$: Observable<NodeId | null>;
+  term$: Observable<number>;
+  commitIndex$: Observable<number>;
+  appliedIndex$: Observable<number>;
+  membership$: Observable<ConfState>;
+} {
+  const field = <T>(f: (s: NodeStatus) => T, eq?: (a: T, b: T) => boolean): Observable<T> =>
+    status$.pipe(map(f), distinctUntilChanged(eq));
+  return {
+    role$: field((s) => s.role),
+    leader$: field((s) => s.leader),
+    term$: field((s) => s.term),
+    commitIndex$: field((s) => s.commit),
+    appliedIndex$: field((s) => s.applied),
+    membership$: field(
+      (s) => s.membership,
+      (a, b) => JSON.stringify(a) === JSON.stringify(b),
+    ),
   };
 }

@@ -1,16 +1,16 @@
-import { BehaviorSubject, distinctUntilChanged, map, type Observable, Subject } from "rxjs";
+import { BehaviorSubject, type Observable, Subject } from "rxjs";
 import type { ConfChangeSingle } from "../confchange/confChange.js";
-import { CorruptLogError, StoppedError } from "../errors.js";
+import { StoppedError } from "../errors.js";
 import { type Logger, silentLogger } from "../raft/logger.js";
 import { RawNode } from "../raft/rawNode.js";
 import type { WritableStorage } from "../raft/storage.js";
-import type { ConfState, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
+import type { ConfState, Message, NodeId, Role, Snapshot } from "../raft/types.js";
 import { Applier } from "./applier.js";
-import { type Clock, nextTurn, systemClock, type TimerHandle, TurnBudget } from "./clock.js";
+import { type Clock, systemClock } from "./clock.js";
 import { handOverLeadership } from "./handOver.js";
 import { LeaderLease, type LeaseRound, leadershipOf } from "./leaderLease.js";
 import { transferLeadership } from "./membership.js";
-import { type NodeStatus, nodeStatus } from "./nodeStatus.js";
+import { type NodeStatus, nodeStatus, statusFields } from "./nodeStatus.js";
 import type { RaftNodeObserver } from "./observer.js";
 import { Persister } from "./persister.js";
 import { Proposals } from "./proposals.js";
@@ -22,21 +22,15 @@ import {
   resolveOptions,
 } from "./raftNodeOptions.js";
 import { ReadBatcher } from "./readBatcher.js";
-import { decodeRuntimeSnapshot, joinRuntimeSnapshot } from "./runtimeSnapshot.js";
+import { ReadyLoop } from "./readyLoop.js";
+import { recover } from "./recovery.js";
 import { SnapshotIntake } from "./snapshotIntake.js";
 import { Snapshotter } from "./snapshotter.js";
 import type { StateMachine } from "./stateMachine.js";
-import { corruptLogReason, fatalErrorReason, STOP_CALLED } from "./stopReasons.js";
+import { STOP_CALLED } from "./stopReasons.js";
 import type { Transport } from "./transport.js";
 
 export type { AppliedEntry, RaftNodeOptions } from "./raftNodeOptions.js";
-
-/**
- * How long the loop handles Readys back to back before it lets the event loop run (ms of the
- * clock's monotonic time). A simulation's clock does not move while code runs, so there the
- * loop never yields on its own.
- */
-export const LOOP_TURN_MS = 10;
 
 let incarnationCounter = 0;
 
@@ -63,26 +57,18 @@ export class RaftNode {
   readonly #proposals: Proposals;
   readonly #reads: ReadBatcher<LeaseRound>;
   readonly #lease: LeaderLease;
-  /** Monotonic ms of the last lease read; while recent, the leader keeps its lease renewed. */
-  #leaseUsedAt = Number.NEGATIVE_INFINITY;
-  #ticks = 0;
-  #lastLead: NodeId | null = null;
   readonly #persister: Persister;
   /** The applied state (index, membership, addresses) and the apply path. */
   readonly #applier: Applier;
   readonly #snapshotter: Snapshotter;
   /** Received snapshots, decoded before Raft sees them. */
   readonly #intake: SnapshotIntake;
-  #timer: TimerHandle | null = null;
-  /** Sends the commit index to followers that were not sent it (see commitBroadcastDelayMs). */
-  #commitTimer: TimerHandle | null = null;
-  #scheduled = false;
-  #running = false;
+  /** Ticks, incoming messages and Readys. */
+  readonly #loop: ReadyLoop;
   #stopped = false;
   /** Why the node stopped; null while it runs. */
   #stopReason: string | null = null;
   #closing = false;
-  #loopDone: Promise<void> = Promise.resolve();
 
   readonly #status$: BehaviorSubject<NodeStatus>;
   readonly #applied$ = new Subject<AppliedEntry>();
@@ -114,7 +100,7 @@ export class RaftNode {
       raw: this.#raw,
       clock: this.#clock,
       observer: this.#observer,
-      schedule: () => this.#schedule(),
+      schedule: () => this.#loop.schedule(),
     });
     this.#lease = new LeaderLease({
       clock: this.#clock,
@@ -129,7 +115,7 @@ export class RaftNode {
         // Stamped before the request is stepped, so before any of its heartbeats is sent.
         const round = this.#lease.startRound(leadershipOf(this.#raw.raft));
         this.#raw.readIndex(ctx);
-        this.#schedule();
+        this.#loop.schedule();
         return round;
       },
       confirmed: (round) => this.#lease.confirmed(round, leadershipOf(this.#raw.raft)),
@@ -167,65 +153,58 @@ export class RaftNode {
         const { index, term } = m.snapshot!.meta;
         return m.term >= r.term && index > r.raftLog.committed && !r.raftLog.matchTerm(index, term);
       },
-      step: (msgs) => this.#step(msgs),
+      step: (msgs) => this.#loop.step(msgs),
+    });
+    this.#loop = new ReadyLoop({
+      id: this.id,
+      raw: this.#raw,
+      transport: this.#transport,
+      clock: this.#clock,
+      logger: this.#logger,
+      opts: this.#opts,
+      proposals: this.#proposals,
+      reads: this.#reads,
+      lease: this.#lease,
+      persister: this.#persister,
+      applier: this.#applier,
+      snapshotter: this.#snapshotter,
+      stopped: () => this.#stopped,
+      fatal: (reason, cause) => this.#fatal(reason, cause ?? null),
+      handled: () => this.#status$.next(this.#computeStatus()),
     });
     this.#status$ = new BehaviorSubject(this.#computeStatus());
     this.status$ = this.#status$.asObservable();
-    const field = <T>(f: (s: NodeStatus) => T, eq?: (a: T, b: T) => boolean): Observable<T> =>
-      this.#status$.pipe(map(f), distinctUntilChanged(eq));
-    this.role$ = field((s) => s.role);
-    this.leader$ = field((s) => s.leader);
-    this.term$ = field((s) => s.term);
-    this.commitIndex$ = field((s) => s.commit);
-    this.appliedIndex$ = field((s) => s.applied);
-    this.membership$ = field(
-      (s) => s.membership,
-      (a, b) => JSON.stringify(a) === JSON.stringify(b),
-    );
+    ({
+      role$: this.role$,
+      leader$: this.leader$,
+      term$: this.term$,
+      commitIndex$: this.commitIndex$,
+      appliedIndex$: this.appliedIndex$,
+      membership$: this.membership$,
+    } = statusFields(this.#status$));
   }
 
   /**
    * Starts a node: recovers the state machine from the storage's snapshot, replays the log
-   * through Raft, starts the transport and the tick timer.
+   * through Raft (see {@link recover}), starts the transport and the tick timer.
    */
   static async start(o: RaftNodeOptions): Promise<RaftNode> {
-    const storage = o.storage;
-    const snap = storage.snapshot();
-    const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
-    const raw = new RawNode(raftConfig(o, snap.meta.index));
+    const raw = new RawNode(raftConfig(o, o.storage.snapshot().meta.index));
     const node = new RaftNode(o, raw);
     const applier = node.#applier;
-    applier.configure(o.peers ?? {});
-    if (snap.meta.index > 0) {
-      const rs = decodeRuntimeSnapshot(snap.data);
-      await o.stateMachine.restore(rs.app);
-      applier.recovered(rs.addresses, snap.meta.confState, snap.meta.index);
-      node.#snapshotter.recovered(snap.meta.index);
-    }
-    node.#persister.persisted = storage.initialState().hardState;
-    if (fresh && o.bootstrap) {
-      const voters = [...new Set([...Object.keys(o.peers ?? {}), o.id])].sort();
-      raw.bootstrap(voters);
-      node.#logger.info(`node ${o.id}: bootstrapping a new cluster with voters ${voters.join(", ")}`);
-    } else if (fresh) {
-      node.#logger.info(`node ${o.id}: empty storage; waiting to be added to an existing cluster`);
-    }
-    for (const [id, url] of applier.addresses) if (id !== o.id) o.transport.addPeer(id, url);
-    await o.transport.start({
-      receive: (msgs) => node.#receive(msgs),
-      reportUnreachable: (id) => {
-        if (node.#stopped) return;
-        node.#raw.reportUnreachable(id);
-        node.#schedule();
-      },
-      reportSnapshot: (id, ok) => {
-        if (node.#stopped) return;
-        node.#raw.reportSnapshot(id, ok);
-        node.#schedule();
-      },
+    const bootstrapped = await recover(o, raw, {
+      applier,
+      snapshotter: node.#snapshotter,
+      persister: node.#persister,
+      logger: node.#logger,
     });
-    node.#timer = node.#clock.setInterval(() => node.#tick(), node.#opts.tickMs);
-    node.#schedule();
+    // The initial configuration is made durable before the transport starts, so nothing is
+    // sent or answered from a bootstrap that a crash could take back: a restart always finds
+    // it in storage, and never bootstraps again (perhaps from other peers).
+    if (bootstrapped) await node.#loop.persistBootstrap();
+    for (const [id, url] of applier.addresses) if (id !== o.id) o.transport.addPeer(id, url);
+    await o.transport.start(node.#loop.transportHandler((msgs) => node.#receive(msgs)));
+    node.#loop.start();
     return node;
   }
 
@@ -278,7 +257,7 @@ export class RaftNode {
     if (this.#stopped) throw this.#stoppedError("the read");
     const timeoutMs = opts.timeoutMs ?? this.#opts.readTimeoutMs;
     if (this.#opts.leaseReads && this.#opts.checkQuorum) {
-      this.#leaseUsedAt = this.#clock.monotonic();
+      this.#loop.leaseUsed();
       if (this.#lease.holds(leadershipOf(this.#raw.raft))) {
         const index = this.#raw.raft.raftLog.committed;
         if (this.#applier.applied < index) await this.#reads.waitApplied(index, timeoutMs);
@@ -300,15 +279,8 @@ export class RaftNode {
    */
   async captureSnapshot(): Promise<Snapshot> {
     if (this.#stopped) throw this.#stoppedError("the snapshot");
-    while (this.#running) await this.#loopDone;
-    const index = this.#applier.applied;
-    const term = this.#raw.raft.raftLog.term(index);
-    if (term === null) throw new Error(`node ${this.id}: the term of applied entry ${index} is unknown`);
-    const confState = structuredClone(this.#applier.membership);
-    const addresses = Object.fromEntries(this.#applier.addresses);
-    const app = await this.#sm.snapshot();
-    const data = await joinRuntimeSnapshot({ addresses, app }, () => nextTurn(this.#clock));
-    return { meta: { index, term, confState }, data };
+    while (this.#loop.running) await this.#loop.done;
+    return this.#snapshotter.capture();
   }
 
   /** Asks for leadership to move to `to`; resolves once this node sees `to` lead. */
@@ -321,7 +293,7 @@ export class RaftNode {
         clock: this.#clock,
         transfer: (to) => {
           this.#raw.transferLeader(to);
-          this.#schedule();
+          this.#loop.schedule();
         },
       },
       to,
@@ -389,7 +361,7 @@ export class RaftNode {
       );
     }
     if (!this.#stopped) this.#halt(STOP_CALLED);
-    await this.#loopDone;
+    await this.#loop.done;
     await this.#snapshotter.task;
     this.#failAll((what) => this.#stoppedError(what));
     await this.#transport.stop();
@@ -398,80 +370,9 @@ export class RaftNode {
     this.#applied$.complete();
   }
 
-  // ---- the loop ----
-
-  #tick(): void {
-    if (this.#stopped) return;
-    this.#lease.tick();
-    this.#raw.tick();
-    this.#reads.tick();
-    this.#ticks++;
-    const leaseInUse =
-      this.#clock.monotonic() - this.#leaseUsedAt < this.#opts.electionTick * this.#opts.tickMs;
-    if (leaseInUse && this.#raw.raft.role === "leader" && this.#ticks % this.#opts.heartbeatTick === 0)
-      this.#reads.renew();
-    this.#schedule();
-  }
-
   #receive(msgs: Message[]): void {
     if (this.#stopped) return;
     this.#intake.receive(msgs);
-  }
-
-  #step(msgs: Message[]): void {
-    if (this.#stopped || msgs.length === 0) return;
-    for (const m of msgs) {
-      try {
-        this.#raw.step(m);
-      } catch (e) {
-        // A log that contradicts what is committed must not serve or vote any more (etcd
-        // panics); any other error is a bad or stale message from the peer, dropped.
-        if (e instanceof CorruptLogError) {
-          this.#fatal(corruptLogReason(e, m));
-          return;
-        }
-        this.#logger.warn(`node ${this.id}: ignored ${m.type} from ${m.from}: ${(e as Error).message}`);
-      }
-    }
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (this.#scheduled || this.#stopped) return;
-    this.#scheduled = true;
-    // setImmediate lets every proposal and message of this turn join the same Ready.
-    this.#clock.setImmediate(() => {
-      this.#scheduled = false;
-      if (!this.#running) this.#loopDone = this.#runLoop();
-    });
-  }
-
-  async #runLoop(): Promise<void> {
-    this.#running = true;
-    try {
-      const budget = new TurnBudget(this.#clock, LOOP_TURN_MS);
-      while (!this.#stopped) {
-        this.#proposals.submitQueued();
-        if (!this.#raw.hasReady()) break;
-        await this.#handleReady(this.#raw.ready());
-        // Proposals resolved in this turn propose again at once (an in-process client's next
-        // call), so Readys could follow each other for as long as clients keep up, and every
-        // timer, peer message and heartbeat would wait behind them all.
-        if (budget.used()) await budget.nextTurn();
-      }
-      if (!this.#stopped && this.#commitTimer === null && this.#raw.hasUntoldCommit()) {
-        this.#commitTimer = this.#clock.setTimeout(() => {
-          this.#commitTimer = null;
-          if (this.#stopped) return;
-          this.#raw.broadcastCommit();
-          this.#schedule();
-        }, this.#opts.commitBroadcastDelayMs);
-      }
-    } catch (e) {
-      this.#fatal(fatalErrorReason(e as Error), e as Error);
-    } finally {
-      this.#running = false;
-    }
   }
 
   /** Stops the node for good after an error it cannot continue from; logged once, with what to do. */
@@ -489,55 +390,13 @@ export class RaftNode {
     this.#stopped = true;
     this.#intake.close();
     this.#stopReason = reason;
-    if (this.#timer) this.#clock.clearInterval(this.#timer);
-    if (this.#commitTimer) this.#clock.clearTimeout(this.#commitTimer);
+    this.#loop.halt();
     this.#failAll((what) => this.#stoppedError(what));
     this.#status$.next(this.#computeStatus());
   }
 
   #stoppedError(what: string): StoppedError {
     return new StoppedError(this.id, what, this.#stopReason);
-  }
-
-  async #handleReady(rd: Ready): Promise<void> {
-    // A leader may send before its own write is durable; everyone else answers only after it.
-    const sendFirst = this.#raw.raft.role === "leader" && !this.#persister.voteChanged(rd.hardState);
-    // A leader's appends leave first (the followers' write and acknowledgement is the longer
-    // path), then its own write starts: its fsync runs on the thread pool while committed
-    // entries are applied.
-    if (sendFirst) {
-      this.#transport.send(rd.messages);
-      this.#transport.flush?.();
-    }
-    const persisted = this.#persister.persist(rd);
-    if (sendFirst && !rd.snapshot && rd.committedEntries.length > 0) {
-      // Committed entries are durable on a quorum already (a leader counts its own entries
-      // only once they are durable here, see RawNode.advance), so applying them, and answering
-      // their callers, need not wait for this Ready's write: etcd's server applies in parallel
-      // with its WAL write too. A failed write is reported by the await below.
-      persisted.catch(() => {});
-      await this.#applier.apply(rd.committedEntries);
-      await persisted;
-    } else {
-      // Anyone else acknowledges as soon as its write is durable, and applies after: applying
-      // first would hold the acknowledgement back for as long as applying takes.
-      await persisted;
-      if (!sendFirst) this.#transport.send(rd.messages);
-      if (rd.snapshot)
-        await this.#snapshotter.restore(rd.snapshot.data, rd.snapshot.meta.index, rd.snapshot.meta.confState);
-      if (rd.committedEntries.length > 0) await this.#applier.apply(rd.committedEntries);
-    }
-    for (const rs of rd.readStates) this.#reads.confirmed(rs.requestCtx, rs.index);
-    this.#raw.advance(rd);
-    this.#reads.applied(this.#applier.applied);
-    const lead = this.#raw.raft.lead;
-    if (lead !== this.#lastLead) {
-      this.#lastLead = lead;
-      if (lead !== null) this.#reads.leaderChanged();
-    }
-    this.#proposals.retryForwarded();
-    this.#snapshotter.maybeSnapshot();
-    this.#status$.next(this.#computeStatus());
   }
 
   #failAll(error: (what: string) => Error): void {

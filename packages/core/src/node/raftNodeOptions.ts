@@ -23,6 +23,12 @@ export interface RaftNodeOptions {
    * storage is empty. Leave false to join an existing cluster: the node waits to be added.
    */
   bootstrap?: boolean;
+  /**
+   * The voters a bootstrap starts with, instead of the keys of `peers` (this node is always one):
+   * for a node that recorded its choice at an earlier first start whose log never reached the
+   * disk. Ignored without `bootstrap` or on non-empty storage.
+   */
+  initialVoters?: NodeId[];
   /** Milliseconds per Raft tick. Default 100. */
   tickMs?: number;
   /** Default 10 ticks. */

@@ -1,7 +1,7 @@
 import { SnapshotOutOfDateError } from "../errors.js";
 import type { Logger } from "../raft/logger.js";
 import type { WritableStorage } from "../raft/storage.js";
-import type { ConfState, NodeId, SnapshotMeta } from "../raft/types.js";
+import type { ConfState, NodeId, Snapshot, SnapshotMeta } from "../raft/types.js";
 import type { AppliedState } from "./applier.js";
 import { type Clock, nextTurn } from "./clock.js";
 import type { RaftNodeObserver } from "./observer.js";
@@ -110,6 +110,19 @@ export class Snapshotter {
       .finally(() => {
         this.#task = null;
       });
+  }
+
+  /** A snapshot of everything applied so far, taken now and not stored (see RaftNode.captureSnapshot). */
+  async capture(): Promise<Snapshot> {
+    const { state, id, clock } = this.#ctx;
+    const index = state.applied;
+    const term = this.#ctx.term(index);
+    if (term === null) throw new Error(`node ${id}: the term of applied entry ${index} is unknown`);
+    const confState = structuredClone(state.membership);
+    const addresses = Object.fromEntries(state.addresses);
+    const app = await this.#ctx.stateMachine.snapshot();
+    const data = await joinRuntimeSnapshot({ addresses, app }, () => nextTurn(clock));
+    return { meta: { index, term, confState }, data };
   }
 
   async #store(

@@ -8,6 +8,18 @@ export interface TransportHandler {
   reportUnreachable(id: NodeId): void;
   /** The outcome of sending a snapshot message to `id`. */
   reportSnapshot(id: NodeId, ok: boolean): void;
+  /**
+   * Optional to call: a connection to `id` was refused (ECONNREFUSED), so no process listens at
+   * its address. Report only that: a timeout or a reset is no proof (a slow or cut-off peer
+   * causes them too). A follower whose leader is gone then campaigns without waiting out the
+   * election timeout.
+   */
+  reportGone?(id: NodeId): void;
+  /**
+   * Optional to call: a connection to `id` was just opened (or reopened): it is up, perhaps
+   * restarted. A leader then heartbeats it at once, and a node without a leader campaigns.
+   */
+  reportReachable?(id: NodeId): void;
 }
 
 /**

@@ -8,6 +8,7 @@ import { ProgressTracker, type TrackerConfig, trackerConfigToConfState } from ".
 import { type RaftConfig, type ResolvedConfig, resolveConfig } from "./config.js";
 import { entriesSize, payloadSize } from "./entries.js";
 import type { Logger } from "./logger.js";
+import { listening, listeningIgnoresVotes } from "./peerSignals.js";
 import { RaftLog } from "./raftLog.js";
 import type { Random } from "./random.js";
 import { contextKey, ReadOnly } from "./readOnly.js";
@@ -95,6 +96,8 @@ export class Raft {
    */
   readonly forwardedReads = new Set<string>();
   randomizedElectionTimeout = 0;
+  /** Voters that asked this node for a (pre-)vote in its listening window: they know of no leader. */
+  readonly votersWithoutLeader = new Set<NodeId>();
 
   readonly cfg: ResolvedConfig;
   readonly electionTimeout: number;
@@ -341,12 +344,14 @@ export class Raft {
    * Whether vote requests are ignored because a live leader may exist (Raft thesis §4.2.3):
    * one was heard from within the election timeout, or this node started less than an election
    * timeout ago and so cannot know (`ignoreVotesAfterStart`; leader leases rest on this), or it
-   * started within {@link listenTicksAfterStart} (`campaignSoonAfterStart`).
+   * started within {@link listenTicksAfterStart} (`campaignSoonAfterStart`) and the voters that
+   * asked `from` included do not yet make a quorum without a leader (see listeningIgnoresVotes).
    */
-  inLeaderLease(): boolean {
+  inLeaderLease(from?: NodeId): boolean {
     if (!this.cfg.checkQuorum) return false;
     if (this.lead !== null && this.electionElapsed < this.electionTimeout) return true;
-    if (this.cfg.campaignSoonAfterStart) return this.ticksSinceStart < this.listenTicksAfterStart();
+    if (this.cfg.campaignSoonAfterStart)
+      return listening(this) && (from === undefined || listeningIgnoresVotes(this, from));
     return this.cfg.ignoreVotesAfterStart && this.ticksSinceStart < this.electionTimeout;
   }
 
@@ -433,7 +438,7 @@ export class Raft {
         // A request from the leader itself is not ignored: it asks because it no longer leads
         // (it stepped down), so there is no leadership left to protect, nor a lease (a leader's
         // lease ends when it steps down).
-        if (!force && m.from !== this.lead && this.inLeaderLease()) {
+        if (!force && m.from !== this.lead && this.inLeaderLease(m.from)) {
           // Heard from a live leader within the election timeout: ignore (Raft thesis §4.2.3).
           const why =
             this.lead === null
@@ -466,10 +471,12 @@ export class Raft {
       } else if (m.type === "preVote" || m.type === "vote") {
         // Reject with the current term so a candidate that fell behind catches up (§5.1):
         // otherwise one whose requests reach only nodes ahead of it could stay behind forever.
-        this.send(message({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true }));
+        this.send(this.voteRejection(m.type, m.from));
       }
       return;
     }
+
+    if ((m.type === "voteResponse" || m.type === "preVoteResponse") && m.reject) this.learnCommitFromVoter(m);
 
     switch (m.type) {
       case "hup":
@@ -495,12 +502,56 @@ export class Raft {
           this.logger.info(
             `node ${this.id}: [term ${this.term}, vote ${this.vote}] rejected ${m.type} from ${m.from} at term ${m.term}`,
           );
-          this.send(message({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true }));
+          this.send(this.voteRejection(m.type, m.from));
         }
         return;
       }
       default:
         this.stepFn(this, m);
+    }
+  }
+
+  /**
+   * The answer refusing a (pre-)vote request from `to`, at this node's term. It also says how far
+   * this node knows the log to be committed: its commit index and the term of its entry there.
+   */
+  voteRejection(request: "vote" | "preVote", to: NodeId): Message {
+    const commit = this.raftLog.committed;
+    const logTerm = this.raftLog.term(commit);
+    return message({
+      type: voteResponseType(request),
+      to,
+      term: this.term,
+      reject: true,
+      ...(logTerm !== null && { commit, logTerm }),
+    });
+  }
+
+  /**
+   * Commits as far as a voter that refused this node knows the log to be committed, if this
+   * node holds the same entry there: same index and term means the same log up to it (Raft paper
+   * §5.3), and that prefix is committed whoever learnt it. A leader learns nothing this way.
+   *
+   * Without this, a 5→3 shrink whose leader died having told only the two removed nodes that
+   * leaving the joint configuration committed stayed leaderless for good: the three that stay
+   * still count the outgoing voters, so they need a removed node's vote; a removed node never
+   * campaigns, and refuses them while it holds entries they lack. Learning the commit, they
+   * apply the leave and need only each other.
+   */
+  learnCommitFromVoter(m: Message): void {
+    if (this.role === "leader" || m.commit <= this.raftLog.committed) return;
+    if (!this.raftLog.matchTerm(m.commit, m.logTerm)) return;
+    this.logger.info(
+      `node ${this.id}: ${m.from} knows the log committed up to entry ${m.commit} (term ${m.logTerm}), which this node holds; committing up to it`,
+    );
+    this.raftLog.commitTo(m.commit);
+    if (this.role !== "follower" && this.hasUnappliedConfChanges()) {
+      // Its votes are counted with the configuration it has applied, which is no longer the
+      // latest committed one (it may even remove this node): campaign again once it is applied.
+      this.logger.info(
+        `node ${this.id}: gives up its campaign at term ${this.term} until it applies the configuration changes it learnt were committed`,
+      );
+      this.becomeFollower(this.term, null);
     }
   }
 

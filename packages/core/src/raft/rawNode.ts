@@ -3,6 +3,7 @@ import { ProposalDroppedError, RaftkitError } from "../errors.js";
 import { trackerConfigToConfState } from "../tracker/progressTracker.js";
 import type { RaftConfig } from "./config.js";
 import { payloadSize } from "./entries.js";
+import { peerGone, peerReachable } from "./peerSignals.js";
 import { Raft } from "./raft.js";
 import type {
   ConfState,
@@ -183,6 +184,16 @@ export class RawNode {
   /** Tells Raft the last message to `id` probably did not arrive. */
   reportUnreachable(id: NodeId): void {
     this.#raft.step(message({ type: "unreachable", from: id }));
+  }
+
+  /** Tells Raft that a connection to `id` was refused: no process listens at its address (see {@link peerGone}). */
+  reportGone(id: NodeId): void {
+    peerGone(this.#raft, id);
+  }
+
+  /** Tells Raft that a connection to `id` was just (re)established (see {@link peerReachable}). */
+  reportReachable(id: NodeId): void {
+    peerReachable(this.#raft, id);
   }
 
   /** Reports whether sending a snapshot to `id` succeeded. */

@@ -92,11 +92,12 @@ export interface Message {
   from: NodeId;
   to: NodeId;
   term: number;
-  /** The term of the entry at `index` (append), or of the candidate's last entry (vote). */
+  /** The term of the entry at `index` (append), of the candidate's last entry (vote), or of the voter's entry at `commit` (rejected vote). */
   logTerm: number;
   /** The index just before `entries` (append); the candidate's last index (vote); the matched or rejected index (append response). */
   index: number;
   entries: Entry[];
+  /** The leader's commit index (append, heartbeat); the voter's (rejected vote, with its entry's term in `logTerm`). */
   commit: number;
   reject: boolean;
   /** On a rejected append: the follower's best guess of where the logs could match. */

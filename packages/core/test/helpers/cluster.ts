@@ -129,6 +129,13 @@ export class TestCluster {
     throw new Error("cluster did not settle");
   }
 
+  /** Delivers the messages in flight (those `drop` keeps), without processing any Ready. */
+  deliverInFlight(): void {
+    const batch = this.inFlight;
+    this.inFlight = [];
+    deliver(batch, this.drop, (id, m) => this.nodes.get(id)?.node.step(m));
+  }
+
   /** Ticks every node `n` times, settling after each tick. */
   tick(n = 1, only: NodeId[] = this.ids): void {
     for (let i = 0; i < n; i++) {

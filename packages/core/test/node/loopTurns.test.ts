@@ -9,7 +9,7 @@ import {
   type StateMachine,
   systemClock,
 } from "../../src/index.js";
-import { LOOP_TURN_MS } from "../../src/node/raftNode.js";
+import { LOOP_TURN_MS } from "../../src/node/readyLoop.js";
 import { advanceUntil, settleInSimulatedTime, useSimulatedTime } from "../../src/testing/index.js";
 import { encode } from "./runtimeHarness.js";
 

@@ -72,7 +72,8 @@ describe("a restarted RaftNode", () => {
   });
 
   it("without leaseReads, ignores (pre-)vote requests for two ticks (to hear from a live leader first), then grants them", async () => {
-    const c = new RuntimeCluster(["a", "b", "c"]);
+    // Five members: the one that asks makes no quorum with the restarted node.
+    const c = new RuntimeCluster(["a", "b", "c", "d", "e"]);
     const { answers, ask } = await restartFollowerAndAsk(c);
     ask();
     await vi.advanceTimersByTimeAsync(5);
@@ -81,6 +82,15 @@ describe("a restarted RaftNode", () => {
     await vi.advanceTimersByTimeAsync(20);
     ask();
     await c.until(() => answers.some((m) => !m.reject), 20, "a granted pre-vote");
+    await c.stopAll();
+  });
+
+  it("without leaseReads, grants at once a member that makes a quorum with it (of three, any other): no leader has one", async () => {
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    const { answers, ask } = await restartFollowerAndAsk(c);
+    ask();
+    await vi.advanceTimersByTimeAsync(5);
+    expect(answers.map((m) => m.reject)).toEqual([false]);
     await c.stopAll();
   });
 });

@@ -95,18 +95,22 @@ export class RuntimeCluster {
     this.storages.set(id, storage);
     const machine = new CounterMachine();
     this.machines.set(id, machine);
-    const node = await RaftNode.start({
-      id,
-      storage,
-      transport: this.net.transport(id),
-      stateMachine: machine,
-      peers: this.peers,
-      bootstrap,
-      tickMs: 10,
-      // Reproducible election timeouts (the runtime's default seed changes with every process).
-      random: new SeededRandom(this.ids.indexOf(id) + 1 + this.#starts++ * 97),
-      ...this.options,
-    });
+    // A bootstrapping node writes its initial configuration before start resolves: on a disk
+    // that takes simulated time.
+    const node = await this.settle(
+      RaftNode.start({
+        id,
+        storage,
+        transport: this.net.transport(id),
+        stateMachine: machine,
+        peers: this.peers,
+        bootstrap,
+        tickMs: 10,
+        // Reproducible election timeouts (the runtime's default seed changes with every process).
+        random: new SeededRandom(this.ids.indexOf(id) + 1 + this.#starts++ * 97),
+        ...this.options,
+      }),
+    );
     this.nodes.set(id, node);
     return node;
   }

@@ -27,7 +27,7 @@ describe("campaignSoonAfterStart: a restarted node listens for two ticks, then c
   });
 
   it("ignores (pre-)vote requests for its first two ticks, then grants them", () => {
-    const n = new UnitNode("a", SOON);
+    const n = new UnitNode("a", { ...SOON, voters: ["a", "b", "c", "d", "e"] });
     const ask = (): void => n.step({ type: "preVote", from: "b", term: 2, index: 1, logTerm: 1 });
     ask();
     n.tick();
@@ -36,6 +36,29 @@ describe("campaignSoonAfterStart: a restarted node listens for two ticks, then c
     n.tick();
     ask();
     expect(ofType(n.take(), "preVoteResponse").map((m) => m.reject)).toEqual([false]);
+  });
+
+  it("within those ticks, votes once the voters that asked make a quorum with it: none of them has a leader", () => {
+    const five = new UnitNode("a", { ...SOON, voters: ["a", "b", "c", "d", "e"] });
+    const ask = (n: UnitNode, from: string): void =>
+      n.step({ type: "preVote", from, term: 2, index: 1, logTerm: 1 });
+    ask(five, "b");
+    expect(ofType(five.take(), "preVoteResponse")).toEqual([]);
+    ask(five, "c");
+    expect(ofType(five.take(), "preVoteResponse").map((m) => [m.to, m.reject])).toEqual([["c", false]]);
+    // Of three voters, one that asks makes a quorum with this node: a survivor whose leader is
+    // gone is answered at once by the member that just restarted.
+    const three = new UnitNode("a", SOON);
+    ask(three, "b");
+    expect(ofType(three.take(), "preVoteResponse").map((m) => m.reject)).toEqual([false]);
+    expect(three.r.ticksSinceStart).toBe(0);
+  });
+
+  it("within those ticks, a learner that asks counts for nothing", () => {
+    const n = new UnitNode("a", { ...SOON, voters: ["a", "b", "c"], learners: ["l"] });
+    n.step({ type: "preVote", from: "l", term: 2, index: 1, logTerm: 1 });
+    n.step({ type: "preVote", from: "l", term: 2, index: 1, logTerm: 1 });
+    expect(n.r.votersWithoutLeader.size).toBe(0);
   });
 
   it("follows a live leader heard within those ticks, and then refuses a restarted peer's early campaign", () => {

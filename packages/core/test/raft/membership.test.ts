@@ -13,6 +13,17 @@ function started(ids = ["a", "b", "c"]): TestCluster {
   return c;
 }
 
+/** Each node's role, term, last index, commit and voters, for a failure message. */
+function describeNodes(c: TestCluster, ids: string[]): string {
+  return ids
+    .map((id) => {
+      const r = c.raft(id);
+      const cs = c.get(id).confState;
+      return `${id} ${r.role} term ${r.term} last ${r.raftLog.lastIndex()} commit ${r.raftLog.committed} voters [${cs.voters}] & [${cs.votersOutgoing}]`;
+    })
+    .join("; ");
+}
+
 // Raft thesis §4.1 (one server at a time), §4.2.2 (learners), §4.3 (joint consensus).
 describe("membership changes", () => {
   it("adds a learner that receives the log but never votes or counts toward commit", () => {
@@ -184,6 +195,54 @@ describe("membership changes", () => {
     expect(["d", "e"]).toContain(leader);
     c.propose(leader!, "after");
     expect(c.appliedData("e").at(-1)).toBe("after");
+  });
+
+  it("shrinking 5→3: when only the removed nodes learnt that leaving the joint config committed, the others learn it from their refusals and elect a leader", () => {
+    for (const options of [
+      { preVote: true, checkQuorum: true },
+      { preVote: false, checkQuorum: false },
+    ]) {
+      const c = new TestCluster(["a", "b", "c", "d", "e"], options);
+      c.campaign("c");
+      c.get("c").node.proposeConfChange({
+        transition: "explicit",
+        changes: [
+          { type: "removeNode", nodeId: "d" },
+          { type: "removeNode", nodeId: "e" },
+        ],
+      });
+      c.settle();
+      // The leave-joint entry reaches everyone, and a and b answer it...
+      c.get("c").node.proposeConfChange({ transition: "auto", changes: [] });
+      const leaveJoint = c.raft("c").raftLog.lastIndex();
+      c.processReady("c");
+      c.deliverInFlight();
+      for (const id of ["a", "b", "d", "e"]) c.processReady(id);
+      // ...but before their answers arrive the leader takes a write, and its links to a and b
+      // break: only d and e could get the write, and only they learn that the leave committed.
+      c.get("c").node.propose(new TextEncoder().encode("after the leave"));
+      c.drop = (m) => m.from === "c" && ["a", "b"].includes(m.to);
+      c.settle();
+      for (const id of ["d", "e"]) {
+        expect(c.raft(id).raftLog.committed).toBeGreaterThanOrEqual(leaveJoint);
+        expect(c.get(id).confState).toMatchObject({ voters: ["a", "b", "c"], votersOutgoing: [] });
+      }
+      expect(c.raft("a").raftLog.committed).toBeLessThan(leaveJoint);
+      expect(c.get("a").confState.votersOutgoing).toEqual(["a", "b", "c", "d", "e"]);
+      // The leader dies. a and b are still joint: they need d's or e's vote, which d and e give
+      // only to a log as long as theirs; d and e, removed, never campaign. Their refusals say
+      // the leave committed: a and b apply it and need only each other.
+      c.isolate("c");
+      const survivors = ["a", "b", "d", "e"];
+      for (let i = 0; i < 200 && !["a", "b"].some((id) => c.raft(id).role === "leader"); i++)
+        c.tick(1, survivors);
+      const leader = ["a", "b"].find((id) => c.raft(id).role === "leader");
+      expect(leader, `no leader: ${describeNodes(c, survivors)}`).toBeDefined();
+      c.tick(5, survivors);
+      expect(c.get("a").confState).toMatchObject({ voters: ["a", "b", "c"], votersOutgoing: [] });
+      c.propose(leader!, "next");
+      expect(c.appliedData("b").at(-1)).toBe("next");
+    }
   });
 
   it("a node with committed but unapplied configuration changes does not campaign", () => {

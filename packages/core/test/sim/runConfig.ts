@@ -19,6 +19,13 @@ export interface RunConfig {
    * not drawn, so that the draws (and runs) of seeds without it stay as they were.
    */
   deferCommitBroadcast: boolean;
+  /**
+   * Nodes run as a RaftNode without leaseReads does (RaftConfig.campaignSoonAfterStart instead
+   * of ignoreVotesAfterStart), and hear what its transport reports: a peer that is down refuses
+   * connections (reportGone), one that restarts or is healed is reachable (reportReachable).
+   * With preVote and checkQuorum, on seeds whose second bit is set; not drawn, as above.
+   */
+  campaignSoonAfterStart: boolean;
   /** Snapshot and compact the log once this many entries were applied since the last snapshot; null: never. */
   compaction: { every: number; keep: number } | null;
   links: LinkFaults;
@@ -47,7 +54,7 @@ export interface RunConfig {
 }
 
 /** Draws a run's configuration from the PRNG (the first draws of the seed's stream). */
-export function drawRunConfig(rng: Rng): Omit<RunConfig, "deferCommitBroadcast"> {
+export function drawRunConfig(rng: Rng): Omit<RunConfig, "deferCommitBroadcast" | "campaignSoonAfterStart"> {
   const nodes = rng.chance(0.5) ? 3 : 5;
   const preVote = rng.chance(0.5);
   const checkQuorum = rng.chance(0.5);
@@ -134,6 +141,7 @@ export function describeRunConfig(c: RunConfig): string {
       : `maxUncommittedEntriesSize=${c.maxUncommittedEntriesSize}`,
     c.disableProposalForwarding ? "no proposal forwarding" : "",
     c.deferCommitBroadcast ? "deferred commit broadcast" : "",
+    c.campaignSoonAfterStart ? "campaign soon after start, peers reported gone and reachable" : "",
     c.compaction ? `compact every ${c.compaction.every} keep ${c.compaction.keep}` : "",
     `drop=${pct(l.dropRate)} dup=${pct(l.duplicateRate)} long=${pct(l.longDelayRate)}(≤${l.longDelayMax}ms) delay≤${l.maxDelay}ms`,
     c.partitionEvery ? `partitions ~${c.partitionEvery}ms (≤${c.partitionLength}ms)` : "no partitions",

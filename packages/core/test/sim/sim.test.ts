@@ -51,7 +51,21 @@ function firstFailureMatching(
 /** Membership changes every ~80 ms (a broken conf change shows up quickly). */
 const CHURN: SimOptions = { duration: 2000, overrides: { confChangeEvery: 80 } };
 
+/**
+ * Seeds beyond the main run's range that once found bugs, each fixed since: a candidate that
+ * learnt from a refused vote that its own removal committed, and won with the votes of the
+ * configuration it had applied (524).
+ */
+const REGRESSION_SEEDS = [524];
+
 describe("cluster simulation", () => {
+  it("passes the seeds that once found bugs", () => {
+    const failures = REGRESSION_SEEDS.map((seed) => simulate(seed, { duration: DURATION })).filter(
+      (r): r is Failure => !r.ok,
+    );
+    if (failures.length > 0) expect.fail(describeFailures(failures));
+  });
+
   it(`keeps every invariant, stays live and linearizable for ${SEEDS} seeds from ${FROM}`, () => {
     const failures: Failure[] = [];
     const total: Partial<Record<keyof SimStats, number>> = {};

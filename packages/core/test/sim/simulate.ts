@@ -214,6 +214,8 @@ type SimEvent =
   | { type: "commitBroadcast"; node: string; inc: number }
   | { type: "deliver"; msg: Message; fromInc: number }
   | { type: "report"; node: string; inc: number; peer: string; snapshot: boolean; ok: boolean }
+  /** What a transport learns of a peer's process: it refused a connection, or a connection opened. */
+  | { type: "peer"; node: string; inc: number; peer: string; up: boolean }
   | { type: "client"; client: number }
   | { type: "clientSend"; client: number; seq: number }
   | { type: "timeout"; client: number; seq: number }
@@ -333,7 +335,12 @@ class Simulation {
   constructor(seed: number, options: SimOptions) {
     this.seed = seed;
     this.rng = new SeededRandom(seed);
-    this.config = { ...drawRunConfig(this.rng), deferCommitBroadcast: seed % 2 === 1, ...options.overrides };
+    const c = { ...drawRunConfig(this.rng), deferCommitBroadcast: seed % 2 === 1, ...options.overrides };
+    this.config = {
+      ...c,
+      campaignSoonAfterStart:
+        options.overrides?.campaignSoonAfterStart ?? (c.preVote && c.checkQuorum && seed % 4 >= 2),
+    };
     this.duration = options.duration ?? 3000;
     this.livenessTimeout = options.livenessTimeout ?? 10_000;
     this.bugs = options.bugs ?? {};
@@ -484,8 +491,10 @@ class Simulation {
       applied,
       checkQuorum: cfg.checkQuorum,
       preVote: cfg.preVote,
-      // As RaftNode does: a restarted node must not help elect a leader inside another's lease.
-      ignoreVotesAfterStart: true,
+      // As RaftNode does: with leases, a restarted node must not help elect a leader inside
+      // another's lease; without, it listens briefly and then campaigns soon.
+      ignoreVotesAfterStart: !cfg.campaignSoonAfterStart,
+      campaignSoonAfterStart: cfg.campaignSoonAfterStart,
       random: new SeededRandom(deriveSeed(this.seed, node.index, node.inc)),
       logger: this.#logger(node.id),
     };
@@ -556,6 +565,15 @@ class Simulation {
         this.#processReady(node);
         return;
       }
+      case "peer": {
+        const node = this.byId.get(ev.node)!;
+        if (!node.raw || node.inc !== ev.inc || this.#deferred(node, ev)) return;
+        this.log(node.id, `report${ev.up ? "Reachable" : "Gone"}(${ev.peer})`);
+        if (ev.up) node.raw.reportReachable(ev.peer);
+        else node.raw.reportGone(ev.peer);
+        this.#processReady(node);
+        return;
+      }
       case "client":
         this.#clientIssue(ev.client);
         return;
@@ -588,6 +606,7 @@ class Simulation {
         if (this.network.partitions.has(ev.id)) {
           this.network.heal(ev.id);
           this.log("net", `heal partition #${ev.id}`);
+          for (const node of this.nodes) this.#reconnect(node);
         }
         return;
       case "crash": {
@@ -673,8 +692,45 @@ class Simulation {
     reportBack(true);
   }
 
+  /**
+   * With campaignSoonAfterStart, each pair of running nodes that can talk both ways reconnects
+   * (reachable to each other), as HTTP streams do after a restart or a healed partition.
+   */
+  #reconnect(node: SimNode): void {
+    if (!this.config.campaignSoonAfterStart || !node.raw) return;
+    for (const other of this.nodes) {
+      if (other === node || !other.raw || this.network.isCut(node.id, other.id)) continue;
+      if (this.network.isCut(other.id, node.id)) continue;
+      for (const [a, b] of [
+        [node, other],
+        [other, node],
+      ] as const)
+        this.queue.after(between(this.rng, 1, 5), {
+          type: "peer",
+          node: a.id,
+          inc: a.inc,
+          peer: b.id,
+          up: true,
+        });
+    }
+  }
+
   #send(from: SimNode, m: Message): void {
     this.checker.onMessage(m);
+    if (
+      this.config.campaignSoonAfterStart &&
+      !this.byId.get(m.to)?.raw &&
+      !this.network.isCut(m.from, m.to)
+    ) {
+      // Nothing listens where a crashed node was: the connection is refused.
+      this.queue.after(between(this.rng, 1, 5), {
+        type: "peer",
+        node: from.id,
+        inc: from.inc,
+        peer: m.to,
+        up: false,
+      });
+    }
     if (m.type === "snapshot") this.stats.snapshotsSent++;
     const fate = this.network.route(m.from, m.to);
     if ("dropped" in fate) {
@@ -1057,6 +1113,7 @@ class Simulation {
     // It resumes with the membership of its snapshot; the committed entries after it are applied again.
     this.#checkMembershipView(node, `restarted from snapshot ${snap.meta.index}`);
     this.queue.after(this.rng.int(node.tickPeriod), { type: "tick", node: node.id, inc: node.inc });
+    this.#reconnect(node);
     this.#processReady(node);
   }
 

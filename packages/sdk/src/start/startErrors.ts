@@ -50,3 +50,30 @@ export class LostDataError extends RaftkitError {
     );
   }
 }
+
+/**
+ * This node's data directory is empty and it was to bootstrap a new cluster, but a peer answers
+ * as a member of a cluster that does not list this node, or as a node waiting to join one:
+ * bootstrapping would form a second cluster beside it (and, sharing members, split it). Nothing
+ * was started.
+ */
+export class ClusterExistsError extends RaftkitError {
+  /** The peer that answered as a member of an existing cluster. */
+  readonly peer: string;
+  /** That cluster's voters and learners, as the peer sees them (none: the peer waits to join). */
+  readonly members: string[];
+  constructor(id: string, peer: string, members: string[]) {
+    super(
+      "CLUSTER_EXISTS",
+      `node ${id} starts with an empty data directory and would bootstrap a new cluster, but ${peer} ` +
+        (members.length > 0
+          ? `is a member of an existing one (members ${members.join(", ")}) that does not list ${id}. `
+          : "runs waiting to be added to an existing one (it was started to join). ") +
+        `To add ${id} to the existing cluster, run ` +
+        `\`raftkit add-learner ${id} URL\` (or \`raftkit replace OLD ${id} URL\`) against a member and start ${id} ` +
+        `with join: true (--join). To form a separate new cluster on purpose, start it with newCluster: true (--new-cluster).`,
+    );
+    this.peer = peer;
+    this.members = members;
+  }
+}

@@ -43,10 +43,16 @@ async function firstCaught(
  * skipping the removal right after a restart (101025, 110624, 111217), and a snapshot sent to a
  * node that crashed never reported failed, leaving the leader waiting forever (205941), and
  * the session check holding a read to a write of the same client that overlapped it (300245),
- * and a first member restarted with the members of the moment, not its own peers, bootstrapping
- * different voters after its bootstrap was lost with an unsynced disk (1019).
+ * and a first member whose bootstrap was lost with an unsynced disk, restarted with the members
+ * of the moment as its peers, bootstrapping them: voters the cluster never had (1019); two found
+ * while fixing it: first members that joined a cluster whose first member was then lost, leaving
+ * no one with a configuration (53), and a joined first member whose log was lost bootstrapping
+ * its edited peers when it reached no one (131); and a joint 5→3 shrink left leaderless for good:
+ * the leader died after only the removed nodes learnt that leaving the joint configuration
+ * committed, and they refused the kept nodes, which still needed one of their votes, for holding
+ * entries the kept nodes lacked (585; a refused vote now carries the voter's commit index).
  */
-const REGRESSION_SEEDS = [272, 321, 456, 1019, 1195, 101025, 110624, 111217, 205941, 300245];
+const REGRESSION_SEEDS = [53, 131, 272, 321, 456, 585, 1019, 1195, 101025, 110624, 111217, 205941, 300245];
 
 describe("whole-stack simulation", () => {
   it("passes the seeds that once found bugs", async () => {

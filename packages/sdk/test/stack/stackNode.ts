@@ -9,6 +9,12 @@ import { decodeValue, encodeValue } from "../../src/codec.js";
 import { type CommandPayload, PUBLISH } from "../../src/commandLog.js";
 import { type CommandRunner, createMachineNode, type MachineNode } from "../../src/machineNode.js";
 import { ReplicatedMachine } from "../../src/replicatedMachine.js";
+import {
+  decideFirstStart,
+  type FirstStart,
+  type FirstStartRecord,
+  type PeerView,
+} from "../../src/start/firstStart.js";
 import { NodeClock } from "../../src/testing/sim/nodeClock.js";
 import { type Scheduler, SimProcess } from "../../src/testing/sim/scheduler.js";
 import type { NetworkBugs, SimNetwork, SimTransport } from "../../src/testing/sim/simNetwork.js";
@@ -22,6 +28,8 @@ export interface NodeBugs extends DiskBugs, NetworkBugs {
   divergentReducer?: boolean;
   /** Every replica runs each log entry under a session of its own, so retried commands run twice. */
   forgetSessions?: boolean;
+  /** A first member with empty storage bootstraps its peers without asking the cluster first (as before the first-start check). */
+  blindBootstrap?: boolean;
 }
 
 /** What the checks hear from a running node. */
@@ -58,6 +66,8 @@ export class StackNode {
   state: NodeState = "idle";
   current: Incarnation | null = null;
   incarnations = 0;
+  /** What this node's first start chose, as startNode records it in the data directory's IDENTITY file. */
+  firstStart: FirstStartRecord | null = null;
   /** Why the last incarnation stopped on its own (a disk error), if it did. */
   fatalError: Error | null = null;
   /** Clock parameters of this machine: rate within 1%, wall offset, accumulated jumps. */
@@ -96,8 +106,16 @@ export class StackNode {
     this.#wallOffset = (o.rng.next() - 0.5) * this.#maxOffset;
   }
 
-  /** Starts a new incarnation on this node's disk: a fresh cluster member if `bootstrap`, else joining. */
-  async start(peers: Record<string, string>, bootstrap: boolean): Promise<void> {
+  /**
+   * Starts a new incarnation on this node's disk. On empty storage it joins, or with `bootstrap`
+   * (a first member) decides as startNode does from what the peers it reaches say (`views`):
+   * bootstrap, join a cluster that lists it, or refuse (the start fails, and is retried later).
+   */
+  async start(
+    peers: Record<string, string>,
+    bootstrap: boolean,
+    views: () => PeerView[] = () => [],
+  ): Promise<void> {
     this.state = "starting";
     this.fatalError = null;
     const number = ++this.incarnations;
@@ -115,13 +133,25 @@ export class StackNode {
     const storage = await this.disk.open(clock);
     const generation = this.proc.generation;
     const c = this.#config;
+    const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
+    let first: FirstStart | null = null;
+    if (fresh && bootstrap && !this.#bugs.blindBootstrap) {
+      first = decideFirstStart({ id: this.id, peers, views: views(), recorded: this.firstStart });
+      // startNode's IDENTITY file, written (fsynced) before the runtime starts: it survives crashes.
+      this.firstStart ??= first.kind === "join" ? { joined: true } : { initialMembers: first.voters };
+      if (first.kind === "join" && first.peer !== null)
+        this.#observer.trace(
+          `${this.id}: empty storage, and ${first.peer}'s cluster lists it: joins instead of bootstrapping`,
+        );
+    }
     const raft = await RaftNode.start({
       id: this.id,
       storage,
       transport,
       stateMachine: this.#bugs.forgetSessions ? forgetfulSessions(replicated) : replicated,
       peers,
-      bootstrap,
+      bootstrap: first ? first.kind === "bootstrap" : bootstrap,
+      ...(first?.kind === "bootstrap" && { initialVoters: first.voters }),
       tickMs: c.tickMs,
       electionTick: c.electionTick,
       heartbeatTick: 1,

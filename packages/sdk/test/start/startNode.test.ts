@@ -115,13 +115,41 @@ describe("a data directory's identity", () => {
 
     const otherCluster = await startNode({ ...o, clusterId: "blue" }).catch((e: unknown) => e);
     expect(otherCluster).toBeInstanceOf(IdentityMismatchError);
-    expect((otherCluster as IdentityMismatchError).recorded).toEqual({ clusterId: "raftkit", nodeId: "n1" });
+    expect((otherCluster as IdentityMismatchError).recorded).toEqual({
+      clusterId: "raftkit",
+      nodeId: "n1",
+      initialMembers: ["n1"],
+    });
     expect((otherCluster as IdentityMismatchError).starting).toEqual({ clusterId: "blue", nodeId: "n1" });
     expect(await lockIsFree(o.dataDir)).toBe(true);
 
     // The right node starts again on it; its port was released by the refused starts.
     const again = await startNode(o);
     await again.stop();
+  });
+});
+
+describe("peers after the first start", () => {
+  it("a restart ignores edited peers, says so once the log is replayed, and keeps its members", async () => {
+    const o = options();
+    const first = await startNode(o);
+    await first.stop();
+    const warnings: string[] = [];
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (_f: object, m: string) => warnings.push(m),
+      error: () => {},
+    };
+    const again = await startNode({ ...o, peers: { ...o.peers, n9: "http://127.0.0.1:2" }, logger });
+    try {
+      await expect
+        .poll(() => warnings.join("\n"))
+        .toMatch(/peers \(n1, n9\) ignored.*members now n1; bootstrapped with n1/);
+      expect(again.status().membership.voters).toEqual(["n1"]);
+    } finally {
+      await again.stop();
+    }
   });
 });
 

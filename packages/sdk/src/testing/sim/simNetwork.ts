@@ -103,15 +103,35 @@ export class SimNetwork {
   }
 
   heal(): void {
-    this.#blocked.clear();
+    this.#unblock(() => true);
   }
 
   /** Unblocks every link to and from `id`. */
   rejoin(id: NodeId): void {
+    this.#unblock((from, to) => from === id || to === id);
+  }
+
+  /** Unblocks the links `which` picks; each sender then reconnects, as an HTTP stream would. */
+  #unblock(which: (from: NodeId, to: NodeId) => boolean): void {
     for (const key of [...this.#blocked]) {
-      const [from, to] = key.split(">");
-      if (from === id || to === id) this.#blocked.delete(key);
+      const [from, to] = key.split(">") as [NodeId, NodeId];
+      if (!which(from, to)) continue;
+      this.#blocked.delete(key);
+      this.#connected(from, to);
     }
+  }
+
+  /** `from` opens a connection to `to` (if both run and the link is open), after a network delay. */
+  #connected(from: NodeId, to: NodeId): void {
+    const sender = this.#endpoints.get(from);
+    if (sender === undefined) return;
+    this.#sched.after(
+      this.faults.minDelayMs,
+      () => {
+        if (this.#endpoints.get(to)?.running && !this.#blocked.has(`${from}>${to}`)) sender.reachable(to);
+      },
+      sender.proc,
+    );
   }
 
   isBlocked(from: NodeId, to: NodeId): boolean {
@@ -131,9 +151,14 @@ export class SimNetwork {
     }
   }
 
-  /** @internal */
+  /** @internal A node (re)starts: it and every running peer connect to each other, as HTTP streams do at start. */
   attach(t: SimTransport): void {
     this.#endpoints.set(t.id, t);
+    for (const other of this.#endpoints.keys()) {
+      if (other === t.id) continue;
+      this.#connected(t.id, other);
+      this.#connected(other, t.id);
+    }
   }
 
   /** @internal */
@@ -172,8 +197,17 @@ export class SimNetwork {
     };
     if (this.#blocked.has(key) || !this.#endpoints.has(to)) {
       this.stats.batchesBlocked++;
-      // A refused connection is noticed by the sender, as the HTTP transport notices it.
-      this.#sched.after(f.minDelayMs, () => from.unreachable(to), from.proc);
+      // A refused connection is noticed by the sender, as the HTTP transport notices it; only a
+      // peer that is down refuses (ECONNREFUSED): a partition lets connections time out.
+      const down = !this.#blocked.has(key);
+      this.#sched.after(
+        f.minDelayMs,
+        () => {
+          from.unreachable(to);
+          if (down && !this.#endpoints.has(to)) from.gone(to);
+        },
+        from.proc,
+      );
       fail();
       return;
     }
@@ -328,6 +362,16 @@ export class SimTransport implements Transport {
   /** @internal */
   unreachable(peer: NodeId): void {
     if (this.running) this.#handler?.reportUnreachable(peer);
+  }
+
+  /** @internal */
+  gone(peer: NodeId): void {
+    if (this.running) this.#handler?.reportGone?.(peer);
+  }
+
+  /** @internal */
+  reachable(peer: NodeId): void {
+    if (this.running) this.#handler?.reportReachable?.(peer);
   }
 
   /** @internal */
