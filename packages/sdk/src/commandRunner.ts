@@ -11,18 +11,14 @@ import {
 import { CallerSession } from "./callerSession.js";
 import { checkCommandOptions, checkQueryOptions } from "./callOptions.js";
 import { encodeValue } from "./codec.js";
+import { type CommandOutcome, type CommandPayload, SYSTEM_PREFIX } from "./commandLog.js";
 import { CommandError, QueryError, SessionExpiredError, UnknownOperationError } from "./errors.js";
 import type { MachineNodeOptions } from "./machineNode.js";
 import { commandSince } from "./machineVersion.js";
 import { CommandNotAvailableError } from "./machineVersionErrors.js";
 import { validateInput } from "./operations.js";
 import { type WithToken, waitApplied } from "./readToken.js";
-import {
-  type CommandOutcome,
-  type CommandPayload,
-  type ReplicatedMachine,
-  SYSTEM_PREFIX,
-} from "./replicatedMachine.js";
+import type { ReplicatedMachine } from "./replicatedMachine.js";
 import type { AnyMachine, CommandOptions, Consistency, QueryOptions } from "./types.js";
 
 const RETRY_ATTEMPT_MS = 3_000;

@@ -10,19 +10,19 @@ import type { Immutable } from "immer";
 import { map, type Observable, Subject } from "rxjs";
 import { type ClusterApi, createClusterApi } from "./cluster/clusterApi.js";
 import { isMember, memberIds as membersOf } from "./cluster/members.js";
-import { CommandRunner } from "./commandRunner.js";
-import { type DivergenceEvent, DivergenceMonitor } from "./divergence.js";
-import { upgradeMachine } from "./machineUpgrade.js";
-import { operationProxy } from "./operationProxy.js";
 import {
   HASH_REPORT,
   type PublishedMember,
-  type ReplicatedMachine,
   SET_MACHINE_VERSION,
   STATE_CHECK,
   SYSTEM_PREFIX,
   UNPUBLISH,
-} from "./replicatedMachine.js";
+} from "./commandLog.js";
+import { CommandRunner } from "./commandRunner.js";
+import { type DivergenceEvent, DivergenceMonitor } from "./divergence.js";
+import { upgradeMachine } from "./machineUpgrade.js";
+import { operationProxy } from "./operationProxy.js";
+import type { ReplicatedMachine } from "./replicatedMachine.js";
 import type {
   AnyMachine,
   CommandOptions,

@@ -1,7 +1,7 @@
+import type { PublishedMember } from "./commandLog.js";
 import { CommandError } from "./errors.js";
 import { describeLacking, lackingSupport } from "./machineVersion.js";
 import { UpgradeRefusedError } from "./machineVersionErrors.js";
-import type { PublishedMember } from "./replicatedMachine.js";
 
 /** What `cluster.upgradeMachine()` did: the machine version before and after (equal when there was nothing to do). */
 export interface MachineUpgrade {

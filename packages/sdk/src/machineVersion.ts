@@ -1,6 +1,7 @@
-import { freeze, produce } from "immer";
+import { freeze } from "immer";
 import { encodeValue } from "./codec.js";
 import { withDeterminismGuards } from "./determinismGuards.js";
+import { drafts } from "./drafts.js";
 import { MachineTooOldError } from "./machineVersionErrors.js";
 import type { StoredResult } from "./session.js";
 import { assertChangesEncodable } from "./stateChanges.js";
@@ -114,7 +115,7 @@ export function switchVersion(o: {
       let s = state;
       for (; from < to; from++) {
         const v = from;
-        s = produce(s, (draft: unknown) => {
+        s = drafts.produce(s, (draft: unknown) => {
           const replaced = machine.migrate(draft, v);
           assertChangesEncodable(draft, `migrate(state, ${v})`);
           return replaced as never;

@@ -1,7 +1,19 @@
 import { type Clock, type Entry, type StateMachine, systemClock } from "@raftkit/core";
-import { enableMapSet, freeze } from "immer";
+import { freeze } from "immer";
 import { BehaviorSubject } from "rxjs";
 import { decodeValue, encodeValue } from "./codec.js";
+import {
+  type CommandOutcome,
+  type CommandPayload,
+  expiredResult,
+  HASH_REPORT,
+  PUBLISH,
+  type PublishedMember,
+  SET_MACHINE_VERSION,
+  STATE_CHECK,
+  SYSTEM_PREFIX,
+  UNPUBLISH,
+} from "./commandLog.js";
 import { CommandStep } from "./commandStep.js";
 import { withDeterminismGuards } from "./determinismGuards.js";
 import { commandSince, commandsAt, lackingSupport, switchVersion } from "./machineVersion.js";
@@ -13,58 +25,19 @@ import { Slicer } from "./snapshot/slicer.js";
 import { decodeInSlices, encodeInSlices, freezeInSlices, hashInSlices } from "./snapshot/snapshotCodec.js";
 import type { AnyMachine } from "./types.js";
 
-enableMapSet();
-
-/** Commands whose name starts with this are raftkit's own, never the machine's. */
-export const SYSTEM_PREFIX = "__raftkit.";
-export const PUBLISH = `${SYSTEM_PREFIX}publish`;
-export const UNPUBLISH = `${SYSTEM_PREFIX}unpublish`;
-/** Asks every node to hash its state at this entry's index (see DivergenceMonitor). */
-export const STATE_CHECK = `${SYSTEM_PREFIX}stateCheck`;
-/** One node's hash at a STATE_CHECK index: `{ index, node, hash }`. */
-export const HASH_REPORT = `${SYSTEM_PREFIX}hashReport`;
-/** Switches the machine version the log is applied at: `{ to }` (see machineVersion.ts). */
-export const SET_MACHINE_VERSION = `${SYSTEM_PREFIX}setMachineVersion`;
-
-/** A member that started and announced itself through the log. */
-export interface PublishedMember {
-  incarnation: string;
-  /** Log time of the announcement, in ms. */
-  since: number;
-  /** The highest machine version its code supports (1 for an announcement without it). */
-  supports: number;
-}
-
-/** The log entry of one command. */
-export interface CommandPayload {
-  name: string;
-  arg: unknown;
-  session: string;
-  seq: number;
-  /** The caller's lowest sequence number still waiting for an answer. */
-  lowest: number;
-  /** The proposer's clock, in ms; made monotonic along the log when applied. */
-  at: number;
-}
-
-/** What applying one command produced, for the caller and for `commits$`. */
-export interface CommandOutcome {
-  name: string;
-  arg: unknown;
-  result: StoredResult;
-  index: number;
-  term: number;
-  time: Date;
-  /** True when this entry repeated an earlier command of the same session and did not run again. */
-  duplicate: boolean;
-}
-
 /**
  * Reducers that share one immer draft at most. A batch of commands shares a draft, so a large
  * collection is copied once per batch; but each reducer's changes are checked with everything
  * the draft changed before it, so a batch of k costs k² checks (4,000 puts: over a second).
  */
 const STEPS_PER_DRAFT = 256;
+
+/**
+ * How long (ms of the clock) {@link ReplicatedMachine.apply} runs drafts back to back before it
+ * lets the event loop run. A simulation's clock does not move while code runs, so there an
+ * apply never yields on its own.
+ */
+export const APPLY_TURN_MS = 10;
 
 /** A new command waiting for its batch's reducers to run, with where its outcome goes. */
 interface Waiting {
@@ -75,19 +48,6 @@ interface Waiting {
   time: number;
   step?: BatchStep;
   result?: StoredResult;
-}
-
-/** The answer to a command of a session the table no longer has (see {@link SessionTable}). */
-function expiredResult(p: CommandPayload, ttlMs: number): StoredResult {
-  return {
-    ok: false,
-    name: "SessionExpiredError",
-    code: "SESSION_EXPIRED",
-    message:
-      `session ${p.session} expired (idle for longer than the session TTL of ${ttlMs} ms of log time) before its ` +
-      `command ${p.seq} ("${p.name}") was applied: whether an earlier attempt ran cannot be known any more, so it did not run. ` +
-      "Check the state before sending it again, in a new session (CommandRunner and createClient start one for new commands)",
-  };
 }
 
 /** What a snapshot of a {@link ReplicatedMachine} holds (superjson-encoded). */
@@ -128,6 +88,12 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   readonly #sessions: SessionTable;
   readonly #sessionTtlMs: number;
   #state: unknown;
+  /**
+   * The state as of the last whole batch applied: what {@link state} and queries read. The
+   * runtime counts a batch applied once {@link apply} resolves, and apply may let the event loop
+   * run in between (reads then see the state before the batch, with the applied index).
+   */
+  #visible: unknown;
   #lastTime = 0;
   /** The machine version the log is applied at. Invariant: 1 ≤ #version ≤ machine.version. */
   #version = 1;
@@ -161,11 +127,12 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
     const initial = machine.initial();
     encodeValue(initial, "the machine's initial state (returned by initial())");
     this.#state = freeze(initial, true);
+    this.#visible = this.#state;
     this.state$ = new BehaviorSubject(this.#state);
   }
 
   get state(): unknown {
-    return this.#state;
+    return this.#visible;
   }
 
   /** The machine version the log is applied at (1 until a version switch). */
@@ -179,58 +146,86 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
    * against the session table in order, as if applied alone; only the reducers of new
    * commands run together (see runBatch). A command that repeats one still waiting in this
    * batch first runs the waiting ones, so the repeat finds the first result recorded.
+   *
+   * A long batch (a follower catching up) runs {@link STEPS_PER_DRAFT} reducers to a draft, and
+   * lets the event loop run between two drafts once it has held it for {@link APPLY_TURN_MS}:
+   * each draft of a large collection copies it. Meanwhile {@link state} and queries see the state
+   * before the batch; it changes when the batch is done.
    */
-  apply(entries: readonly Entry[]): CommandOutcome[] {
+  async apply(entries: readonly Entry[]): Promise<CommandOutcome[]> {
+    const run = this.#applying(entries);
+    let turnStarted = this.#clock.monotonic();
+    for (let r = run.next(); ; r = run.next()) {
+      if (r.done) return r.value;
+      if (this.#clock.monotonic() - turnStarted >= APPLY_TURN_MS) {
+        await new Promise<void>((resolve) => this.#clock.setImmediate(resolve));
+        turnStarted = this.#clock.monotonic();
+      }
+    }
+  }
+
+  /** {@link apply}, at once (for tests and checks; a large state holds the event loop meanwhile). */
+  applyNow(entries: readonly Entry[]): CommandOutcome[] {
+    const run = this.#applying(entries);
+    for (let r = run.next(); ; r = run.next()) if (r.done) return r.value;
+  }
+
+  /** {@link apply}'s work; it yields between two drafts, where the event loop may run. */
+  *#applying(entries: readonly Entry[]): Generator<void, CommandOutcome[]> {
     const out: CommandOutcome[] = [];
     const waiting: Waiting[] = [];
     const waitingKeys = new Set<string>();
-    const flush = (): void => {
+    const drafts = { ran: false };
+    const self = this;
+    function* flush(): Generator<void, void> {
       const steps = waiting.filter((w) => w.step !== undefined);
-      const results = steps.length > 0 ? this.#runSteps(steps) : [];
+      const results = steps.length > 0 ? yield* self.#runSteps(steps, drafts) : [];
       let k = 0;
       for (const w of waiting) {
         const result = w.step ? results[k++]! : w.result!;
-        this.#sessions.record(w.p.session, w.record, w.p.seq, result);
-        const o = this.#outcome(w.p, w.e, result, false, w.time);
+        self.#sessions.record(w.p.session, w.record, w.p.seq, result);
+        const o = self.#outcome(w.p, w.e, result, false, w.time);
         out[w.at] = o;
-        this.onCommand?.(o);
+        self.onCommand?.(o);
       }
       waiting.length = 0;
       waitingKeys.clear();
-    };
-    entries.forEach((e, at) => {
+    }
+    for (let at = 0; at < entries.length; at++) {
+      const e = entries[at]!;
       let p: CommandPayload;
       try {
         p = decodeValue<CommandPayload>(e.data, `the command at index ${e.index}`);
       } catch (err) {
         const unknown = { name: "?", arg: undefined, at: this.#lastTime } as CommandPayload;
         out[at] = this.#outcome(unknown, e, errorResult(err), false);
-        return;
+        continue;
       }
       this.#lastTime = Math.max(this.#lastTime, typeof p.at === "number" ? p.at : 0);
       const key = `${p.session}\u0000${p.seq}`;
-      if (waitingKeys.has(key)) flush();
+      if (waitingKeys.has(key)) yield* flush();
       const dedup = this.#sessions.check(p.session, p.seq, p.lowest, this.#lastTime);
       if (dedup.kind === "duplicate") {
         out[at] = this.#outcome(p, e, dedup.result, true);
-        return;
+        continue;
       }
       if (dedup.kind === "forgotten") {
         const message = `command ${p.seq} of session ${p.session} was already acknowledged; its result is gone`;
         out[at] = this.#outcome(p, e, { ok: false, name: "SessionError", message }, true);
-        return;
+        continue;
       }
       if (dedup.kind === "expired") {
         out[at] = this.#outcome(p, e, expiredResult(p, this.#sessionTtlMs), false);
-        return;
+        continue;
       }
       // The hash covers every entry before this one: their reducers must have run.
       // A version switch too: its migration starts from the state they leave.
-      if (p.name === STATE_CHECK || p.name === SET_MACHINE_VERSION) flush();
+      if (p.name === STATE_CHECK || p.name === SET_MACHINE_VERSION) yield* flush();
       waitingKeys.add(key);
       waiting.push({ at, p, e, record: dedup.record, time: this.#lastTime, ...this.#prepare(p, e) });
-    });
-    flush();
+    }
+    yield* flush();
+    this.#visible = this.#state;
     this.state$.next(this.#state);
     return out;
   }
@@ -251,24 +246,28 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   }
 
   /**
-   * Runs the reducers of new commands, {@link STEPS_PER_DRAFT} to a draft. runBatch gives the
-   * outcome of one produce per reducer whatever the split, so this changes no outcome; it keeps
-   * the check after each reducer (of everything the draft changed so far) from growing with the
-   * square of a long batch, such as a follower catching up.
+   * Runs the reducers of new commands, {@link STEPS_PER_DRAFT} to a draft, and yields before each
+   * draft but the batch's first (`drafts.ran`). runBatch gives the outcome of one produce per reducer whatever the split, so this
+   * changes no outcome; it keeps the check after each reducer (of everything the draft changed
+   * so far) from growing with the square of a long batch, such as a follower catching up. The
+   * state changes once all have run.
    */
-  #runSteps(steps: readonly Waiting[]): StoredResult[] {
+  *#runSteps(steps: readonly Waiting[], drafts: { ran: boolean }): Generator<void, StoredResult[]> {
     const results: StoredResult[] = [];
     let state = this.#state;
-    withDeterminismGuards(() => {
-      for (let i = 0; i < steps.length; i += STEPS_PER_DRAFT) {
-        const out = runBatch(
+    for (let i = 0; i < steps.length; i += STEPS_PER_DRAFT) {
+      if (drafts.ran) yield;
+      drafts.ran = true;
+      // The guards replace the clock's timers too: only around the reducers, never across a yield.
+      const out = withDeterminismGuards(() =>
+        runBatch(
           state,
           steps.slice(i, i + STEPS_PER_DRAFT).map((w) => w.step!),
-        );
-        state = out.state;
-        results.push(...out.results);
-      }
-    });
+        ),
+      );
+      state = out.state;
+      results.push(...out.results);
+    }
     this.#state = state;
     return results;
   }
@@ -361,7 +360,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
         `unknown query "${name}"; this machine has: ${Object.keys(this.machine.queries).join(", ")}`,
       );
     }
-    return fn(this.#state, arg);
+    return fn(this.#visible, arg);
   }
 
   /**
@@ -432,6 +431,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
   #install(s: SnapshotPayload, version: number): void {
     this.#version = version;
     this.#state = s.state;
+    this.#visible = s.state;
     this.#sessions.load({ sessions: s.sessions, nextSweep: s.nextSessionSweep ?? 0 });
     this.#lastTime = s.lastTime;
     this.#members.clear();

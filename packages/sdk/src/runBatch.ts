@@ -1,5 +1,5 @@
-import { produce } from "immer";
 import { NondeterminismError } from "./determinismGuards.js";
+import { drafts } from "./drafts.js";
 import type { StoredResult } from "./session.js";
 import { NotSerializableError, storableResult } from "./storableResult.js";
 
@@ -42,7 +42,7 @@ export function runBatch(
     const attempt: StoredResult[] = [];
     try {
       // The recipe returns nothing: a reducer's return value is its result, never a replacement state.
-      state = produce(state, (draft: unknown) => {
+      state = drafts.produce(state, (draft: unknown) => {
         for (let k = start; k < steps.length; k++) {
           try {
             attempt.push({ ok: true, value: storableResult(steps[k]!.run(draft)) });
@@ -60,7 +60,7 @@ export function runBatch(
     }
     if (failedAt > start) {
       const prefix: StoredResult[] = [];
-      state = produce(state, (draft: unknown) => {
+      state = drafts.produce(state, (draft: unknown) => {
         for (let k = start; k < failedAt; k++) {
           prefix.push({ ok: true, value: storableResult(steps[k]!.run(draft)) });
         }

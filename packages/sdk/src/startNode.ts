@@ -7,6 +7,7 @@ import { HttpTransport, type TlsClientOptions } from "@raftkit/transport-http";
 import express, { type Express } from "express";
 import type { Registry } from "prom-client";
 import { appStreamHandler } from "./appStream.js";
+import { PUBLISH } from "./commandLog.js";
 import { createDashboardRouter } from "./dashboard.js";
 import { fastBatchRoute } from "./fastBatchRoute.js";
 import { createAppRouter } from "./httpApi.js";
@@ -14,7 +15,7 @@ import { coreLogger, type LogLevel, logLeaderChanges, nodeLogger, type PinoLike 
 import { createMachineNode, type MachineNode } from "./machineNode.js";
 import { NodeMetrics } from "./metrics.js";
 import { createOpsRouter } from "./opsRouter.js";
-import { PUBLISH, ReplicatedMachine } from "./replicatedMachine.js";
+import { ReplicatedMachine } from "./replicatedMachine.js";
 import { membersOf } from "./start/firstStart.js";
 import { type BoundServer, listenFirst } from "./start/listenFirst.js";
 import { planStart, type StartPlan, warnIfPeersIgnored } from "./start/planStart.js";

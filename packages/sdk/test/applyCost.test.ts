@@ -1,8 +1,9 @@
 import type { Entry } from "@raftkit/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import type { CommandPayload } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
-import { type CommandPayload, ReplicatedMachine } from "../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
 
 const kv = defineMachine({
   initial: () => ({ data: new Map<string, unknown>() }),
@@ -51,7 +52,7 @@ describe("applying a long batch (a follower catching up)", () => {
       };
       return it;
     });
-    const outs = m.apply(batch);
+    const outs = m.applyNow(batch);
     vi.restoreAllMocks();
     expect(outs.every((o) => o.result.ok)).toBe(true);
     expect((m.state as { data: Map<string, unknown> }).data.size).toBe(4_000);
@@ -65,8 +66,8 @@ describe("applying a long batch (a follower catching up)", () => {
     );
     const together = new ReplicatedMachine(kv, 60_000);
     const alone = new ReplicatedMachine(kv, 60_000);
-    const a = together.apply(log).map((o) => o.result.ok);
-    const b = log.map((e) => alone.apply([e])[0]!.result.ok);
+    const a = together.applyNow(log).map((o) => o.result.ok);
+    const b = log.map((e) => alone.applyNow([e])[0]!.result.ok);
     expect(a).toEqual(b);
     expect(a.filter((ok) => !ok)).toHaveLength(8);
     expect(together.state).toEqual(alone.state);

@@ -1,8 +1,9 @@
 import type { Entry } from "@raftkit/core";
 import { describe, expect, it } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import type { CommandOutcome, CommandPayload } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
-import { type CommandOutcome, type CommandPayload, ReplicatedMachine } from "../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
 
 const TTL = 1_000;
 
@@ -78,7 +79,7 @@ function applySplit(entries: Entry[], cuts: number[], restoreAt: Set<number> = n
   const outcomes: CommandOutcome[] = [];
   let from = 0;
   for (const cut of [...cuts, entries.length]) {
-    outcomes.push(...m.apply(entries.slice(from, cut)));
+    outcomes.push(...m.applyNow(entries.slice(from, cut)));
     if (restoreAt.has(cut)) {
       const next = new ReplicatedMachine(ledger, TTL);
       next.restoreNow(m.snapshotNow());

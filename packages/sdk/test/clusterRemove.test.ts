@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { PUBLISH } from "../src/replicatedMachine.js";
+import { PUBLISH } from "../src/commandLog.js";
 import { counter } from "./counterMachine.js";
 import { LocalCluster, useFakeTime } from "./localCluster.js";
 

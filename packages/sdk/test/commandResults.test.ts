@@ -2,8 +2,9 @@ import type { Entry } from "@raftkit/core";
 import { isDraft } from "immer";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import type { CommandPayload } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
-import { type CommandPayload, ReplicatedMachine } from "../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
 import { LocalCluster, useFakeTime } from "./localCluster.js";
 
 class Point {
@@ -60,7 +61,7 @@ function holdsDraft(v: unknown, seen = new Set<unknown>()): boolean {
 describe("a command's result", () => {
   it("is detached from the draft, however deep the draft sits, and snapshots keep working", () => {
     const m = new ReplicatedMachine(shelf, 60_000);
-    const [first, nested] = m.apply([entry("first"), entry("nested")]);
+    const [first, nested] = m.applyNow([entry("first"), entry("nested")]);
     expect(first!.result).toEqual({ ok: true, value: { item: { v: 1, tags: new Set(["a"]) } } });
     expect(holdsDraft(first!.result)).toBe(false);
     expect(nested!.result.ok).toBe(true);
@@ -82,15 +83,15 @@ describe("a command's result", () => {
 
   it("that cannot be encoded fails that command with NOT_SERIALIZABLE, changes nothing, and the next commands and snapshots work", () => {
     const m = new ReplicatedMachine(shelf, 60_000);
-    const outcomes = m.apply([entry("add", 1), entry("fn"), entry("instance"), entry("add", 2)]);
+    const outcomes = m.applyNow([entry("add", 1), entry("fn"), entry("instance"), entry("add", 2)]);
     expect(outcomes.map((o) => o.result.ok)).toEqual([true, false, false, true]);
     for (const o of outcomes.slice(1, 3)) {
       expect(o.result).toMatchObject({ ok: false, code: "NOT_SERIALIZABLE" });
       expect((o.result as { message: string }).message).toMatch(/NOT_SERIALIZABLE/);
     }
     expect((m.state as { n: number }).n).toBe(3);
-    expect(m.apply([entry("fn")])[0]!.result.ok).toBe(false);
-    expect(m.apply([entry("add", 4)])[0]!.result).toEqual({ ok: true, value: 7 });
+    expect(m.applyNow([entry("fn")])[0]!.result.ok).toBe(false);
+    expect(m.applyNow([entry("add", 4)])[0]!.result).toEqual({ ok: true, value: 7 });
     const copy = new ReplicatedMachine(shelf, 60_000);
     copy.restoreNow(m.snapshotNow());
     expect((copy.state as { n: number }).n).toBe(7);

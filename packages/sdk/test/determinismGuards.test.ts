@@ -1,9 +1,10 @@
 import type { Entry } from "@raftkit/core";
 import { describe, expect, it } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import type { CommandPayload } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
 import { NondeterminismError, withDeterminismGuards } from "../src/determinismGuards.js";
-import { type CommandPayload, ReplicatedMachine } from "../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
 
 const sneaky = {
   "Date.now()": () => Date.now(),
@@ -44,7 +45,7 @@ describe("determinism guards while reducers run", () => {
   it("each clock, random source and timer throws NondeterminismError: the command fails, the state is unchanged", () => {
     const m = new ReplicatedMachine(machine, 60_000);
     const names = Object.keys(sneaky) as (keyof typeof sneaky)[];
-    const outs = m.apply(names.map((what) => entry("sneak", what)));
+    const outs = m.applyNow(names.map((what) => entry("sneak", what)));
     outs.forEach((o, k) => {
       expect(o.result, names[k]).toMatchObject({
         ok: false,
@@ -59,7 +60,7 @@ describe("determinism guards while reducers run", () => {
 
   it("dates from values and ctx.time still work inside reducers", () => {
     const m = new ReplicatedMachine(machine, 60_000);
-    const [out] = m.apply([entry("stamp")]);
+    const [out] = m.applyNow([entry("stamp")]);
     expect(out!.result).toEqual({ ok: true, value: 3 });
     const at = (m.state as { at: Date[] }).at;
     expect(at.every((d) => d instanceof Date)).toBe(true);

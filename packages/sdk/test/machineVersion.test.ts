@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import { PUBLISH, SET_MACHINE_VERSION } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
 import { CommandError } from "../src/errors.js";
 import {
@@ -7,7 +8,7 @@ import {
   MachineTooOldError,
   UpgradeRefusedError,
 } from "../src/machineVersionErrors.js";
-import { PUBLISH, ReplicatedMachine, SET_MACHINE_VERSION } from "../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
 import type { AnyMachine } from "../src/types.js";
 import { LocalCluster, useFakeTime } from "./localCluster.js";
 

@@ -1,8 +1,9 @@
 import type { Entry } from "@raftkit/core";
 import { describe, expect, it } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import type { CommandOutcome, CommandPayload } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
-import { type CommandOutcome, type CommandPayload, ReplicatedMachine } from "../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
 
 class Money {
   constructor(readonly cents: number) {}
@@ -106,7 +107,7 @@ describe("defineMachine refuses reducers that cannot be run safely", () => {
 describe("a reducer that puts what a snapshot cannot encode into the state", () => {
   it("fails that command with NOT_SERIALIZABLE naming it and the path; the state is rolled back, later commands run", () => {
     const m = new ReplicatedMachine(store, 60_000);
-    const outs = m.apply([
+    const outs = m.applyNow([
       entry("add", 1),
       entry("putFunction"),
       entry("putInstance", "eur"),
@@ -158,9 +159,9 @@ describe("a reducer that puts what a snapshot cannot encode into the state", () 
       entry("add", 4),
     ];
     const together = new ReplicatedMachine(store, 60_000);
-    const a = summary(together.apply(log));
+    const a = summary(together.applyNow(log));
     const alone = new ReplicatedMachine(store, 60_000);
-    const b = log.flatMap((e) => summary(alone.apply([e])));
+    const b = log.flatMap((e) => summary(alone.applyNow([e])));
     expect(a).toEqual(b);
     expect(together.state).toEqual(alone.state);
     expect(a.map((r) => r.ok)).toEqual([true, true, false, true, false, true, false, true]);
@@ -169,9 +170,9 @@ describe("a reducer that puts what a snapshot cannot encode into the state", () 
   it("fails that command even when a later command of its batch removes what it put (outcomes never depend on batching)", () => {
     const log = [entry("add", 1), entry("putSymbol"), entry("removeItems"), entry("add", 2)];
     const together = new ReplicatedMachine(store, 60_000);
-    const a = summary(together.apply(log));
+    const a = summary(together.applyNow(log));
     const alone = new ReplicatedMachine(store, 60_000);
-    const b = log.flatMap((e) => summary(alone.apply([e])));
+    const b = log.flatMap((e) => summary(alone.applyNow([e])));
     expect(a).toEqual(b);
     expect(a.map((r) => r.ok)).toEqual([true, false, true, true]);
     expect(together.state).toEqual(alone.state);

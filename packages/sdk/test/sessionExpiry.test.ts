@@ -1,8 +1,9 @@
 import type { Entry } from "@raftkit/core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import type { CommandPayload } from "../src/commandLog.js";
 import type { CommandRunner } from "../src/machineNode.js";
-import { type CommandPayload, ReplicatedMachine } from "../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
 import { counter } from "./counterMachine.js";
 import { LocalCluster, useFakeTime } from "./localCluster.js";
 
@@ -23,36 +24,36 @@ describe("an expired session (Raft thesis §6.3)", () => {
     const m = new ReplicatedMachine(counter, TTL);
     const a = stamped(0, 1);
     const b = stamped(5_000, 2);
-    expect(m.apply([entry(a, 1, 1, 0, 5)])[0]!.result).toEqual({ ok: true, value: 5 });
+    expect(m.applyNow([entry(a, 1, 1, 0, 5)])[0]!.result).toEqual({ ok: true, value: 5 });
     // Another caller's command 5 s of log time later sweeps the idle session a.
-    m.apply([entry(b, 1, 1, 5_000)]);
-    const retried = m.apply([entry(a, 1, 1, 5_100, 5)])[0]!.result;
+    m.applyNow([entry(b, 1, 1, 5_000)]);
+    const retried = m.applyNow([entry(a, 1, 1, 5_100, 5)])[0]!.result;
     expect(retried).toMatchObject({ ok: false, code: "SESSION_EXPIRED", name: "SessionExpiredError" });
     // The next command of the same session (it acknowledged 1) is refused the same way.
-    expect(m.apply([entry(a, 2, 2, 5_200, 5)])[0]!.result).toMatchObject({ code: "SESSION_EXPIRED" });
+    expect(m.applyNow([entry(a, 2, 2, 5_200, 5)])[0]!.result).toMatchObject({ code: "SESSION_EXPIRED" });
     expect((m.state as { n: number }).n).toBe(6);
   });
 
   it("recognises an expired session from the log alone: acknowledged commands, or a creation time older than the TTL", () => {
     const m = new ReplicatedMachine(counter, TTL);
-    m.apply([entry(stamped(8_500, 3), 1, 1, 9_000)]);
+    m.applyNow([entry(stamped(8_500, 3), 1, 1, 9_000)]);
     // Never seen, but stamped long before: its first command may have run before a sweep.
-    expect(m.apply([entry(stamped(1_000, 4), 1, 1, 9_100)])[0]!.result).toMatchObject({
+    expect(m.applyNow([entry(stamped(1_000, 4), 1, 1, 9_100)])[0]!.result).toMatchObject({
       code: "SESSION_EXPIRED",
     });
     // Never seen, but it acknowledged command 1: the session existed.
-    expect(m.apply([entry("custom-id", 2, 2, 9_200)])[0]!.result).toMatchObject({
+    expect(m.applyNow([entry("custom-id", 2, 2, 9_200)])[0]!.result).toMatchObject({
       code: "SESSION_EXPIRED",
     });
     // A fresh session, and an unstamped id's first command, run.
-    expect(m.apply([entry(stamped(9_000, 5), 1, 1, 9_300)])[0]!.result).toEqual({ ok: true, value: 2 });
-    expect(m.apply([entry("custom-id-2", 1, 1, 9_400)])[0]!.result).toEqual({ ok: true, value: 3 });
+    expect(m.applyNow([entry(stamped(9_000, 5), 1, 1, 9_300)])[0]!.result).toEqual({ ok: true, value: 2 });
+    expect(m.applyNow([entry("custom-id-2", 1, 1, 9_400)])[0]!.result).toEqual({ ok: true, value: 3 });
   });
 
   it("opens a fresh stamped session whose caller gave up on its first commands before any was applied", () => {
     // Found by the stack simulation: command 1 was never applied, so command 2 carries lowest 2.
     const m = new ReplicatedMachine(counter, TTL);
-    expect(m.apply([entry(stamped(9_000, 6), 2, 2, 9_050)])[0]!.result).toEqual({ ok: true, value: 1 });
+    expect(m.applyNow([entry(stamped(9_000, 6), 2, 2, 9_050)])[0]!.result).toEqual({ ok: true, value: 1 });
   });
 });
 

@@ -1,8 +1,9 @@
 import type { Entry } from "@raftkit/core";
 import { describe, expect, it } from "vitest";
 import { encodeValue } from "../src/codec.js";
+import { type CommandPayload, STATE_CHECK } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
-import { type CommandPayload, ReplicatedMachine, STATE_CHECK } from "../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../src/replicatedMachine.js";
 
 const kv = defineMachine({
   initial: () => ({ data: new Map<string, string>() }),
@@ -27,21 +28,21 @@ function entry(name: string, arg: unknown): Entry {
 describe("a state check entry", () => {
   it("hashes the state as of its index off the apply path: a large state is not encoded inside apply", async () => {
     const m = new ReplicatedMachine(kv, 60_000);
-    m.apply([entry("fill", 20_000)]);
+    m.applyNow([entry("fill", 20_000)]);
     const hashes: [number, string][] = [];
     m.onStateCheck = (i, hash) => hashes.push([i, hash]);
     const check = entry(STATE_CHECK, {});
-    m.apply([check]);
+    m.applyNow([check]);
     // Reported later, by a worker: the apply loop did not wait for ~1.5 MB of superjson.
     expect(hashes).toEqual([]);
     // Entries applied meanwhile do not reach the hash: the state was copied at the check.
-    m.apply([entry("put", { key: "late", value: "x" })]);
+    m.applyNow([entry("put", { key: "late", value: "x" })]);
     // A replica that applied the same log up to the check, and nothing after it, reports the same hash.
     const twin = new ReplicatedMachine(kv, 60_000);
     const twinHashes: [number, string][] = [];
     twin.onStateCheck = (i, hash) => twinHashes.push([i, hash]);
     index = 0;
-    twin.apply([entry("fill", 20_000), entry(STATE_CHECK, {})]);
+    twin.applyNow([entry("fill", 20_000), entry(STATE_CHECK, {})]);
     const deadline = Date.now() + 30_000;
     while ((hashes.length === 0 || twinHashes.length === 0) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));

@@ -72,9 +72,13 @@ export class Applier implements AppliedState {
   async apply(entries: Entry[]): Promise<void> {
     const ctx = this.#ctx;
     let batch: { entry: Entry; id: string | null; payload: Uint8Array }[] = [];
+    // The index of the last entry handled; `applied` reaches it once its batch is applied, as
+    // the state machine may let the event loop run meanwhile (status() is read then).
+    let upTo = this.applied;
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
       const run = batch;
+      const through = upTo;
       batch = [];
       const started = ctx.clock.monotonic();
       const results = await ctx.stateMachine.apply(
@@ -91,6 +95,7 @@ export class Applier implements AppliedState {
         this.#settleProposal(entry.index, id, result);
         ctx.entryApplied({ index: entry.index, term: entry.term, payload, result });
       });
+      this.applied = through;
     };
     for (const e of entries) {
       if (e.type === "confChange") {
@@ -102,7 +107,8 @@ export class Applier implements AppliedState {
       } else {
         this.#settleProposal(e.index, null, undefined);
       }
-      this.applied = e.index;
+      upTo = e.index;
+      if (batch.length === 0) this.applied = e.index;
     }
     await flush();
   }

@@ -43,3 +43,45 @@ export function sleep(clock: Clock, ms: number): Promise<void> {
 export function nextTurn(clock: Clock): Promise<void> {
   return new Promise((resolve) => clock.setImmediate(resolve));
 }
+
+/**
+ * How long code has held the event loop since it last had a turn: long work asks {@link used}
+ * between two pieces, and awaits {@link nextTurn} when it says the budget is spent. Time spent
+ * awaiting I/O (a write, say) lets timers run and starts a new turn, so only work that never let
+ * go counts, measured on the clock's monotonic time.
+ */
+export class TurnBudget {
+  readonly #clock: Pick<Clock, "setImmediate" | "monotonic">;
+  readonly #budgetMs: number;
+  #turn = { started: 0, over: false };
+
+  constructor(clock: Pick<Clock, "setImmediate" | "monotonic">, budgetMs: number) {
+    this.#clock = clock;
+    this.#budgetMs = budgetMs;
+    this.#begin();
+  }
+
+  /** True when the work has held the event loop for the budget, without a turn in between. */
+  used(): boolean {
+    if (this.#turn.over) {
+      this.#begin();
+      return false;
+    }
+    return this.#clock.monotonic() - this.#turn.started >= this.#budgetMs;
+  }
+
+  /** Resolves on a later turn, with a fresh budget. */
+  async nextTurn(): Promise<void> {
+    await new Promise<void>((resolve) => this.#clock.setImmediate(resolve));
+    this.#begin();
+  }
+
+  #begin(): void {
+    const turn = { started: this.#clock.monotonic(), over: false };
+    this.#turn = turn;
+    // Runs once the event loop had a turn: whatever ran since then did not hold it throughout.
+    this.#clock.setImmediate(() => {
+      turn.over = true;
+    });
+  }
+}

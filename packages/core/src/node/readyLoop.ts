@@ -3,7 +3,7 @@ import type { Logger } from "../raft/logger.js";
 import type { RawNode } from "../raft/rawNode.js";
 import type { Message, NodeId, Ready } from "../raft/types.js";
 import type { Applier } from "./applier.js";
-import type { Clock, TimerHandle } from "./clock.js";
+import { type Clock, type TimerHandle, TurnBudget } from "./clock.js";
 import type { LeaderLease, LeaseRound } from "./leaderLease.js";
 import type { Persister } from "./persister.js";
 import type { Proposals } from "./proposals.js";
@@ -12,6 +12,13 @@ import type { ReadBatcher } from "./readBatcher.js";
 import type { Snapshotter } from "./snapshotter.js";
 import { corruptLogReason, fatalErrorReason } from "./stopReasons.js";
 import type { Transport, TransportHandler } from "./transport.js";
+
+/**
+ * How long the loop handles Readys back to back before it lets the event loop run (ms of the
+ * clock's monotonic time, counted while it held the loop: see TurnBudget). A simulation's clock
+ * does not move while code runs, so there the loop never yields on its own.
+ */
+export const LOOP_TURN_MS = 10;
 
 /** What the loop drives; owned by the {@link RaftNode} that runs it. */
 export interface ReadyLoopParts {
@@ -155,10 +162,15 @@ export class ReadyLoop {
     const p = this.#p;
     this.#running = true;
     try {
+      const budget = new TurnBudget(p.clock, LOOP_TURN_MS);
       while (!p.stopped()) {
         p.proposals.submitQueued();
         if (!p.raw.hasReady()) break;
         await this.#handleReady(p.raw.ready());
+        // Proposals resolved in this turn propose again at once (an in-process client's next
+        // call), so Readys could follow each other for as long as clients keep up, and every
+        // timer, peer message and heartbeat would wait behind them all.
+        if (budget.used()) await budget.nextTurn();
       }
       if (!p.stopped() && this.#commitTimer === null && p.raw.hasUntoldCommit()) {
         this.#commitTimer = p.clock.setTimeout(() => {

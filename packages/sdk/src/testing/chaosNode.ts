@@ -1,8 +1,9 @@
 import { type AppliedEntry, RaftNode, type SeededRandom } from "@raftkit/core";
 import { openFileStorage } from "@raftkit/store-fs";
 import { SimulatedDisk } from "@raftkit/store-fs/testing";
+import { PUBLISH } from "../commandLog.js";
 import { type CommandRunner, createMachineNode } from "../machineNode.js";
-import { PUBLISH, ReplicatedMachine } from "../replicatedMachine.js";
+import { ReplicatedMachine } from "../replicatedMachine.js";
 import type { AnyMachine } from "../types.js";
 import { NodeClock } from "./sim/nodeClock.js";
 import { type Scheduler, SimProcess } from "./sim/scheduler.js";

@@ -1,6 +1,6 @@
 import { type AppliedEntry, deriveSeed, SeededRandom } from "@raftkit/core";
 import { decodeValue } from "../codec.js";
-import type { CommandOutcome, CommandPayload } from "../replicatedMachine.js";
+import type { CommandOutcome, CommandPayload } from "../commandLog.js";
 import type { AnyMachine, Consistency } from "../types.js";
 import { ChaosClients } from "./chaosClients.js";
 import { ChaosFaults, type FaultOptions } from "./chaosFaults.js";

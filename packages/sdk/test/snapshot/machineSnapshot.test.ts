@@ -1,8 +1,9 @@
 import type { Entry } from "@raftkit/core";
 import { describe, expect, it, vi } from "vitest";
 import { encodeValue } from "../../src/codec.js";
+import { type CommandPayload, STATE_CHECK } from "../../src/commandLog.js";
 import { defineMachine } from "../../src/defineMachine.js";
-import { type CommandPayload, ReplicatedMachine, STATE_CHECK } from "../../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../../src/replicatedMachine.js";
 import { stateHash } from "../../src/stateHash.js";
 import { sameGraph } from "./values.js";
 
@@ -31,7 +32,7 @@ function fill(m: ReplicatedMachine<typeof kv>, n: number, from = 1): void {
     const batch: Entry[] = [];
     for (let i = start; i < Math.min(start + 500, from + n); i++)
       batch.push(entry("put", { key: `k${i}`, value: `${i}`.padEnd(128, "v") }, i));
-    m.apply(batch);
+    m.applyNow(batch);
   }
 }
 
@@ -51,7 +52,7 @@ describe("a ReplicatedMachine's snapshot", () => {
     let seq = 10_001;
     let applied = 0;
     while (!done) {
-      m.apply([
+      m.applyNow([
         entry("put", { key: `k${seq % 50}`, value: "changed" }, seq),
         entry("put", { key: `n${seq}`, value: "new" }, seq + 1),
       ]);
@@ -78,7 +79,7 @@ describe("a ReplicatedMachine's snapshot", () => {
     expect(Object.isFrozen(state)).toBe(true);
     expect(() => state.data.set("x", "y")).toThrow();
     // The session table came back: a retried command answers with its first result and does not run again.
-    const [retried] = sliced.apply([entry("put", { key: "k1", value: "again" }, 3_000)]);
+    const [retried] = sliced.applyNow([entry("put", { key: "k1", value: "again" }, 3_000)]);
     expect(retried).toMatchObject({ duplicate: true, result: { ok: true, value: 3_000 } });
   });
 
@@ -130,7 +131,7 @@ describe("a ReplicatedMachine's snapshot", () => {
       m.onStateCheck = (i, hash) => resolve([i, hash]);
     });
     const check = entry(STATE_CHECK, undefined, 2_001);
-    m.apply([check]);
+    m.applyNow([check]);
     // Later commands do not reach the hash, which is computed over later turns.
     fill(m, 10, 5_000);
     expect(await reported).toEqual([check.index, expected]);

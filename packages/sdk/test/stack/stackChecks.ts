@@ -1,6 +1,6 @@
 import type { AppliedEntry, NodeStatus } from "@raftkit/core";
 import { decodeValue } from "../../src/codec.js";
-import type { CommandOutcome, CommandPayload } from "../../src/replicatedMachine.js";
+import type { CommandOutcome, CommandPayload } from "../../src/commandLog.js";
 import type { StackNode } from "./stackNode.js";
 
 /** FNV-1a over bytes: a cheap fingerprint for comparing payloads and states. */

@@ -1,8 +1,8 @@
 import type { AppliedEntry, SeededRandom } from "@raftkit/core";
 import type { Operation } from "@raftkit/core/history";
+import type { CommandOutcome } from "../../src/commandLog.js";
 import { SessionExpiredError } from "../../src/errors.js";
 import type { WithToken } from "../../src/readToken.js";
-import type { CommandOutcome } from "../../src/replicatedMachine.js";
 import { EPOCH_MS } from "../../src/testing/sim/nodeClock.js";
 import type { Scheduler } from "../../src/testing/sim/scheduler.js";
 import { type SessionEvent, WriteOrder } from "./sessionGuarantees.js";

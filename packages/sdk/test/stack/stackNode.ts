@@ -6,8 +6,9 @@ import {
   type StateMachine,
 } from "@raftkit/core";
 import { decodeValue, encodeValue } from "../../src/codec.js";
+import { type CommandPayload, PUBLISH } from "../../src/commandLog.js";
 import { type CommandRunner, createMachineNode, type MachineNode } from "../../src/machineNode.js";
-import { type CommandPayload, PUBLISH, ReplicatedMachine } from "../../src/replicatedMachine.js";
+import { ReplicatedMachine } from "../../src/replicatedMachine.js";
 import {
   decideFirstStart,
   type FirstStart,
