@@ -22,21 +22,26 @@ function watchedTransport(inner: Transport, events: string[]): Transport {
   };
 }
 
+/** Starts node "a" bootstrapping a, b and c on `storage`, recording its transport's use in `events`. */
+function bootstrapA(storage: GatedStorage, events: string[]): Promise<RaftNode> {
+  return RaftNode.start({
+    id: "a",
+    storage,
+    transport: watchedTransport(new MemoryNetwork().transport("a"), events),
+    stateMachine: new CounterMachine(),
+    peers,
+    bootstrap: true,
+    tickMs: 10,
+  });
+}
+
 describe("RaftNode.start with bootstrap", () => {
   it("makes the initial configuration durable before the transport starts or start() resolves", async () => {
     const storage = new GatedStorage();
     storage.hold();
     const events: string[] = [];
     let resolved = false;
-    const started = RaftNode.start({
-      id: "a",
-      storage,
-      transport: watchedTransport(new MemoryNetwork().transport("a"), events),
-      stateMachine: new CounterMachine(),
-      peers,
-      bootstrap: true,
-      tickMs: 10,
-    }).then((n) => {
+    const started = bootstrapA(storage, events).then((n) => {
       resolved = true;
       return n;
     });
@@ -61,17 +66,7 @@ describe("RaftNode.start with bootstrap", () => {
     const storage = new GatedStorage();
     storage.save = () => Promise.reject(new Error("EIO: i/o error"));
     const events: string[] = [];
-    await expect(
-      RaftNode.start({
-        id: "a",
-        storage,
-        transport: watchedTransport(new MemoryNetwork().transport("a"), events),
-        stateMachine: new CounterMachine(),
-        peers,
-        bootstrap: true,
-        tickMs: 10,
-      }),
-    ).rejects.toThrow(/EIO/);
+    await expect(bootstrapA(storage, events)).rejects.toThrow(/EIO/);
     expect(events).toEqual([]);
   });
 });

@@ -41,22 +41,27 @@ class SlowCounter implements StateMachine {
   restore(): void {}
 }
 
+/** A lone bootstrapping node "a" running `stateMachine` (on `clock`, if given). */
+function loneNode(stateMachine: StateMachine, clock?: Clock): Promise<RaftNode> {
+  return RaftNode.start({
+    id: "a",
+    storage: new MemoryStorage(),
+    transport: new MemoryNetwork().transport("a"),
+    stateMachine,
+    peers: { a: "mem://a" },
+    bootstrap: true,
+    tickMs: 10,
+    random: new SeededRandom(1),
+    ...(clock && { clock }),
+  });
+}
+
 async function slowNode(costMs: number) {
   const spent = { spent: 0 };
   // The simulated clock does not move while code runs: the machine's cost is added to it.
   const clock: Clock = { ...systemClock, monotonic: () => systemClock.monotonic() + spent.spent };
   const machine = new SlowCounter(spent, costMs);
-  const node = await RaftNode.start({
-    id: "a",
-    storage: new MemoryStorage(),
-    transport: new MemoryNetwork().transport("a"),
-    stateMachine: machine,
-    peers: { a: "mem://a" },
-    bootstrap: true,
-    tickMs: 10,
-    random: new SeededRandom(1),
-    clock,
-  });
+  const node = await loneNode(machine, clock);
   await advanceUntil(() => node.status().role === "leader", 5_000, "leader election");
   return { node, machine };
 }
@@ -118,16 +123,7 @@ describe("the runtime's loop", () => {
       snapshot: () => new Uint8Array(),
       restore() {},
     };
-    node = await RaftNode.start({
-      id: "a",
-      storage: new MemoryStorage(),
-      transport: new MemoryNetwork().transport("a"),
-      stateMachine: machine,
-      peers: { a: "mem://a" },
-      bootstrap: true,
-      tickMs: 10,
-      random: new SeededRandom(1),
-    });
+    node = await loneNode(machine);
     await advanceUntil(() => node!.status().role === "leader", 5_000, "leader election");
     await settleInSimulatedTime(node.propose(encode(1)));
     expect(seen.length).toBeGreaterThan(0);
