@@ -1,4 +1,5 @@
 import { immerable, isDraft } from "immer";
+import superjson from "superjson";
 import { Cursor, type Seek } from "./cursor.js";
 import { checkKey, compareKeys, lowerBound, type SortedMapKey } from "./keys.js";
 import { emptyLeaf, insert, isLeaf, leafFor, remove, type TreeNode } from "./nodes.js";
@@ -222,3 +223,7 @@ function assertWritable(map: object, method: string): void {
       `SortedMap.${method}() on a map of the state outside a reducer: the state is read-only there; change it in a reducer, through its draft`,
     );
 }
+
+// Snapshots and the wire carry it as superjson carries a registered class: its fields, and the
+// class by name.
+superjson.registerClass(SortedMap, { identifier: "raftkit.SortedMap" });
