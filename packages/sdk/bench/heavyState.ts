@@ -3,10 +3,12 @@
  * copies every Map, Set, array or object a batch changes (shallowly: the container, not its
  * values), so one `Map` of 100,000 entries costs a 100,000-entry copy per batch, however few
  * entries change. Splitting it into buckets (a Map of Maps keyed by a hash of the key) copies
- * only the buckets a batch touches. Env: BENCH_BATCHES (default 200).
+ * only the buckets a batch touches; a SortedMap copies only the tree nodes on the way to the keys
+ * a batch changes. Env: BENCH_BATCHES (default 200).
  */
 import { enableMapSet, freeze } from "immer";
 import { type BatchStep, runBatch } from "../src/runBatch.js";
+import { SortedMap } from "../src/sortedMap/sortedMap.js";
 import { bucketOf } from "./stateLayouts.js";
 
 enableMapSet();
@@ -21,6 +23,17 @@ type Layout = {
 };
 
 const layouts: Layout[] = [
+  {
+    name: "one SortedMap",
+    make: (keys) => {
+      const data = new SortedMap<string, string>();
+      for (let i = 0; i < keys; i++) data.set(`k${i}`, value);
+      return { data };
+    },
+    put: (d, key) => {
+      (d as { data: SortedMap<string, string> }).data.set(key, value);
+    },
+  },
   {
     name: "one Map",
     make: (keys) => {

@@ -1,5 +1,5 @@
 import { lowerBound, type SortedMapKey, upperBound } from "./keys.js";
-import { type Branch, isLeaf, type Leaf, type TreeNode } from "./nodes.js";
+import { type Branch, isLeaf, keysOf, type Leaf, type TreeNode } from "./nodes.js";
 
 /** Where a walk starts: at (or, `exclusive`, past) `key`, or at the end of the map. */
 export interface Seek {
@@ -29,14 +29,15 @@ export class Cursor<V> {
       const children = node.children;
       let i: number;
       if (key === undefined) i = reverse ? children.length - 1 : 0;
-      else i = Math.max(0, upperBound(node.keys, key) - 1);
+      else i = Math.max(0, upperBound(keysOf(node), key) - 1);
       this.#path.push({ node, i });
       node = children[i]!;
     }
     this.#leaf = node;
-    if (key === undefined) this.#i = reverse ? node.keys.length - 1 : 0;
-    else if (!reverse) this.#i = seek.exclusive ? upperBound(node.keys, key) : lowerBound(node.keys, key);
-    else this.#i = (seek.exclusive ? lowerBound(node.keys, key) : upperBound(node.keys, key)) - 1;
+    const keys = keysOf(node);
+    if (key === undefined) this.#i = reverse ? keys.length - 1 : 0;
+    else if (!reverse) this.#i = seek.exclusive ? upperBound(keys, key) : lowerBound(keys, key);
+    else this.#i = (seek.exclusive ? lowerBound(keys, key) : upperBound(keys, key)) - 1;
     this.#settle();
   }
 
@@ -44,7 +45,7 @@ export class Cursor<V> {
     return this.#leaf === undefined;
   }
   get key(): SortedMapKey {
-    return this.#leaf!.keys[this.#i]!;
+    return keysOf(this.#leaf!)[this.#i]!;
   }
   get value(): V {
     return this.#leaf!.values[this.#i]!;
@@ -57,7 +58,7 @@ export class Cursor<V> {
 
   /** Moves to the neighbouring leaf while the index is outside the current one. */
   #settle(): void {
-    while (this.#leaf !== undefined && (this.#i < 0 || this.#i >= this.#leaf.keys.length)) {
+    while (this.#leaf !== undefined && (this.#i < 0 || this.#i >= keysOf(this.#leaf).length)) {
       let top = this.#path.at(-1);
       while (top !== undefined && (this.reverse ? top.i === 0 : top.i === top.node.children.length - 1)) {
         this.#path.pop();
@@ -75,7 +76,7 @@ export class Cursor<V> {
         node = node.children[i]!;
       }
       this.#leaf = node;
-      this.#i = this.reverse ? node.keys.length - 1 : 0;
+      this.#i = this.reverse ? keysOf(node).length - 1 : 0;
     }
   }
 }

@@ -27,20 +27,48 @@ export const isLeaf = <V>(node: TreeNode<V>): node is Leaf<V> => "values" in nod
 
 export const emptyLeaf = <V>(): Leaf<V> => ({ keys: [], values: [] });
 
+/*
+ * Keys are numbers and strings, never drafts of anything, so they are read and changed as plain
+ * arrays rather than through immer's proxies: a binary search through a proxy costs a trap per
+ * probe, and a splice one per moved key. NB: reads immer 10's draft bookkeeping (as
+ * stateChanges.ts does): a draft's current contents are its copy, or its base while unchanged.
+ */
+const DRAFT_STATE = Symbol.for("immer-state");
+const contentsOf = <T>(value: T): T => {
+  const state = (value as { [DRAFT_STATE]?: { copy_: T | null; base_: T } })[DRAFT_STATE];
+  return state === undefined ? value : (state.copy_ ?? state.base_);
+};
+
+/** `node`'s keys as they are now, to read. */
+export const keysOf = (node: TreeNode<unknown>): SortedMapKey[] => contentsOf(contentsOf(node).keys);
+
+/**
+ * `node`'s keys, to change in place: an array of this reducer's (not frozen: a state's arrays
+ * are), given to `node` first if it held a frozen one.
+ */
+function writableKeys(node: TreeNode<unknown>): SortedMapKey[] {
+  const keys = keysOf(node);
+  if (!Object.isFrozen(keys)) return keys;
+  const own = keys.slice();
+  node.keys = own;
+  return own;
+}
+
 /** The leaf that holds `key` if anything does. */
 export function leafFor<V>(root: TreeNode<V>, key: SortedMapKey): Leaf<V> {
   let node = root;
-  while (!isLeaf(node)) node = node.children[Math.max(0, upperBound(node.keys, key) - 1)]!;
+  while (!isLeaf(node)) node = node.children[Math.max(0, upperBound(keysOf(node), key) - 1)]!;
   return node;
 }
 
 /** Moves the upper half of `node` into a new sibling, which it returns. */
 function split<V>(node: TreeNode<V>): TreeNode<V> {
-  const half = node.keys.length >>> 1;
-  const keys = node.keys.splice(half);
+  const keys = writableKeys(node);
+  const half = keys.length >>> 1;
+  const moved = keys.splice(half);
   return isLeaf(node)
-    ? { keys, values: node.values.splice(half) }
-    : { keys, children: (node as Branch<V>).children.splice(half) };
+    ? { keys: moved, values: node.values.splice(half) }
+    : { keys: moved, children: (node as Branch<V>).children.splice(half) };
 }
 
 /**
@@ -52,7 +80,7 @@ export function insert<V>(
   key: SortedMapKey,
   value: V,
 ): { added: boolean; sibling: TreeNode<V> | undefined } {
-  const keys = node.keys;
+  const keys = keysOf(node);
   if (isLeaf(node)) {
     const i = lowerBound(keys, key);
     if (i < keys.length && keys[i] === key) {
@@ -60,38 +88,41 @@ export function insert<V>(
       if (!Object.is(node.values[i], value)) node.values[i] = value;
       return { added: false, sibling: undefined };
     }
-    keys.splice(i, 0, key);
+    const own = writableKeys(node);
+    own.splice(i, 0, key);
     node.values.splice(i, 0, value);
-    return { added: true, sibling: keys.length > MAX_KEYS ? split(node) : undefined };
+    return { added: true, sibling: own.length > MAX_KEYS ? split(node) : undefined };
   }
   let i = upperBound(keys, key) - 1;
   if (i < 0) {
     // The smallest key so far: it goes into the first child, whose smallest key it becomes.
     i = 0;
-    keys[0] = key;
+    writableKeys(node)[0] = key;
   }
   const below = insert(node.children[i]!, key, value);
   if (below.sibling === undefined) return below;
-  keys.splice(i + 1, 0, below.sibling.keys[0]!);
+  const own = writableKeys(node);
+  own.splice(i + 1, 0, below.sibling.keys[0]!);
   node.children.splice(i + 1, 0, below.sibling);
-  return { added: true, sibling: keys.length > MAX_KEYS ? split(node) : undefined };
+  return { added: true, sibling: own.length > MAX_KEYS ? split(node) : undefined };
 }
 
 /** Removes `key` from under `node`; returns whether it was there. */
 export function remove<V>(node: TreeNode<V>, key: SortedMapKey): boolean {
-  const keys = node.keys;
+  const keys = keysOf(node);
   if (isLeaf(node)) {
     const i = lowerBound(keys, key);
     if (i >= keys.length || keys[i] !== key) return false;
-    keys.splice(i, 1);
+    writableKeys(node).splice(i, 1);
     node.values.splice(i, 1);
     return true;
   }
   const i = upperBound(keys, key) - 1;
   if (i < 0 || !remove(node.children[i]!, key)) return false;
   const child = node.children[i]!;
-  if (child.keys.length < MIN_KEYS && node.children.length > 1) rebalance(node, i);
-  else if (child.keys.length > 0 && keys[i] !== child.keys[0]) keys[i] = child.keys[0]!;
+  const childKeys = keysOf(child);
+  if (childKeys.length < MIN_KEYS && node.children.length > 1) rebalance(node, i);
+  else if (childKeys.length > 0 && keys[i] !== childKeys[0]) writableKeys(node)[i] = childKeys[0]!;
   return true;
 }
 
@@ -100,18 +131,20 @@ function rebalance<V>(parent: Branch<V>, i: number): void {
   const l = i > 0 ? i - 1 : i;
   const left = parent.children[l]!;
   const right = parent.children[l + 1]!;
-  left.keys.push(...right.keys);
+  const leftKeys = writableKeys(left);
+  leftKeys.push(...keysOf(right));
   if (isLeaf(left)) left.values.push(...(right as Leaf<V>).values);
   else left.children.push(...(right as Branch<V>).children);
-  if (left.keys.length > MAX_KEYS) {
+  const parentKeys = writableKeys(parent);
+  if (leftKeys.length > MAX_KEYS) {
     const sibling = split(left);
     parent.children[l + 1] = sibling;
-    parent.keys[l + 1] = sibling.keys[0]!;
+    parentKeys[l + 1] = sibling.keys[0]!;
   } else {
-    parent.keys.splice(l + 1, 1);
+    parentKeys.splice(l + 1, 1);
     parent.children.splice(l + 1, 1);
   }
-  if (parent.keys[l] !== left.keys[0]) parent.keys[l] = left.keys[0]!;
+  parentKeys[l] = keysOf(left)[0]!;
 }
 
 /**

@@ -2,7 +2,7 @@ import { immerable, isDraft } from "immer";
 import superjson from "superjson";
 import { Cursor, type Seek } from "./cursor.js";
 import { checkKey, compareKeys, lowerBound, type SortedMapKey } from "./keys.js";
-import { emptyLeaf, insert, isLeaf, leafFor, remove, type TreeNode } from "./nodes.js";
+import { emptyLeaf, insert, isLeaf, keysOf, leafFor, remove, type TreeNode } from "./nodes.js";
 
 export type { SortedMapKey } from "./keys.js";
 
@@ -90,14 +90,15 @@ export class SortedMap<K extends SortedMapKey, V> implements ReadonlySortedMap<K
 
   get(key: K): V | undefined {
     const leaf = leafFor(this.root, key);
-    const i = lowerBound(leaf.keys, key);
-    return i < leaf.keys.length && leaf.keys[i] === key ? leaf.values[i] : undefined;
+    const keys = keysOf(leaf);
+    const i = lowerBound(keys, key);
+    return i < keys.length && keys[i] === key ? leaf.values[i] : undefined;
   }
 
   has(key: K): boolean {
-    const leaf = leafFor(this.root, key);
-    const i = lowerBound(leaf.keys, key);
-    return i < leaf.keys.length && leaf.keys[i] === key;
+    const keys = keysOf(leafFor(this.root, key));
+    const i = lowerBound(keys, key);
+    return i < keys.length && keys[i] === key;
   }
 
   set(key: K, value: V): this {
@@ -105,7 +106,7 @@ export class SortedMap<K extends SortedMapKey, V> implements ReadonlySortedMap<K
     const k = checkKey(key);
     const root = this.root;
     const { added, sibling } = insert(root, k, value);
-    if (sibling) this.root = { keys: [root.keys[0]!, sibling.keys[0]!], children: [root, sibling] };
+    if (sibling) this.root = { keys: [keysOf(root)[0]!, sibling.keys[0]!], children: [root, sibling] };
     if (added) {
       this.count++;
       structureChanges.set(this, changesOf(this) + 1);
