@@ -56,8 +56,8 @@ export {
   LostDataError,
 } from "./start/startErrors.js";
 export type { RaftkitNode, StartNodeOptions } from "./startNode.js";
-export type { ReadonlyState, StateDraft } from "./stateTypes.js";
 export { startNode } from "./startNode.js";
+export type { ReadonlyState, StateDraft } from "./stateTypes.js";
 export type {
   AnyCommand,
   AnyMachine,
