@@ -9,6 +9,11 @@ interface Register {
 /** The simulated key-value store's state: one register per key, in a plain object or a SortedMap. */
 export interface KvState {
   kv: Record<string, Register> | SortedMap<string, Register>;
+  /**
+   * With the registers in a SortedMap: the last writes, `<key>/<writes>` → value, the oldest
+   * dropped past 150 (so that the tree splits, merges and loses its first entries).
+   */
+  history?: SortedMap<string, number>;
 }
 
 type Registers = KvState["kv"];
@@ -17,6 +22,11 @@ const registerAt = (kv: Registers, key: string): Register | undefined =>
 function addRegister(kv: Registers, key: string, r: Register): void {
   if (kv instanceof SortedMap) kv.set(key, r);
   else kv[key] = r;
+}
+function recordWrite(s: KvState, key: string, r: Register): void {
+  if (!s.history) return;
+  s.history.set(`${key}/${String(r.writes).padStart(6, "0")}`, r.value);
+  if (s.history.size > 150) s.history.delete(s.history.first()![0]);
 }
 
 /**
@@ -31,7 +41,7 @@ function addRegister(kv: Registers, key: string, r: Register): void {
 export function kvMachine(o: { divergent?: boolean; sorted?: boolean } = {}) {
   const bias = o.divergent ? 1 : 0;
   return defineMachine({
-    initial: (): KvState => ({ kv: o.sorted ? new SortedMap() : {} }),
+    initial: (): KvState => (o.sorted ? { kv: new SortedMap(), history: new SortedMap() } : { kv: {} }),
     commands: {
       put(s, a: { key: string; value: number }) {
         const r = registerAt(s.kv, a.key);
@@ -39,6 +49,7 @@ export function kvMachine(o: { divergent?: boolean; sorted?: boolean } = {}) {
           r.value = a.value + bias;
           r.writes++;
         } else addRegister(s.kv, a.key, { value: a.value + bias, writes: 1 });
+        recordWrite(s, a.key, registerAt(s.kv, a.key)!);
       },
       cas(s, a: { key: string; expected: number | null; value: number }) {
         const r = registerAt(s.kv, a.key);
@@ -47,6 +58,7 @@ export function kvMachine(o: { divergent?: boolean; sorted?: boolean } = {}) {
           r.value = a.value;
           r.writes++;
         } else addRegister(s.kv, a.key, { value: a.value, writes: 1 });
+        recordWrite(s, a.key, registerAt(s.kv, a.key)!);
         return true;
       },
       inspect(s, a: { key: string }) {
