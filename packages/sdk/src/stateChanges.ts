@@ -1,4 +1,5 @@
 import { isDraft } from "immer";
+import { isStateClassInstance } from "./snapshot/stateClasses.js";
 import { NotSerializableError } from "./storableResult.js";
 
 /**
@@ -57,7 +58,8 @@ function badValue(
     return undefined;
   }
   const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null)
+  // raftkit's state classes (SortedMap) hold state values in their own properties, as a plain object does.
+  if (proto !== Object.prototype && proto !== null && !isStateClassInstance(value))
     return { path, reason: `an instance of ${proto?.constructor?.name ?? "a class"}` };
   for (const key of Reflect.ownKeys(value as object)) {
     if (typeof key === "symbol") return { path: [...path, String(key)], reason: "a symbol key" };
