@@ -64,9 +64,9 @@ interface Frame {
  * value that yields to the event loop between slices (see {@link Slicer}). It reproduces what
  * superjson's walker records on the way: the annotations of Maps, Sets, Dates, BigInts,
  * undefined, non-finite numbers and raftkit's state classes' instances (written as objects of
- * their own enumerable properties, see stateClasses.ts), and the paths of values met more than once (superjson's
- * "referential equalities"). The value must not change until the returned promise settles
- * (raftkit's states are frozen by immer; what is not, the caller copies first).
+ * their own enumerable properties, see stateClasses.ts), and the paths of values met more than
+ * once (superjson's "referential equalities"). The value must not change until the returned
+ * promise settles (raftkit's states are frozen by immer; what is not, the caller copies first).
  *
  * NB: an array's own properties other than its indices are left out, where superjson would
  * annotate them (JSON has no place for them either way).

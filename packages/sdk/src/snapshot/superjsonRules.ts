@@ -8,8 +8,9 @@ import { onlyStateClasses, stateClassOf } from "./stateClasses.js";
 
 /**
  * The value holds something the sliced encoder leaves to superjson itself (an instance of a
- * class other than raftkit's state classes, a RegExp, an Error, a URL, a typed array, a symbol, a function, an invalid Date, a sparse
- * array, a cycle, a key superjson refuses): the caller encodes it with superjson instead.
+ * class other than raftkit's state classes, a RegExp, an Error, a URL, a typed array, a symbol,
+ * a function, an invalid Date, a sparse array, a cycle, a key superjson refuses): the caller
+ * encodes it with superjson instead.
  */
 export class NotSliceable extends Error {}
 
