@@ -3,7 +3,7 @@ import { MalformedJson, parseJsonSliced } from "./slicedJsonParse.js";
 import type { Slicer } from "./slicer.js";
 import { stateClassNamed } from "./stateClasses.js";
 import { applyEqualities, checkPath, isPlain, LeftToSuperjson } from "./superjsonEqualities.js";
-import { parsePath } from "./superjsonPaths.js";
+import { type Annotation, type Inner, parsePath, type Tree } from "./superjsonPaths.js";
 import { superjsonIsPristine } from "./superjsonRules.js";
 
 /** The annotations this decoder applies itself (Maps and Sets are built in slices); anything else goes to superjson. */
@@ -16,19 +16,11 @@ const UNTRANSFORM: Record<string, (v: unknown) => unknown> = {
   number: Number,
 };
 
-/** A value's own annotation: a type name, or a composite one (["class", identifier] for a state class). */
-type Annotation = string | [string, string];
-/** superjson's annotations of a value: its own type, its children's (by escaped path), or both. */
-type Tree = [Annotation] | [Annotation, Inner] | Inner;
-
 /** The state class an annotation names (["class", identifier] of a registered one), or undefined. */
 const classNamedBy = (type: unknown) =>
   Array.isArray(type) && type.length === 2 && type[0] === "class" && typeof type[1] === "string"
     ? stateClassNamed(type[1])
     : undefined;
-interface Inner {
-  [path: string]: Tree;
-}
 
 /** Whether every annotation in `tree` is one this decoder applies. */
 function supported(tree: Tree): boolean {
@@ -51,9 +43,9 @@ function supported(tree: Tree): boolean {
  * {@link parseJsonSliced}, then superjson's annotations (Map, Set, Date, BigInt, undefined,
  * non-finite numbers, raftkit's state classes) and its referential equalities are applied as
  * superjson applies them (but see superjsonEqualities.ts for values shared inside a state
- * class's instance), a few at a time. Anything else (other annotations, an older superjson's format, malformed
- * bytes, a path superjson would refuse) is handed to superjson itself, at once, so the result
- * and the errors stay its own; `fallback` is told why. Throws {@link DecodeError} naming `what`.
+ * class's instance), a few at a time. Anything else (other annotations, an older superjson's
+ * format, malformed bytes, a path superjson would refuse) is handed to superjson itself, at
+ * once, so the result and the errors stay its own; `fallback` is told why. Throws {@link DecodeError} naming `what`.
  */
 export async function decodeSliced<T>(
   bytes: Uint8Array,

@@ -1,5 +1,5 @@
 import { type Slicer, stringUnits } from "./slicer.js";
-import { escapeKey, stringifyPath } from "./superjsonPaths.js";
+import { escapeKey, type Inner, stringifyPath, type Tree } from "./superjsonPaths.js";
 import {
   classAnnotation,
   FORBIDDEN,
@@ -9,14 +9,6 @@ import {
   scalar,
   superjsonIsPristine,
 } from "./superjsonRules.js";
-
-/** A value's own annotation: a type name, or a composite one (["class", identifier] for a state class). */
-type Annotation = string | [string, string];
-/** superjson's annotations of a value: its own type, its children's (by escaped path), or both. */
-type Tree = [Annotation] | [Annotation, Inner] | Inner;
-interface Inner {
-  [path: string]: Tree;
-}
 
 /** A path as a chain from the value up to the root (the root's own path is null: []). */
 interface PathNode {
