@@ -34,6 +34,8 @@ export const jobs = defineMachine({
     job: (s, key: string) => s.jobs.get(key) ?? null,
     /** One page of a queue, after the last key of the previous page. */
     page: (s, arg: { queue: string; after?: string }) =>
-      [...s.jobs.range({ prefix: `${arg.queue}/`, from: arg.after, limit: 100 })].filter(([k]) => k !== arg.after),
+      [...s.jobs.range({ prefix: `${arg.queue}/`, from: arg.after, limit: 100 })].filter(
+        ([k]) => k !== arg.after,
+      ),
   },
 });

@@ -1,4 +1,5 @@
 import { isDraft } from "immer";
+import { isStateClassInstance } from "./snapshot/stateClasses.js";
 import { NotSerializableError } from "./storableResult.js";
 
 /**
@@ -59,7 +60,13 @@ function badValue(
 ): { path: Path; reason: string } | undefined {
   const t = typeof value;
   if (t === "function" || t === "symbol") return { path, reason: `a ${t}` };
-  if (t !== "object" || value === null || immutableValid.has(value as object) || isDraft(value) || seen.has(value))
+  if (
+    t !== "object" ||
+    value === null ||
+    immutableValid.has(value as object) ||
+    isDraft(value) ||
+    seen.has(value)
+  )
     return undefined;
   seen.add(value);
   if (value instanceof Date || value instanceof RegExp || value instanceof Error || value instanceof URL)
@@ -91,7 +98,8 @@ function badValue(
     return undefined;
   }
   const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null)
+  // raftkit's state classes (SortedMap) hold state values in their own properties, as a plain object does.
+  if (proto !== Object.prototype && proto !== null && !isStateClassInstance(value))
     return { path, reason: `an instance of ${proto?.constructor?.name ?? "a class"}` };
   let frozenBelow = Object.isFrozen(value);
   for (const key of Reflect.ownKeys(value as object)) {

@@ -1,5 +1,5 @@
 import { immerable, isDraft } from "immer";
-import superjson from "superjson";
+import { registerStateClass } from "../snapshot/stateClasses.js";
 import { Cursor, type Seek } from "./cursor.js";
 import { checkKey, compareKeys, lowerBound, type SortedMapKey } from "./keys.js";
 import { emptyLeaf, insert, isLeaf, keysOf, leafFor, remove, type TreeNode } from "./nodes.js";
@@ -227,4 +227,4 @@ function assertWritable(map: object, method: string): void {
 
 // Snapshots and the wire carry it as superjson carries a registered class: its fields, and the
 // class by name.
-superjson.registerClass(SortedMap, { identifier: "raftkit.SortedMap" });
+registerStateClass(SortedMap, "raftkit.SortedMap");
