@@ -16,6 +16,8 @@ type StateClass = new (...args: any[]) => object;
 
 const identifierOf = new Map<unknown, string>();
 const classNamed = new Map<string, StateClass>();
+/** State classes whose writers tell the reducer check what values they store (see stateChanges.ts). */
+const reporting = new Set<unknown>();
 
 /** Constructors whose instances superjson or raftkit's walks treat specially: never state classes. */
 const BUILT_IN: readonly unknown[] = [
@@ -42,9 +44,15 @@ const BUILT_IN: readonly unknown[] = [
  * methods on the prototype, and be draftable by immer through the prototype or the class
  * (`static [immerable] = true`, not an instance field: superjson rebuilds instances without
  * running the constructor). Registering the same class under the same identifier again does
- * nothing; anything else that clashes throws.
+ * nothing; anything else that clashes throws. `reportsValues`: its writers call
+ * `noteTreeValue` for every value they store, so the check after a reducer leaves the drafts
+ * below an instance (its own bookkeeping) unscanned.
  */
-export function registerStateClass(cls: StateClass, identifier: string): void {
+export function registerStateClass(
+  cls: StateClass,
+  identifier: string,
+  options: { reportsValues?: boolean } = {},
+): void {
   const known = identifierOf.get(cls);
   if (known === identifier) return;
   const name = cls.name || "a class";
@@ -68,7 +76,12 @@ export function registerStateClass(cls: StateClass, identifier: string): void {
   superjson.registerClass(cls, { identifier });
   identifierOf.set(cls, identifier);
   classNamed.set(identifier, cls);
+  if (options.reportsValues) reporting.add(cls);
 }
+
+/** Whether `v` is an instance of a state class registered with `reportsValues`. */
+export const reportsValues = (v: unknown): boolean =>
+  typeof v === "object" && v !== null && reporting.has((v as { constructor?: unknown }).constructor);
 
 /**
  * The identifier of the state class `v` is an instance of, as superjson finds it (by

@@ -1,5 +1,6 @@
 import { immerable, isDraft } from "immer";
 import { registerStateClass } from "../snapshot/stateClasses.js";
+import { noteTreeValue } from "../stateChanges.js";
 import { Cursor, type Seek } from "./cursor.js";
 import { checkKey, compareKeys, lowerBound, type SortedMapKey } from "./keys.js";
 import { emptyLeaf, insert, isLeaf, keysOf, leafFor, remove, type TreeNode } from "./nodes.js";
@@ -104,6 +105,8 @@ export class SortedMap<K extends SortedMapKey, V> implements ReadonlySortedMap<K
   set(key: K, value: V): this {
     assertWritable(this, "set");
     const k = checkKey(key);
+    // The check after the reducer does not scan the tree's arrays: it is told of the value here.
+    if (isDraft(this)) noteTreeValue(this, k, value);
     const root = this.root;
     const { added, sibling } = insert(root, k, value);
     if (sibling) this.root = { keys: [keysOf(root)[0]!, sibling.keys[0]!], children: [root, sibling] };
@@ -227,4 +230,4 @@ function assertWritable(map: object, method: string): void {
 
 // Snapshots and the wire carry it as superjson carries a registered class: its fields, and the
 // class by name.
-registerStateClass(SortedMap, "raftkit.SortedMap");
+registerStateClass(SortedMap, "raftkit.SortedMap", { reportsValues: true });
