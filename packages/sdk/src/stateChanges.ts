@@ -1,5 +1,6 @@
 import { isDraft } from "immer";
 import { isStateClassInstance, reportsValues } from "./snapshot/stateClasses.js";
+import { contentsOf } from "./sortedMap/nodes.js";
 import { NotSerializableError } from "./storableResult.js";
 
 /**
@@ -205,7 +206,7 @@ function pathOf(s: DraftState): Path {
     if (map !== undefined) {
       // A value in a SortedMap's leaf: its path is the map's, then its key.
       const leaf = parent.parent_!;
-      const keys = contentsOf((contentsOf(leaf.draft_) as { keys: unknown[] }).keys) as unknown[];
+      const keys = contentsOf(contentsOf(leaf.draft_ as { keys: unknown[] }).keys);
       path.unshift(String(keys[(container as unknown[]).findIndex(isChild)]));
       parent = map;
       continue;
@@ -221,12 +222,6 @@ function pathOf(s: DraftState): Path {
   }
   return path;
 }
-
-/** A draft's current contents (its copy, or its base while unchanged); a non-draft as it is. */
-const contentsOf = (v: unknown): unknown => {
-  const s = stateOf(v);
-  return s === undefined ? v : (s.copy_ ?? s.base_);
-};
 
 /**
  * When `values` is the values array of a SortedMap's leaf, the state of that SortedMap's draft

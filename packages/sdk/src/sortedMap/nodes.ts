@@ -34,8 +34,9 @@ export const emptyLeaf = <V>(): Leaf<V> => ({ keys: [], values: [] });
  * stateChanges.ts does): a draft's current contents are its copy, or its base while unchanged.
  */
 const DRAFT_STATE = Symbol.for("immer-state");
-const contentsOf = <T>(value: T): T => {
-  const state = (value as { [DRAFT_STATE]?: { copy_: T | null; base_: T } })[DRAFT_STATE];
+/** A draft's current contents (its copy, or its base while unchanged); anything else as it is. */
+export const contentsOf = <T>(value: T): T => {
+  const state = (value as { [DRAFT_STATE]?: { copy_: T | null; base_: T } } | null)?.[DRAFT_STATE];
   return state === undefined ? value : (state.copy_ ?? state.base_);
 };
 
