@@ -4,6 +4,7 @@
  * concurrency 1, 16, 64, 256, then linearizable gets at 16 and 64 — the same workload and loop
  * as the etcd anchor in ../shared/anchors/etcd. Env: BENCH_SECONDS (default 8),
  * BENCH_VALUES=same for one constant value in every put (default: a new value per put),
+ * BENCH_STATE=map to keep the values in one plain Map (default: one SortedMap),
  * BENCH_TARGET=leader|all (default leader: the client sends to the leader, as etcd's --leader-only),
  * BENCH_WARMUP_SECONDS (default 15): unmeasured mixed load after the 10,000-key fill, so that
  * the node processes have compiled their hot code (JIT) before the first measured phase;
@@ -24,6 +25,7 @@ import { freePort } from "./freePort.js";
 import type { PhaseResult } from "./loadgen.js";
 import { table } from "./loadgen.js";
 import { summarizeStages } from "./stageSummary.js";
+import { stateKind } from "./stateKind.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const nodeArgs = ["--conditions=@raftkit/source", "--import", "tsx"];
@@ -90,7 +92,7 @@ try {
   const endpoints = (target === "leader" ? [leader] : ids).map((id) => `${peers[id]}/raftkit`);
   console.log(
     `bench e2e: 3 node processes on 127.0.0.1, fsync ${fsync ? "on" : "OFF"}, peers over ${process.env.BENCH_PEER_STREAM === "0" ? "HTTP POSTs" : "streams"}, separate load process with createClient → ${target}; ` +
-      `put of a 64-byte value (${process.env.BENCH_VALUES === "same" ? "the same for every put" : "a new one for every put"}) under 10,000 random keys; ${warmupSeconds}s of unmeasured load after the fill, then ${seconds}s per phase after 1s warm-up`,
+      `put of a 64-byte value (${process.env.BENCH_VALUES === "same" ? "the same for every put" : "a new one for every put"}) under 10,000 random keys, held in ${stateKind()}; ${warmupSeconds}s of unmeasured load after the fill, then ${seconds}s per phase after 1s warm-up`,
   );
   const load = spawn(
     process.execPath,

@@ -8,8 +8,8 @@
  * once with a snapshot taken early in it (`snapshotEntries`), until the snapshot is stored. A
  * 1 ms timer records the longest gap in each (the stall), the most CPU time the main thread
  * used within one gap (on a busy machine a gap also holds time spent waiting for a core), and
- * the GC pauses. Three layouts of the same values: one Map, one plain object, and 256 bucket
- * Maps.
+ * the GC pauses. Four layouts of the same values: one SortedMap, one Map, one plain object, and
+ * 256 bucket Maps.
  *
  * Installing one: the leader (in this process) snapshots a ~12 MB state and compacts its log;
  * a learner with an empty data directory, in a process of its own, joins and is sent the
@@ -18,7 +18,7 @@
  * the receiver's Raft loop (its log's durationMs).
  *
  * Compare the stalls with the election timeout (1 s by default) and with a heartbeat interval
- * (100 ms). Env: BENCH_LAYOUTS (default "Map,object,256 Maps"), BENCH_MB (default "3,12"),
+ * (100 ms). Env: BENCH_LAYOUTS (default "SortedMap,Map,object,256 Maps"), BENCH_MB (default "3,12"),
  * BENCH_INSTALL=0 to skip installing, BENCH_PUTS (default 400) puts per phase, BENCH_MARKS=1 to print
  * when each measured phase starts and ends on the clock of `node --cpu-prof` profiles (µs),
  * BENCH_FOLLOWER_CPU_PROF=<dir> to write a CPU profile of each learner's process there.
@@ -35,7 +35,7 @@ import { StallProbe, type Stalls } from "./stallProbe.js";
 import { type LayoutName, layouts } from "./stateLayouts.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const names = (process.env.BENCH_LAYOUTS ?? "Map,object,256 Maps").split(",") as LayoutName[];
+const names = (process.env.BENCH_LAYOUTS ?? "SortedMap,Map,object,256 Maps").split(",") as LayoutName[];
 const sizes = (process.env.BENCH_MB ?? "3,12").split(",").map(Number);
 const PUTS = Number(process.env.BENCH_PUTS ?? 400);
 const followerProfiles = process.env.BENCH_FOLLOWER_CPU_PROF;

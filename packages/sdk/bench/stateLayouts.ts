@@ -1,5 +1,5 @@
 import { defineMachine } from "../src/defineMachine.js";
-import { kv } from "./benchMachine.js";
+import { SortedMap } from "../src/sortedMap/sortedMap.js";
 
 /** The bucket of a key: `buckets` buckets, from a cheap string hash (FNV-1a). */
 export function bucketOf(key: string, buckets = 256): number {
@@ -7,6 +7,28 @@ export function bucketOf(key: string, buckets = 256): number {
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
   return (h >>> 0) % buckets;
 }
+
+/** One Map of values: immer copies it whole for every batch that changes it. */
+export const mapKv = defineMachine({
+  initial: () => ({ data: new Map<string, string>() }),
+  commands: {
+    put(s, arg: { key: string; value: string }) {
+      s.data.set(arg.key, arg.value);
+    },
+  },
+  queries: { get: (s, key: string) => s.data.get(key) ?? null },
+});
+
+/** One SortedMap of values: a batch copies the tree nodes on the way to the keys it changes. */
+export const sortedKv = defineMachine({
+  initial: () => ({ data: new SortedMap<string, string>() }),
+  commands: {
+    put(s, arg: { key: string; value: string }) {
+      s.data.set(arg.key, arg.value);
+    },
+  },
+  queries: { get: (s, key: string) => s.data.get(key) ?? null },
+});
 
 /** One plain object of values, keyed like a Map. */
 export const objectKv = defineMachine({
@@ -33,5 +55,5 @@ export const shardedKv = defineMachine({
 });
 
 /** The state layouts the snapshot bench compares, by name. */
-export const layouts = { Map: kv, object: objectKv, "256 Maps": shardedKv } as const;
+export const layouts = { SortedMap: sortedKv, Map: mapKv, object: objectKv, "256 Maps": shardedKv } as const;
 export type LayoutName = keyof typeof layouts;

@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { findAnchors } from "./anchors.js";
 import { freePort } from "./freePort.js";
+import { stateKind } from "./stateKind.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -164,7 +165,7 @@ for (let round = 1; round <= rounds; round++) {
 
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : "-");
 console.log(
-  `bench vs-etcd (${started}): 3-member etcd ${execFileSync("etcd", ["--version"]).toString().split("\n")[0]?.replace("etcd Version: ", "")} vs raftkit, 127.0.0.1, fsync on, leader-only clients, 64-byte values (raftkit: ${process.env.BENCH_VALUES === "same" ? "the same value in every put, as etcd's" : "a new value per put; etcd: the same value"}), ${seconds}s per phase, medians of ${rounds} interleaved round(s); raftkit warmed up with ${process.env.BENCH_WARMUP_SECONDS ?? 15}s of unmeasured load; ratio = raftkit / etcd for ops/s, etcd / raftkit for latency (> 1 is raftkit ahead)`,
+  `bench vs-etcd (${started}): 3-member etcd ${execFileSync("etcd", ["--version"]).toString().split("\n")[0]?.replace("etcd Version: ", "")} vs raftkit, 127.0.0.1, fsync on, leader-only clients, 64-byte values (raftkit: ${process.env.BENCH_VALUES === "same" ? "the same value in every put, as etcd's" : `a new value per put, held in ${stateKind()}; etcd: the same value`}), ${seconds}s per phase, medians of ${rounds} interleaved round(s); raftkit warmed up with ${process.env.BENCH_WARMUP_SECONDS ?? 15}s of unmeasured load; ratio = raftkit / etcd for ops/s, etcd / raftkit for latency (> 1 is raftkit ahead)`,
 );
 console.log(
   "| phase | etcd ops/s | p50 ms | p99 ms | raftkit ops/s | p50 ms | p99 ms | ops/s ratio | p50 ratio | p99 ratio |",

@@ -1,6 +1,8 @@
 import superjson from "superjson";
 import { DecodeError } from "./errors.js";
 import { plainJsonText } from "./plainJson.js";
+import { isStateClassInstance } from "./snapshot/stateClasses.js";
+import { parseSuperjson } from "./snapshot/superjsonEqualities.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -21,15 +23,19 @@ export function encodeValue(value: unknown, what: string): Uint8Array {
   return enc.encode(text);
 }
 
+/** Decodes what {@link encodeValue} wrote: `superjson.parse`, keeping values shared inside raftkit's state classes shared. */
 export function decodeValue<T>(bytes: Uint8Array, what: string): T {
   try {
-    return superjson.parse<T>(dec.decode(bytes));
+    return parseSuperjson<T>(dec.decode(bytes));
   } catch (e) {
     throw new DecodeError(what, e);
   }
 }
 
-/** Throws for values superjson would not carry faithfully: functions, symbols, class instances it does not know. */
+/**
+ * Throws for values superjson would not carry faithfully: functions, symbols, class instances
+ * it does not know (raftkit's state classes it knows: their own properties are checked).
+ */
 function assertSerializable(value: unknown, what: string, seen = new Set<unknown>()): void {
   if (value === null || value === undefined) return;
   const t = typeof value;
@@ -51,7 +57,7 @@ function assertSerializable(value: unknown, what: string, seen = new Set<unknown
     return;
   }
   const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
+  if (proto !== Object.prototype && proto !== null && !isStateClassInstance(value)) {
     throw new DecodeError(
       what,
       new Error(`an instance of ${proto?.constructor?.name ?? "a class"} cannot be sent; use plain objects`),

@@ -1,5 +1,4 @@
 import { type NodeStatus, TimeoutError } from "@raftkit/core";
-import type { Immutable } from "immer";
 import { distinctUntilChanged, filter, map, Observable, share } from "rxjs";
 import { ApiConnection } from "./apiConnection.js";
 import { ApiError } from "./apiError.js";
@@ -19,6 +18,7 @@ import {
 import { operationProxy } from "./operationProxy.js";
 import { isReadToken, type ReadToken, type WithToken } from "./readToken.js";
 import { readSse } from "./sse.js";
+import type { ReadonlyState } from "./stateTypes.js";
 import type {
   AnyMachine,
   CommandOptions,
@@ -74,7 +74,7 @@ export interface Client<M extends AnyMachine> {
   readonly status$: Observable<NodeStatus & { leaderUrl: string | null }>;
   readonly leader$: Observable<string | null>;
   readonly commits$: Observable<CommitEvent<M>>;
-  readonly state$: Observable<Immutable<StateOf<M>>>;
+  readonly state$: Observable<ReadonlyState<StateOf<M>>>;
   /** The endpoint currently preferred (the leader's, once known). */
   endpoint(): string;
   /** Stepped membership calls, run by the leader (see docs/membership.md). */
@@ -443,7 +443,7 @@ export function createClient<M extends AnyMachine>(o: ClientOptions): Client<M> 
     ),
     state$: events$.pipe(
       filter((e) => e.event === "state"),
-      map((e) => e.data as Immutable<StateOf<M>>),
+      map((e) => e.data as ReadonlyState<StateOf<M>>),
     ),
     endpoint: () => preferred,
     cluster: {

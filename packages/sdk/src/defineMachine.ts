@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import type { Draft, Immutable } from "immer";
 import { assertMachineVersion, commandSince } from "./machineVersion.js";
 import { assertOperationShape } from "./operations.js";
+import type { ReadonlyState, StateDraft } from "./stateTypes.js";
 import type { AnyMachine, CommandContext, Machine, Migrate } from "./types.js";
 
 /** The readable compile error for a reducer that returns a promise (an `async` reducer). */
@@ -30,11 +30,15 @@ export type CommandDefs<S, $Inputs, $Commands> = {
     ? {
         input: $Inputs[K];
         since?: number;
-        run: (draft: Draft<S>, arg: StandardSchemaV1.InferOutput<$Inputs[K]>, ctx: CommandContext) => unknown;
+        run: (
+          draft: StateDraft<S>,
+          arg: StandardSchemaV1.InferOutput<$Inputs[K]>,
+          ctx: CommandContext,
+        ) => unknown;
       }
     :
-        | ((draft: Draft<S>, arg: never, ctx: CommandContext) => unknown)
-        | { since: number; run: (draft: Draft<S>, arg: never, ctx: CommandContext) => unknown };
+        | ((draft: StateDraft<S>, arg: never, ctx: CommandContext) => unknown)
+        | { since: number; run: (draft: StateDraft<S>, arg: never, ctx: CommandContext) => unknown };
 } & {
   [K in keyof $Commands]: ($Commands[K] extends { run: infer F } ? F : $Commands[K]) extends infer F
     ? F extends AnyFn
@@ -53,9 +57,9 @@ export type QueryDefs<S, $Inputs, $Queries> = {
   [K in keyof $Inputs]: $Inputs[K] extends StandardSchemaV1
     ? {
         input: $Inputs[K];
-        run: (state: Immutable<S>, arg: StandardSchemaV1.InferOutput<$Inputs[K]>) => unknown;
+        run: (state: ReadonlyState<S>, arg: StandardSchemaV1.InferOutput<$Inputs[K]>) => unknown;
       }
-    : (state: Immutable<S>, arg: never) => unknown;
+    : (state: ReadonlyState<S>, arg: never) => unknown;
 } & {
   [K in keyof $Queries]: ($Queries[K] extends { run: infer F } ? F : $Queries[K]) extends infer F
     ? F extends AnyFn

@@ -45,6 +45,8 @@ export {
 export type { NodeInfo } from "./operatorRoutes.js";
 export { createOperatorRouter, SDK_VERSION } from "./operatorRoutes.js";
 export { ReplicatedMachine } from "./replicatedMachine.js";
+export type { ReadonlySortedMap, SortedMapKey, SortedMapRange } from "./sortedMap/sortedMap.js";
+export { SortedMap } from "./sortedMap/sortedMap.js";
 export { readIdentity, writeIdentity } from "./start/identity.js";
 export type { DataDirIdentity } from "./start/startErrors.js";
 export {
@@ -55,6 +57,7 @@ export {
 } from "./start/startErrors.js";
 export type { RaftkitNode, StartNodeOptions } from "./startNode.js";
 export { startNode } from "./startNode.js";
+export type { ReadonlyState, StateDraft } from "./stateTypes.js";
 export type {
   AnyCommand,
   AnyMachine,

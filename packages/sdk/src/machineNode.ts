@@ -6,7 +6,6 @@ import {
   type Role,
   systemClock,
 } from "@raftkit/core";
-import type { Immutable } from "immer";
 import { map, type Observable, Subject } from "rxjs";
 import { type ClusterApi, createClusterApi } from "./cluster/clusterApi.js";
 import { isMember, memberIds as membersOf } from "./cluster/members.js";
@@ -23,6 +22,7 @@ import { type DivergenceEvent, DivergenceMonitor } from "./divergence.js";
 import { upgradeMachine } from "./machineUpgrade.js";
 import { operationProxy } from "./operationProxy.js";
 import type { ReplicatedMachine } from "./replicatedMachine.js";
+import type { ReadonlyState } from "./stateTypes.js";
 import type {
   AnyMachine,
   CommandOptions,
@@ -52,7 +52,7 @@ export interface MachineNode<M extends AnyMachine> {
   /** Every command applied on this node, in log order (duplicates of retried commands excluded). */
   readonly commits$: Observable<CommitEvent<M>>;
   /** The state after each batch of applied commands. */
-  readonly state$: Observable<Immutable<StateOf<M>>>;
+  readonly state$: Observable<ReadonlyState<StateOf<M>>>;
   readonly status$: Observable<MachineNodeStatus>;
   /** Replicas found holding a different state than the majority at the same index (see DivergenceMonitor). */
   readonly divergence$: Observable<DivergenceEvent>;
@@ -175,7 +175,7 @@ export function createMachineNode<M extends AnyMachine>(
     role$: raft.role$,
     term$: raft.term$,
     commits$: commits$.asObservable(),
-    state$: machine.state$.asObservable() as Observable<Immutable<StateOf<M>>>,
+    state$: machine.state$.asObservable() as Observable<ReadonlyState<StateOf<M>>>,
     status$: raft.status$.pipe(map(withDivergence)),
     divergence$: monitor.divergence$,
     cluster: createClusterApi({

@@ -1,6 +1,7 @@
 import { current, isDraft } from "immer";
 import { encodeValue } from "./codec.js";
 import { isPlainJson } from "./plainJson.js";
+import { isStateClassInstance } from "./snapshot/stateClasses.js";
 
 /**
  * A reducer returned, or put into the state, a value superjson cannot carry (a function, a
@@ -21,8 +22,9 @@ export class NotSerializableError extends Error {
 
 /**
  * Copies `value` out of immer's drafts, however deep they sit (in objects, arrays, Maps,
- * Sets): a result is kept in the session table after the draft is revoked, so it must hold no
- * draft. Other values (class instances, Dates) are kept as they are.
+ * Sets, raftkit's state classes' instances): a result is kept in the session table after the
+ * draft is revoked, so it must hold no draft. Other values (class instances, Dates) are kept as
+ * they are.
  *
  * NB: call it inside the `produce` recipe, while the drafts are alive.
  */
@@ -49,8 +51,9 @@ export function detachDrafts(value: unknown, copies = new Map<object, unknown>()
     return out;
   }
   const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return value;
-  const out: Record<string, unknown> = proto === null ? Object.create(null) : {};
+  if (proto !== Object.prototype && proto !== null && !isStateClassInstance(value)) return value;
+  // A state class's instance is copied as superjson rebuilds it: its prototype, its own fields.
+  const out: Record<string, unknown> = proto === Object.prototype ? {} : Object.create(proto);
   copies.set(value, out);
   for (const [k, v] of Object.entries(value)) out[k] = detachDrafts(v, copies);
   return out;

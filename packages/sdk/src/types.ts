@@ -1,6 +1,6 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import type { Draft, Immutable } from "immer";
 import type { ReadToken, WithToken } from "./readToken.js";
+import type { ReadonlyState, StateDraft } from "./stateTypes.js";
 
 /**
  * What a command knows besides its argument. Reducers must use these instead of
@@ -24,10 +24,10 @@ export interface CommandContext {
 
 /** A reducer: changes the draft, may return a result. Argument and result must survive superjson. */
 // biome-ignore lint/suspicious/noExplicitAny: the argument type is inferred per command
-export type AnyReducer<S> = (draft: Draft<S>, arg: any, ctx: CommandContext) => unknown;
+export type AnyReducer<S> = (draft: StateDraft<S>, arg: any, ctx: CommandContext) => unknown;
 /** A query function: reads the state, returns a result. */
 // biome-ignore lint/suspicious/noExplicitAny: the argument type is inferred per query
-export type AnyQueryFn<S> = (state: Immutable<S>, arg: any) => unknown;
+export type AnyQueryFn<S> = (state: ReadonlyState<S>, arg: any) => unknown;
 
 /**
  * A command declared with an input schema (any Standard Schema: zod ≥ 3.24, valibot,
@@ -38,7 +38,11 @@ export interface CommandWithInput<S, TSchema extends StandardSchemaV1> {
   readonly input: TSchema;
   /** The machine version that introduced the command; see {@link CommandSince}. */
   readonly since?: number;
-  readonly run: (draft: Draft<S>, arg: StandardSchemaV1.InferOutput<TSchema>, ctx: CommandContext) => unknown;
+  readonly run: (
+    draft: StateDraft<S>,
+    arg: StandardSchemaV1.InferOutput<TSchema>,
+    ctx: CommandContext,
+  ) => unknown;
 }
 /**
  * A command that exists from machine version `since` on: while the log is at an older
@@ -47,12 +51,12 @@ export interface CommandWithInput<S, TSchema extends StandardSchemaV1> {
 export interface CommandSince<S> {
   readonly since: number;
   // biome-ignore lint/suspicious/noExplicitAny: the argument type is inferred per command
-  readonly run: (draft: Draft<S>, arg: any, ctx: CommandContext) => unknown;
+  readonly run: (draft: StateDraft<S>, arg: any, ctx: CommandContext) => unknown;
 }
 /** A query declared with an input schema; see {@link CommandWithInput}. */
 export interface QueryWithInput<S, TSchema extends StandardSchemaV1> {
   readonly input: TSchema;
-  readonly run: (state: Immutable<S>, arg: StandardSchemaV1.InferOutput<TSchema>) => unknown;
+  readonly run: (state: ReadonlyState<S>, arg: StandardSchemaV1.InferOutput<TSchema>) => unknown;
 }
 
 /** A command: a reducer, `{ since, run }` or `{ input, since?, run }`. */
@@ -67,7 +71,7 @@ export type AnyQuery<S> = AnyQueryFn<S> | QueryWithInput<S, any>;
  * the draft, or return a new state. Deterministic, like a reducer.
  */
 // biome-ignore lint/suspicious/noConfusingVoidType: a migration that only changes the draft returns nothing
-export type Migrate<S> = (draft: Draft<S>, fromVersion: number) => S | undefined | void;
+export type Migrate<S> = (draft: StateDraft<S>, fromVersion: number) => S | undefined | void;
 
 /** A replicated state machine declared with {@link defineMachine}. */
 export interface Machine<S, C extends Record<string, unknown>, Q extends Record<string, unknown>> {

@@ -1,6 +1,6 @@
-import superjson from "superjson";
 import type { MembershipStepFailure } from "./cluster/membershipErrors.js";
 import { stringifyValue } from "./plainJson.js";
+import { parseSuperjson } from "./snapshot/superjsonEqualities.js";
 
 /** The body of a command request from a client. */
 export interface CommandRequest {
@@ -89,4 +89,4 @@ export interface ApiErrorBody {
 }
 
 export const encodeBody = (v: unknown): string => stringifyValue(v);
-export const decodeBody = <T>(text: string): T => superjson.parse<T>(text);
+export const decodeBody = <T>(text: string): T => parseSuperjson<T>(text);

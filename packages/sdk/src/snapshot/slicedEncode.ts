@@ -1,6 +1,7 @@
 import { type Slicer, stringUnits } from "./slicer.js";
-import { escapeKey, stringifyPath } from "./superjsonPaths.js";
+import { escapeKey, type Inner, stringifyPath, type Tree } from "./superjsonPaths.js";
 import {
+  classAnnotation,
   FORBIDDEN,
   isContainer,
   isPrimitive,
@@ -8,12 +9,6 @@ import {
   scalar,
   superjsonIsPristine,
 } from "./superjsonRules.js";
-
-/** superjson's annotations of a value: its own type, its children's (by escaped path), or both. */
-type Tree = [string] | [string, Inner] | Inner;
-interface Inner {
-  [path: string]: Tree;
-}
 
 /** A path as a chain from the value up to the root (the root's own path is null: []). */
 interface PathNode {
@@ -45,7 +40,7 @@ interface Frame {
    * annotations (superjson reuses the first visit's result and does not walk it again).
    */
   replay: boolean;
-  type: "map" | "set" | undefined;
+  type: "map" | "set" | ["class", string] | undefined;
   inner: Inner | undefined;
   parent: Frame | null;
   /** The key this container has in its parent. */
@@ -60,9 +55,10 @@ interface Frame {
  * Writes `value` as `superjson.stringify` does — the same bytes — in slices: a walk of the
  * value that yields to the event loop between slices (see {@link Slicer}). It reproduces what
  * superjson's walker records on the way: the annotations of Maps, Sets, Dates, BigInts,
- * undefined and non-finite numbers, and the paths of values met more than once (superjson's
- * "referential equalities"). The value must not change until the returned promise settles
- * (raftkit's states are frozen by immer; what is not, the caller copies first).
+ * undefined, non-finite numbers and raftkit's state classes' instances (written as objects of
+ * their own enumerable properties, see stateClasses.ts), and the paths of values met more than
+ * once (superjson's "referential equalities"). The value must not change until the returned
+ * promise settles (raftkit's states are frozen by immer; what is not, the caller copies first).
  *
  * NB: an array's own properties other than its indices are left out, where superjson would
  * annotate them (JSON has no place for them either way).
@@ -76,7 +72,7 @@ export async function encodeSliced(
   sink: (chunk: Uint8Array) => void,
 ): Promise<void> {
   if (!superjsonIsPristine())
-    throw new NotSliceable("superjson has registered classes, symbols or transformers");
+    throw new NotSliceable("superjson has registered classes, symbols or transformers of its user");
   await new SlicedEncoder(slicer, sink).run(value);
 }
 
@@ -261,7 +257,9 @@ class SlicedEncoder {
       f.iter = v.values();
       this.#emit("[");
     } else {
+      // A plain object, or a state class's instance: superjson walks the own enumerable properties of both.
       f = this.#frame(OBJECT, v, path, replay, parent, key);
+      f.type = classAnnotation(v);
       f.keys = Object.keys(v);
       this.#emit("{");
     }

@@ -1,7 +1,16 @@
 /*
  * superjson's paths (v1 format), as its pathstringifier writes and reads them: segments joined
- * with ".", a "." or "\" inside a segment escaped with "\". The package exports neither.
+ * with ".", a "." or "\" inside a segment escaped with "\"; and the annotation trees (meta.values)
+ * they key. The package exports neither.
  */
+
+/** A value's own annotation: a type name, or a composite one (["class", identifier] for a state class). */
+export type Annotation = string | [string, string];
+/** superjson's annotations of a value (its meta.values): its own type, its children's (by escaped path), or both. */
+export type Tree = [Annotation] | [Annotation, Inner] | Inner;
+export interface Inner {
+  [path: string]: Tree;
+}
 
 export const escapeKey = (key: string): string => key.replace(/\\/g, "\\\\").replace(/\./g, "\\.");
 

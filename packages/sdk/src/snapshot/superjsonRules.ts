@@ -1,4 +1,5 @@
 import superjson from "superjson";
+import { onlyStateClasses, stateClassOf } from "./stateClasses.js";
 
 /*
  * What superjson 2 does with one value, as its walker and transformValue decide it, for the
@@ -6,9 +7,10 @@ import superjson from "superjson";
  */
 
 /**
- * The value holds something the sliced encoder leaves to superjson itself (a class instance, a
- * RegExp, an Error, a URL, a typed array, a symbol, a function, an invalid Date, a sparse
- * array, a cycle, a key superjson refuses): the caller encodes it with superjson instead.
+ * The value holds something the sliced encoder leaves to superjson itself (an instance of a
+ * class other than raftkit's state classes, a RegExp, an Error, a URL, a typed array, a symbol,
+ * a function, an invalid Date, a sparse array, a cycle, a key superjson refuses): the caller
+ * encodes it with superjson instead.
  */
 export class NotSliceable extends Error {}
 
@@ -53,19 +55,38 @@ export function scalar(v: unknown): { json: string; type: string | undefined } {
   }
 }
 
-/** Whether superjson walks into `v` (a plain object, an array, a Map, a Set). */
+/**
+ * Whether superjson walks into `v`: a plain object, an array, a Map, a Set, or an instance of a
+ * state class (see stateClasses.ts; superjson walks its own enumerable properties as a plain
+ * object's, and {@link classAnnotation} gives its annotation).
+ */
 export function isContainer(v: unknown): v is object {
   if (typeof v !== "object" || v === null) return false;
-  return Array.isArray(v) || v instanceof Map || v instanceof Set || (isPlain(v) && !(v instanceof Date));
+  return (
+    Array.isArray(v) ||
+    v instanceof Map ||
+    v instanceof Set ||
+    (isPlain(v) && !(v instanceof Date)) ||
+    stateClassOf(v) !== undefined
+  );
+}
+
+/** superjson's annotation of a state class's instance (["class", identifier]), or undefined for any other value. */
+export function classAnnotation(v: object): ["class", string] | undefined {
+  if (isPlain(v)) return undefined;
+  const identifier = stateClassOf(v);
+  return identifier === undefined ? undefined : ["class", identifier];
 }
 
 /** Keys superjson refuses to write (prototype pollution). */
 export const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
 
 /**
- * Whether superjson's default instance (the one raftkit encodes with) has nothing registered:
- * registered classes, symbols or custom transformers change what it writes, and only superjson
- * knows how. NB: reads superjson 2's fields; test/snapshot pins them.
+ * Whether superjson's default instance (the one raftkit encodes with) has nothing registered
+ * but raftkit's own state classes (stateClasses.ts), which the sliced codec writes and reads
+ * itself: anything else registered (a class, a symbol, a custom transformer, allowed props of a
+ * class) changes what superjson writes, and only superjson knows how. NB: reads superjson 2's
+ * fields; test/snapshot pins them.
  */
 export function superjsonIsPristine(): boolean {
   const d = (
@@ -73,17 +94,24 @@ export function superjsonIsPristine(): boolean {
       defaultInstance?: {
         dedupe?: boolean;
         customTransformerRegistry?: { transfomers?: object };
-        classRegistry?: { kv?: { valueToKey?: Map<unknown, unknown> } };
+        classRegistry?: {
+          kv?: { keyToValue?: Map<unknown, unknown>; valueToKey?: Map<unknown, unknown> };
+          classToAllowedProps?: Map<unknown, unknown>;
+        };
         symbolRegistry?: { kv?: { valueToKey?: Map<unknown, unknown> } };
       };
     }
   ).defaultInstance;
   const custom = d?.customTransformerRegistry?.transfomers;
+  const classes = d?.classRegistry;
   return (
     d?.dedupe === false &&
     custom !== undefined &&
     Object.keys(custom).length === 0 &&
-    d.classRegistry?.kv?.valueToKey?.size === 0 &&
+    classes?.kv?.keyToValue !== undefined &&
+    classes.kv.valueToKey !== undefined &&
+    onlyStateClasses(classes.kv.keyToValue, classes.kv.valueToKey) &&
+    classes.classToAllowedProps?.size === 0 &&
     d.symbolRegistry?.kv?.valueToKey?.size === 0
   );
 }

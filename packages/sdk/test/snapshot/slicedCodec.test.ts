@@ -1,6 +1,7 @@
 import { systemClock } from "@raftkit/core";
+import superjson from "superjson";
 import { describe, expect, it } from "vitest";
-import { encodeValue } from "../../src/codec.js";
+import { decodeValue, encodeValue } from "../../src/codec.js";
 import { DecodeError } from "../../src/errors.js";
 import { decodeSliced } from "../../src/snapshot/slicedDecode.js";
 import { Slicer } from "../../src/snapshot/slicer.js";
@@ -14,18 +15,37 @@ const tiny = (units = 7) => new Slicer(systemClock, units);
 const joined = (pieces: Uint8Array[]): Buffer => Buffer.concat(pieces);
 const superjsonBytes = (v: unknown): Buffer => Buffer.from(encodeValue(v, "t"));
 
-/** Encodes in slices and decodes in slices; expects superjson's bytes, and superjson's value back. */
+/**
+ * Encodes in slices and decodes in slices; expects superjson's bytes, and superjson's value
+ * back: the value decodeValue gives, which is superjson.parse's but for values shared inside a
+ * state class's instance (stateClasses.test.ts), and is superjson.parse's where there is none.
+ */
 async function roundTrip(value: unknown): Promise<void> {
   const fallbacks: string[] = [];
   const bytes = joined(await encodeInSlices(value, tiny(), "t", (r) => fallbacks.push(r)));
   expect(fallbacks).toEqual([]);
   expect(bytes.toString()).toBe(superjsonBytes(value).toString());
+  if (superjsonFails(bytes)) {
+    // superjson cannot read some of what it writes (a shared Map key moved before a path through it is followed): neither can we.
+    await expect(decodeSliced(bytes, tiny(), "t")).rejects.toBeInstanceOf(DecodeError);
+    return;
+  }
   const decoded = await decodeSliced(bytes, tiny(), "t", (r) => fallbacks.push(r));
   expect(fallbacks).toEqual([]);
-  // The same value superjson gives, shared references included.
-  const expected = (await import("superjson")).default.parse(bytes.toString());
-  expect(sameGraph(decoded, expected)).toBe(true);
+  // The same value, shared references included.
+  expect(sameGraph(decoded, decodeValue(bytes, "t"))).toBe(true);
+  if (!bytes.includes('["class","raftkit.test.TestTree"]'))
+    expect(sameGraph(decoded, superjson.parse(bytes.toString()))).toBe(true);
 }
+
+const superjsonFails = (bytes: Buffer): boolean => {
+  try {
+    superjson.parse(bytes.toString());
+    return false;
+  } catch {
+    return true;
+  }
+};
 
 const shared = { x: 1 };
 const when = new Date(86_400_000);
@@ -95,9 +115,7 @@ describe("the sliced snapshot codec", () => {
     for (const ok of [{ r: /a.b/gi }, { e: new Error("boom") }, { u: new URL("http://x.example/") }]) {
       const bytes = joined(await encodeInSlices(ok, tiny(), "t", (r) => reasons.push(r)));
       expect(bytes.equals(superjsonBytes(ok))).toBe(true);
-      expect(await decodeSliced(bytes, tiny(), "t")).toEqual(
-        (await import("superjson")).default.parse(bytes.toString()),
-      );
+      expect(await decodeSliced(bytes, tiny(), "t")).toEqual(superjson.parse(bytes.toString()));
     }
     expect(reasons).toHaveLength(3);
     for (const bad of [
@@ -120,7 +138,7 @@ describe("the sliced snapshot codec", () => {
     );
     const reasons: string[] = [];
     const decoded = await decodeSliced(legacy, tiny(), "t", (r) => reasons.push(r));
-    expect(decoded).toEqual((await import("superjson")).default.parse(legacy.toString()));
+    expect(decoded).toEqual(superjson.parse(legacy.toString()));
     expect(reasons).toHaveLength(1);
     await expect(decodeSliced(Buffer.from('{"json":[1,2'), tiny(), "a snapshot")).rejects.toBeInstanceOf(
       DecodeError,

@@ -1,3 +1,5 @@
+import { TestTree } from "./stateClassFixture.js";
+
 /** About `mb` megabytes of state: a Map of 128-byte strings, with a Date, a Set, a BigInt, undefined and shared values. */
 export function bigState(mb: number) {
   const n = Math.round((mb * 1024 * 1024) / 144);
@@ -53,7 +55,8 @@ const NUMBERS = [
 
 /**
  * A random value of what states hold (seeded): primitives, undefined, BigInts, Dates, arrays,
- * plain objects, Maps (any keys) and Sets, nested, with some values shared between places.
+ * plain objects, Maps (any keys), Sets and instances of a state class ({@link TestTree}),
+ * nested, with some values shared between places.
  */
 export function randomValue(seed: number): unknown {
   const r = rng(seed);
@@ -87,7 +90,7 @@ export function randomValue(seed: number): unknown {
     }
     const n = Math.floor(r() * 5);
     let v: object;
-    switch (Math.floor(r() * 4)) {
+    switch (Math.floor(r() * 5)) {
       case 0:
         v = Array.from({ length: n }, () => value(depth - 1));
         break;
@@ -103,8 +106,14 @@ export function randomValue(seed: number): unknown {
         v = m;
         break;
       }
-      default:
+      case 3:
         v = new Set(Array.from({ length: n }, () => value(depth - 1)));
+        break;
+      default: {
+        const entries = new Map<string, unknown>();
+        for (let i = 0; i < 2 * n; i++) entries.set(pick(KEYS), value(depth - 1));
+        v = new TestTree([...entries]);
+      }
     }
     made.push(v);
     return v;
@@ -141,6 +150,8 @@ export function sameGraph(
   }
   if (Array.isArray(a) !== Array.isArray(b) || b instanceof Map || b instanceof Set || b instanceof Date)
     return false;
+  // A state class's instance has its class's prototype: a plain object with the same fields is not it.
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
   const ak = Object.keys(a);
   const bk = Object.keys(b);
   if (ak.join("\u0000") !== bk.join("\u0000")) return false;

@@ -37,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
       without: { type: "string", multiple: true },
       "keep-going": { type: "boolean", default: false },
       "trace-lines": { type: "string" },
+      sorted: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -44,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.help) {
     console.log(
       "usage: pnpm sim --stack --seeds N [--from K] [--keep-going] | --stack --seed N [--verbose] [--history FILE]\n" +
-        `       [--duration MS] [--bug ${STACK_BUGS.join("|")}] [--without ${FAULT_KINDS.join("|")}] [--trace-lines N]`,
+        `       [--duration MS] [--bug ${STACK_BUGS.join("|")}] [--without ${FAULT_KINDS.join("|")}] [--trace-lines N] [--sorted]`,
     );
     return 0;
   }
@@ -64,12 +65,14 @@ async function main(argv: string[]): Promise<number> {
     without.push(w as FaultKind);
   }
   options.without = without;
+  if (values.sorted) options.overrides = { sortedState: true };
   const traceLines = values["trace-lines"] === undefined ? 40 : int(values["trace-lines"], "--trace-lines");
   options.traceLines = Math.max(traceLines, 1);
   const extra = [
     values.duration === undefined ? "" : ` --duration ${values.duration}`,
     ...(values.bug ?? []).map((b) => ` --bug ${b}`),
     ...without.map((w) => ` --without ${w}`),
+    values.sorted ? " --sorted" : "",
   ].join("");
 
   if (values.seed !== undefined) {

@@ -62,6 +62,21 @@ describe("whole-stack simulation", () => {
     }
   }, 120_000);
 
+  it("keeps every check with the registers in a SortedMap (40 seeds)", async () => {
+    const failures: Failure[] = [];
+    let snapshots = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const r = await simulateStack(seed, { overrides: { sortedState: true } });
+      snapshots += r.stats.snapshotsSent ?? 0;
+      if (!r.ok) failures.push(r);
+    }
+    if (failures.length > 0)
+      expect.fail(
+        `${failures.length} of 40 seeds failed (replay with --sorted):\n${describeFailures(failures)}`,
+      );
+    expect(snapshots).toBeGreaterThan(0);
+  }, 300_000);
+
   it(`keeps every check and stays live for ${SEEDS} seeds from ${FROM}`, async () => {
     const failures: Failure[] = [];
     const total: Record<string, number> = {};

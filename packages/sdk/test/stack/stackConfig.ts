@@ -45,6 +45,11 @@ export interface StackConfig {
   replaceVia: ReplaceVia;
   /** With `replaceVia` replace or addVoter: the node running the call crashes while it runs (it is restarted, and the call retried elsewhere). */
   crashMidway: boolean;
+  /**
+   * The registers sit in a SortedMap instead of a plain object (see kvMachine.ts). Never drawn,
+   * so every seed runs as before it was added; set by `--sorted` and the SortedMap stack test.
+   */
+  sortedState: boolean;
 }
 
 export type ReplaceVia = "steps" | "replace" | "addVoter";
@@ -95,6 +100,7 @@ export function drawStackConfig(rng: SeededRandom): StackConfig {
     corruption: false,
     replaceVia: "steps",
     crashMidway: false,
+    sortedState: false,
   };
 }
 
@@ -139,7 +145,8 @@ export function describeStackConfig(c: StackConfig): string {
     `loss ${c.links.loss}, dup ${c.links.duplicate}, delay ≤${c.links.maxDelayMs} ms, ${c.clients} clients on ${c.keys} keys, ` +
     `faults every ~${c.faultEveryMs} ms: ${faults.join(", ") || "none"}, membership: ${c.replace}${c.jointShrink ? " (joint)" : ""}` +
     `${c.links.redeliver ? `, late redelivery ${c.links.redeliver}` : ""}${c.corruption ? ", disk corruption" : ""}` +
-    `${c.replaceVia !== "steps" ? `, replaced via ${c.replaceVia}${c.crashMidway ? " (a crash mid-way)" : ""}` : ""}`
+    `${c.replaceVia !== "steps" ? `, replaced via ${c.replaceVia}${c.crashMidway ? " (a crash mid-way)" : ""}` : ""}` +
+    `${c.sortedState ? ", state in a SortedMap" : ""}`
   );
 }
 

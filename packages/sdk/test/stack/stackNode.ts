@@ -125,7 +125,7 @@ export class StackNode {
       monoOrigin: this.#rng.next() * 1e6,
     });
     const replicated = new ReplicatedMachine(
-      kvMachine({ divergent: this.#bugs.divergentReducer === true }),
+      kvMachine({ divergent: this.#bugs.divergentReducer === true, sorted: this.#config.sortedState }),
       this.#config.sessionTtlMs,
       { clock },
     );

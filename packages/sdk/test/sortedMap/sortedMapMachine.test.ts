@@ -1,0 +1,68 @@
+import type { Entry } from "@raftkit/core";
+import { describe, expect, it } from "vitest";
+import { encodeValue } from "../../src/codec.js";
+import type { CommandPayload } from "../../src/commandLog.js";
+import { defineMachine } from "../../src/defineMachine.js";
+import { ReplicatedMachine } from "../../src/replicatedMachine.js";
+import { SortedMap } from "../../src/sortedMap/sortedMap.js";
+
+/** A machine keeping its values in a SortedMap, with reducers that put what a snapshot cannot hold. */
+const store = defineMachine({
+  initial: () => ({ m: new SortedMap<string, unknown>() }),
+  commands: {
+    put(s, a: { key: string; n: number }) {
+      s.m.set(a.key, { n: a.n, list: [] as unknown[] });
+    },
+    bump(s, key: string) {
+      (s.m.get(key) as { n: number }).n++;
+    },
+    putFunction(s, key: string) {
+      s.m.set(key, () => 1);
+    },
+    /** Changes a value in place: in a shared draft, the very object an earlier command put there. */
+    pushFunction(s, key: string) {
+      (s.m.get(key) as { list: unknown[] }).list.push(() => 2);
+    },
+    putAndFix(s, key: string) {
+      // Only what the state holds when the reducer returns counts.
+      s.m.set(key, () => 3);
+      s.m.set(key, { n: 0, list: [] });
+    },
+  },
+  queries: {},
+});
+
+let index = 0;
+function entry(name: string, arg?: unknown): Entry {
+  index++;
+  const payload: CommandPayload = { name, arg, session: `s${index}`, seq: 1, lowest: 1, at: 1_000 + index };
+  return { index, term: 1, type: "normal", data: encodeValue(payload, "a test command") };
+}
+
+describe("the check of what reducers put into a SortedMap", () => {
+  const script = (): Entry[] => [
+    entry("put", { key: "a", n: 1 }),
+    entry("putFunction", "b"),
+    entry("bump", "a"),
+    entry("pushFunction", "a"),
+    entry("put", { key: "c", n: 3 }),
+    entry("putAndFix", "d"),
+    ...Array.from({ length: 300 }, (_, i) => entry("put", { key: `k${i % 120}`, n: i })),
+    entry("pushFunction", "k7"),
+  ];
+
+  it("fails the command that put a function in, by path, in one batch or one command at a time alike", () => {
+    const entries = script();
+    const batched = new ReplicatedMachine(store, 60_000).applyNow(entries);
+    const single = new ReplicatedMachine(store, 60_000);
+    const oneByOne = entries.map((e) => single.applyNow([e])[0]!);
+    const results = (outcomes: typeof batched) => outcomes.map((o) => o.result);
+    expect(results(batched)).toEqual(results(oneByOne));
+    const failed = batched.flatMap((o, i) => (o.result.ok ? [] : [[i, o.result.message] as const]));
+    expect(failed).toEqual([
+      [1, expect.stringContaining('command "putFunction" put a function into the state at m.b,')],
+      [3, expect.stringContaining('command "pushFunction" put a function into the state at m.a.list.0,')],
+      [306, expect.stringContaining('command "pushFunction" put a function into the state at m.k7.list.0,')],
+    ]);
+  });
+});
