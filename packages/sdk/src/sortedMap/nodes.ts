@@ -40,6 +40,34 @@ export const contentsOf = <T>(value: T): T => {
   return state === undefined ? value : (state.copy_ ?? state.base_);
 };
 
+function holdsNoObject(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === "object" && v !== null) return false;
+  }
+  return true;
+}
+
+/**
+ * `leaf`'s values, to change: an array of this reducer's when that is safe, else immer's draft
+ * of it. A frozen array of numbers and strings (no objects: reading one through the draft would
+ * make it a draft a reducer may change) is copied and given to the leaf, so a new key does not
+ * move every later value through a proxy trap.
+ */
+function spliceableValues<V>(leaf: Leaf<V>): V[] {
+  const values = contentsOf(leaf).values;
+  if (values === contentsOf(values)) {
+    // A plain array: ours if not frozen; copied when it holds no object.
+    if (!Object.isFrozen(values)) return values;
+    if (holdsNoObject(values)) {
+      const own = values.slice();
+      leaf.values = own;
+      return own;
+    }
+  }
+  return leaf.values;
+}
+
 /** `node`'s keys as they are now, to read. */
 export const keysOf = (node: TreeNode<unknown>): SortedMapKey[] => contentsOf(contentsOf(node).keys);
 
@@ -68,7 +96,7 @@ function split<V>(node: TreeNode<V>): TreeNode<V> {
   const half = keys.length >>> 1;
   const moved = keys.splice(half);
   return isLeaf(node)
-    ? { keys: moved, values: node.values.splice(half) }
+    ? { keys: moved, values: spliceableValues(node).splice(half) }
     : { keys: moved, children: (node as Branch<V>).children.splice(half) };
 }
 
@@ -86,12 +114,12 @@ export function insert<V>(
     const i = lowerBound(keys, key);
     if (i < keys.length && keys[i] === key) {
       // Assigning an equal value would still make immer copy the path.
-      if (!Object.is(node.values[i], value)) node.values[i] = value;
+      if (!Object.is(contentsOf(contentsOf(node).values)[i], value)) spliceableValues(node)[i] = value;
       return { added: false, sibling: undefined };
     }
     const own = writableKeys(node);
     own.splice(i, 0, key);
-    node.values.splice(i, 0, value);
+    spliceableValues(node).splice(i, 0, value);
     return { added: true, sibling: own.length > MAX_KEYS ? split(node) : undefined };
   }
   let i = upperBound(keys, key) - 1;
@@ -115,7 +143,7 @@ export function remove<V>(node: TreeNode<V>, key: SortedMapKey): boolean {
     const i = lowerBound(keys, key);
     if (i >= keys.length || keys[i] !== key) return false;
     writableKeys(node).splice(i, 1);
-    node.values.splice(i, 1);
+    spliceableValues(node).splice(i, 1);
     return true;
   }
   const i = upperBound(keys, key) - 1;
@@ -134,7 +162,7 @@ function rebalance<V>(parent: Branch<V>, i: number): void {
   const right = parent.children[l + 1]!;
   const leftKeys = writableKeys(left);
   leftKeys.push(...keysOf(right));
-  if (isLeaf(left)) left.values.push(...(right as Leaf<V>).values);
+  if (isLeaf(left)) spliceableValues(left).push(...(right as Leaf<V>).values);
   else left.children.push(...(right as Branch<V>).children);
   const parentKeys = writableKeys(parent);
   if (leftKeys.length > MAX_KEYS) {

@@ -1,10 +1,13 @@
 import type { Entry } from "@raftkit/core";
+import { freeze } from "immer";
 import { describe, expect, it } from "vitest";
 import { encodeValue } from "../../src/codec.js";
 import type { CommandPayload } from "../../src/commandLog.js";
 import { defineMachine } from "../../src/defineMachine.js";
+import { drafts } from "../../src/drafts.js";
 import { ReplicatedMachine } from "../../src/replicatedMachine.js";
 import { SortedMap } from "../../src/sortedMap/sortedMap.js";
+import { assertChangesEncodable } from "../../src/stateChanges.js";
 
 /** A machine keeping its values in a SortedMap, with reducers that put what a snapshot cannot hold. */
 const store = defineMachine({
@@ -64,5 +67,32 @@ describe("the check of what reducers put into a SortedMap", () => {
       [3, expect.stringContaining('command "pushFunction" put a function into the state at m.a.list.0,')],
       [306, expect.stringContaining('command "pushFunction" put a function into the state at m.k7.list.0,')],
     ]);
+  });
+});
+
+describe("moving a Map into a SortedMap in a migration", () => {
+  it("keeps every entry, its values changeable in the same draft, and checks them", () => {
+    const before = freeze(
+      {
+        jobs: new Map([
+          ["b", { n: 2 }],
+          ["a", { n: 1 }],
+        ]),
+      },
+      true,
+    );
+    const after = drafts.produce(before, (d) => {
+      const jobs = new SortedMap(d.jobs);
+      jobs.get("a")!.n = 10;
+      (d as unknown as { jobs: SortedMap<string, { n: number }> }).jobs = jobs;
+      assertChangesEncodable(d, "migrate(state, 1)");
+    }) as unknown as { jobs: SortedMap<string, { n: number }> };
+    expect(after.jobs).toBeInstanceOf(SortedMap);
+    expect([...after.jobs]).toEqual([
+      ["a", { n: 10 }],
+      ["b", { n: 2 }],
+    ]);
+    expect(Object.isFrozen(after.jobs.get("b"))).toBe(true);
+    expect(before.jobs.get("a")).toEqual({ n: 1 });
   });
 });
