@@ -22,29 +22,24 @@ type Layout = {
   put: (draft: unknown, key: string) => void;
 };
 
+type Keyed = Map<string, string> | SortedMap<string, string>;
+
+/** One collection of `keys` values, made by `create`, that a put changes one key of. */
+const oneCollection = (name: string, create: () => Keyed): Layout => ({
+  name,
+  make: (keys) => {
+    const data = create();
+    for (let i = 0; i < keys; i++) data.set(`k${i}`, value);
+    return { data };
+  },
+  put: (d, key) => {
+    (d as { data: Keyed }).data.set(key, value);
+  },
+});
+
 const layouts: Layout[] = [
-  {
-    name: "one SortedMap",
-    make: (keys) => {
-      const data = new SortedMap<string, string>();
-      for (let i = 0; i < keys; i++) data.set(`k${i}`, value);
-      return { data };
-    },
-    put: (d, key) => {
-      (d as { data: SortedMap<string, string> }).data.set(key, value);
-    },
-  },
-  {
-    name: "one Map",
-    make: (keys) => {
-      const data = new Map<string, string>();
-      for (let i = 0; i < keys; i++) data.set(`k${i}`, value);
-      return { data };
-    },
-    put: (d, key) => {
-      (d as { data: Map<string, string> }).data.set(key, value);
-    },
-  },
+  oneCollection("one SortedMap", () => new SortedMap()),
+  oneCollection("one Map", () => new Map()),
   {
     name: "one object",
     make: (keys) => {

@@ -1,5 +1,6 @@
 import { defineMachine } from "../src/defineMachine.js";
 import { SortedMap } from "../src/sortedMap/sortedMap.js";
+import { keyValueMachine } from "./benchMachine.js";
 
 /** The bucket of a key: `buckets` buckets, from a cheap string hash (FNV-1a). */
 export function bucketOf(key: string, buckets = 256): number {
@@ -9,26 +10,10 @@ export function bucketOf(key: string, buckets = 256): number {
 }
 
 /** One Map of values: immer copies it whole for every batch that changes it. */
-export const mapKv = defineMachine({
-  initial: () => ({ data: new Map<string, string>() }),
-  commands: {
-    put(s, arg: { key: string; value: string }) {
-      s.data.set(arg.key, arg.value);
-    },
-  },
-  queries: { get: (s, key: string) => s.data.get(key) ?? null },
-});
+export const mapKv = keyValueMachine(() => new Map());
 
 /** One SortedMap of values: a batch copies the tree nodes on the way to the keys it changes. */
-export const sortedKv = defineMachine({
-  initial: () => ({ data: new SortedMap<string, string>() }),
-  commands: {
-    put(s, arg: { key: string; value: string }) {
-      s.data.set(arg.key, arg.value);
-    },
-  },
-  queries: { get: (s, key: string) => s.data.get(key) ?? null },
-});
+export const sortedKv = keyValueMachine(() => new SortedMap());
 
 /** One plain object of values, keyed like a Map. */
 export const objectKv = defineMachine({

@@ -1,10 +1,8 @@
-import type { Entry } from "@raftkit/core";
 import { describe, expect, it } from "vitest";
-import { encodeValue } from "../src/codec.js";
-import type { CommandPayload } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
 import { NondeterminismError, withDeterminismGuards } from "../src/determinismGuards.js";
 import { ReplicatedMachine } from "../src/replicatedMachine.js";
+import { commandEntries } from "./commandEntries.js";
 
 const sneaky = {
   "Date.now()": () => Date.now(),
@@ -34,12 +32,7 @@ const machine = defineMachine({
   },
 });
 
-let index = 0;
-function entry(name: string, arg?: unknown): Entry {
-  index++;
-  const payload: CommandPayload = { name, arg, session: `s${index}`, seq: 1, lowest: 1, at: 1_000 + index };
-  return { index, term: 1, type: "normal", data: encodeValue(payload, "a test command") };
-}
+const entry = commandEntries();
 
 describe("determinism guards while reducers run", () => {
   it("each clock, random source and timer throws NondeterminismError: the command fails, the state is unchanged", () => {

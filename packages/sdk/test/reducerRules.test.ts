@@ -1,9 +1,8 @@
-import type { Entry } from "@raftkit/core";
 import { describe, expect, it } from "vitest";
-import { encodeValue } from "../src/codec.js";
-import type { CommandOutcome, CommandPayload } from "../src/commandLog.js";
+import type { CommandOutcome } from "../src/commandLog.js";
 import { defineMachine } from "../src/defineMachine.js";
 import { ReplicatedMachine } from "../src/replicatedMachine.js";
+import { commandEntries } from "./commandEntries.js";
 
 class Money {
   constructor(readonly cents: number) {}
@@ -56,13 +55,8 @@ const store = defineMachine({
   queries: { n: (s) => s.n },
 });
 
-let index = 0;
-/** The next entry of a log that starts with the first call of each test (a new session, seq 1). */
-function entry(name: string, arg?: unknown): Entry {
-  index++;
-  const payload: CommandPayload = { name, arg, session: `s${index}`, seq: 1, lowest: 1, at: 1_000 + index };
-  return { index, term: 1, type: "normal", data: encodeValue(payload, "a test command") };
-}
+/** The next entry of the log (a new session, seq 1). */
+const entry = commandEntries();
 
 const summary = (outs: CommandOutcome[]) =>
   outs.map((o) =>

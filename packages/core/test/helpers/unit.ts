@@ -219,13 +219,31 @@ export function brief(m: Message): string {
 }
 
 /**
+ * Voters a, b, c at term 1 with a RaftNode's defaults without leaseReads: pre-vote,
+ * check-quorum, and a restarted node campaigns soon after its listening window.
+ */
+export const CAMPAIGN_SOON = {
+  voters: ["a", "b", "c"],
+  terms: [1],
+  preVote: true,
+  checkQuorum: true,
+  campaignSoonAfterStart: true,
+};
+
+/** `a` elected alone (its peers' votes stepped in) with its log durable; messages are not drained. */
+export function leaderAlone(spec: NodeSpec = CAMPAIGN_SOON): UnitNode {
+  const n = new UnitNode("a", spec);
+  n.electAlone();
+  n.persist();
+  return n;
+}
+
+/**
  * `a` leading `voters` at term 1: its empty entry (index 1) is durable, acknowledged by every
  * other voter (all in the replicate state) and committed. Messages are drained.
  */
 export function steadyLeader(voters: NodeId[] = ["a", "b", "c"], spec: Partial<NodeSpec> = {}): UnitNode {
-  const n = new UnitNode("a", { voters, ...spec });
-  n.electAlone();
-  n.persist();
+  const n = leaderAlone({ voters, ...spec });
   for (const v of voters) if (v !== "a") n.step({ type: "appendResponse", from: v, term: 1, index: 1 });
   n.persist();
   n.take();

@@ -2,9 +2,15 @@ import { describe, expect, it } from "vitest";
 import { type ConfChange, ProposalDroppedError } from "../../src/index.js";
 import { TestCluster } from "../helpers/cluster.js";
 
-const add = (type: "addVoter" | "addLearner" | "removeNode", nodeId: string): ConfChange => ({
+type ChangeType = "addVoter" | "addLearner" | "removeNode";
+const add = (type: ChangeType, nodeId: string): ConfChange => ({
   transition: "auto",
   changes: [{ type, nodeId }],
+});
+/** Several changes in one joint step: `[type, nodeId]` each. */
+const joint = (transition: "auto" | "explicit", ...changes: [ChangeType, string][]): ConfChange => ({
+  transition,
+  changes: changes.map(([type, nodeId]) => ({ type, nodeId })),
 });
 
 function started(ids = ["a", "b", "c"]): TestCluster {
@@ -93,15 +99,13 @@ describe("membership changes", () => {
     for (const id of ["d", "e"]) c.addEmptyNode(id);
     // Replace b and c by d and e in one step: joint {a,b,c} & {a,d,e}.
     // Hold the leave-joint step back so the joint config can be observed.
-    const cc: ConfChange = {
-      transition: "explicit",
-      changes: [
-        { type: "addVoter", nodeId: "d" },
-        { type: "addVoter", nodeId: "e" },
-        { type: "removeNode", nodeId: "b" },
-        { type: "removeNode", nodeId: "c" },
-      ],
-    };
+    const cc: ConfChange = joint(
+      "explicit",
+      ["addVoter", "d"],
+      ["addVoter", "e"],
+      ["removeNode", "b"],
+      ["removeNode", "c"],
+    );
     c.get("a").node.proposeConfChange(cc);
     c.settle();
     c.tick(3);
@@ -138,13 +142,7 @@ describe("membership changes", () => {
   it("an auto-leave joint change leaves the joint config by itself", () => {
     const c = started(["a", "b", "c"]);
     c.addEmptyNode("d");
-    c.get("a").node.proposeConfChange({
-      transition: "auto",
-      changes: [
-        { type: "addVoter", nodeId: "d" },
-        { type: "removeNode", nodeId: "c" },
-      ],
-    });
+    c.get("a").node.proposeConfChange(joint("auto", ["addVoter", "d"], ["removeNode", "c"]));
     c.settle();
     c.tick(3);
     for (const id of ["a", "b", "d"]) {
@@ -159,13 +157,7 @@ describe("membership changes", () => {
   it("shrinking 5→3: a leave-joint entry held only by the removed nodes still gets a leader elected after the leader dies", () => {
     const c = new TestCluster(["a", "b", "c", "d", "e"]);
     c.campaign("c");
-    c.get("c").node.proposeConfChange({
-      transition: "explicit",
-      changes: [
-        { type: "removeNode", nodeId: "a" },
-        { type: "removeNode", nodeId: "b" },
-      ],
-    });
+    c.get("c").node.proposeConfChange(joint("explicit", ["removeNode", "a"], ["removeNode", "b"]));
     c.settle();
     expect(c.get("d").confState).toMatchObject({
       voters: ["c", "d", "e"],
@@ -204,13 +196,7 @@ describe("membership changes", () => {
     ]) {
       const c = new TestCluster(["a", "b", "c", "d", "e"], options);
       c.campaign("c");
-      c.get("c").node.proposeConfChange({
-        transition: "explicit",
-        changes: [
-          { type: "removeNode", nodeId: "d" },
-          { type: "removeNode", nodeId: "e" },
-        ],
-      });
+      c.get("c").node.proposeConfChange(joint("explicit", ["removeNode", "d"], ["removeNode", "e"]));
       c.settle();
       // The leave-joint entry reaches everyone, and a and b answer it...
       c.get("c").node.proposeConfChange({ transition: "auto", changes: [] });

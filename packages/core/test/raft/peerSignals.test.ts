@@ -1,14 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ofType, UnitNode } from "../helpers/unit.js";
+import { CAMPAIGN_SOON, leaderAlone, ofType, UnitNode } from "../helpers/unit.js";
 
-/** The defaults of a RaftNode without leaseReads. */
-const SOON = {
-  voters: ["a", "b", "c"],
-  terms: [1],
-  preVote: true,
-  checkQuorum: true,
-  campaignSoonAfterStart: true,
-};
 /** A RaftNode with leaseReads: restarted voters refuse votes for an election timeout. */
 const LEASE = {
   voters: ["a", "b", "c"],
@@ -19,7 +11,7 @@ const LEASE = {
 };
 
 /** A follower of `c` that started long ago (past any listening window). */
-function followerOfC(spec: typeof SOON | typeof LEASE = SOON, seed = 1): UnitNode {
+function followerOfC(spec: typeof CAMPAIGN_SOON | typeof LEASE = CAMPAIGN_SOON, seed = 1): UnitNode {
   const n = new UnitNode("a", { ...spec, seed });
   for (let t = 0; t < 10; t++) {
     n.tick();
@@ -44,7 +36,7 @@ const preVoteFromB = { type: "preVote", from: "b", term: 2, index: 1, logTerm: 1
 describe("a leader whose connection is refused (its process is gone)", () => {
   it("is forgotten at once: its follower grants votes and campaigns within 2 to 5 ticks", () => {
     for (let seed = 1; seed <= 20; seed++) {
-      const n = followerOfC(SOON, seed);
+      const n = followerOfC(CAMPAIGN_SOON, seed);
       n.rn.reportGone("c");
       expect(n.r.lead).toBeNull();
       n.step(preVoteFromB);
@@ -92,9 +84,7 @@ describe("a leader whose connection is refused (its process is gone)", () => {
 
 describe("a peer that becomes reachable", () => {
   it("is heartbeaten at once by the leader", () => {
-    const n = new UnitNode("a", SOON);
-    n.electAlone();
-    n.persist();
+    const n = leaderAlone(CAMPAIGN_SOON);
     n.take();
     n.rn.reportReachable("b");
     expect(ofType(n.take(), "heartbeat").map((m) => m.to)).toEqual(["b"]);
@@ -123,7 +113,7 @@ describe("a peer that becomes reachable", () => {
   });
 
   it("does not make a node campaign inside its listening window", () => {
-    const n = new UnitNode("a", SOON);
+    const n = new UnitNode("a", CAMPAIGN_SOON);
     n.rn.reportReachable("b");
     expect(ofType(n.take(), "preVote")).toEqual([]);
   });

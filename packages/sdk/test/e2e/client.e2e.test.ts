@@ -1,17 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TimeoutError } from "../../src/index.js";
-import { ProcessCluster, waitFor } from "./processCluster.js";
+import { clusterPerTest, waitFor } from "./processCluster.js";
 
-let cluster: ProcessCluster | null = null;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = null;
-});
+const newCluster = clusterPerTest();
 
 describe("createClient against node processes", { timeout: 120_000 }, () => {
   it("keeps writing through a leader SIGKILL: every acknowledged command is applied exactly once", async () => {
-    const c = new ProcessCluster();
-    cluster = c;
+    const c = newCluster();
     await c.define(["n1", "n2", "n3"]);
     await c.startAll();
     await waitFor("a leader", () => c.leader());

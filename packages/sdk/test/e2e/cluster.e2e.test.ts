@@ -1,18 +1,13 @@
 import { request } from "node:http";
-import { afterEach, describe, expect, it } from "vitest";
-import { ProcessCluster, SECRET, waitFor } from "./processCluster.js";
+import { describe, expect, it } from "vitest";
+import { clusterPerTest, type ProcessCluster, SECRET, waitFor } from "./processCluster.js";
 
 // Real node processes on 127.0.0.1 with store-fs in temp directories. Each test waits for
 // conditions under generous deadlines; none sleeps for a fixed time.
-let cluster: ProcessCluster | null = null;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = null;
-});
+const newCluster = clusterPerTest();
 
 async function threeNodes(options = {}): Promise<ProcessCluster> {
-  const c = new ProcessCluster(options);
-  cluster = c;
+  const c = newCluster(options);
   await c.define(["n1", "n2", "n3"]);
   await c.startAll();
   await waitFor("a leader", () => c.leader());

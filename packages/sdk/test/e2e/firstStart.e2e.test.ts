@@ -1,20 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { ProcessCluster, waitFor } from "./processCluster.js";
+import { describe, expect, it } from "vitest";
+import { clusterPerTest, waitFor } from "./processCluster.js";
 
 // Real node processes on 127.0.0.1 with store-fs in temp directories; waits on conditions
 // under generous deadlines, never fixed sleeps.
-let cluster: ProcessCluster | null = null;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = null;
-});
+const newCluster = clusterPerTest();
 
 describe("a first start with an empty data directory, over real processes", { timeout: 240_000 }, () => {
   it("a member whose bootstrap never happened joins with edited peers instead of splitting the cluster; a stranger is refused", async () => {
     // Stack seed 1019's story: n1 is a first member whose bootstrap never reached its disk (here:
     // it never started), n2 is replaced by n4 meanwhile, and n1 comes up with the peers of now.
-    const c = new ProcessCluster();
-    cluster = c;
+    const c = newCluster();
     await c.define(["n1", "n2", "n3", "n4", "n5"]);
     const first = { n1: c.peers.n1!, n2: c.peers.n2!, n3: c.peers.n3! };
     await Promise.all(["n2", "n3"].map((id) => c.start(id, { peers: first })));

@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterEach } from "vitest";
 import { createClient } from "../../src/createClient.js";
 import type { testMachine } from "./testMachine.js";
 
@@ -211,4 +212,22 @@ export class ProcessCluster {
     await Promise.all([...this.members.keys()].map((id) => this.signal(id, "SIGKILL")));
     rmSync(this.base, { recursive: true, force: true });
   }
+}
+
+/**
+ * For a test file: makes a ProcessCluster for the running test and stops it after that test,
+ * passed or failed, so no node process outlives its test.
+ */
+export function clusterPerTest(): (
+  options?: ConstructorParameters<typeof ProcessCluster>[0],
+) => ProcessCluster {
+  let current: ProcessCluster | null = null;
+  afterEach(async () => {
+    await current?.stop();
+    current = null;
+  });
+  return (options) => {
+    current = new ProcessCluster(options);
+    return current;
+  };
 }

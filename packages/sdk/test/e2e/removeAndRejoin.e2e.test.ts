@@ -1,21 +1,16 @@
 import { rmSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
-import { ProcessCluster, waitFor } from "./processCluster.js";
+import { describe, expect, it } from "vitest";
+import { clusterPerTest, waitFor } from "./processCluster.js";
 
 // Real node processes on 127.0.0.1 with store-fs in temp directories; waits on conditions
 // under generous deadlines, never fixed sleeps.
-let cluster: ProcessCluster | null = null;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = null;
-});
+const newCluster = clusterPerTest();
 
 describe("cluster.remove, then adding the member back with an empty data directory", {
   timeout: 180_000,
 }, () => {
   it("the removed id is unpublished, so it rejoins without LostDataError, catches up and the cluster keeps serving", async () => {
-    const c = new ProcessCluster();
-    cluster = c;
+    const c = newCluster();
     await c.define(["n1", "n2", "n3"]);
     await c.startAll();
     await waitFor("a leader", () => c.leader());

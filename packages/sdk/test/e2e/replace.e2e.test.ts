@@ -1,14 +1,10 @@
 import { rmSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
-import { ProcessCluster, waitFor } from "./processCluster.js";
+import { describe, expect, it } from "vitest";
+import { clusterPerTest, type ProcessCluster, waitFor } from "./processCluster.js";
 
 // Real node processes on 127.0.0.1 with store-fs in temp directories; waits on conditions
 // under generous deadlines, never fixed sleeps.
-let cluster: ProcessCluster | null = null;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = null;
-});
+const newCluster = clusterPerTest();
 
 /** Waits until `via` sees `added` as a voter, `gone` as no member, the joint configuration left and `gone` unpublished. */
 async function replaced(c: ProcessCluster, via: string, gone: string, added: string): Promise<void> {
@@ -51,8 +47,7 @@ function keepWriting(c: ProcessCluster, ids: string[]) {
 
 describe("cluster.replace and staged addVoter, over real processes", { timeout: 240_000 }, () => {
   it("replaces the leader in one call; a session read on the new node sees the client's write", async () => {
-    const c = new ProcessCluster();
-    cluster = c;
+    const c = newCluster();
     await c.define(["n1", "n2", "n3", "n4"]);
     await Promise.all(
       ["n1", "n2", "n3"].map((id) =>
@@ -77,8 +72,7 @@ describe("cluster.replace and staged addVoter, over real processes", { timeout: 
   });
 
   it("replaces a node whose disk was lost by a node with a new id", async () => {
-    const c = new ProcessCluster();
-    cluster = c;
+    const c = newCluster();
     await c.define(["n1", "n2", "n3", "n5"]);
     const three = { n1: c.peers.n1!, n2: c.peers.n2!, n3: c.peers.n3! };
     await Promise.all(["n1", "n2", "n3"].map((id) => c.start(id, { peers: three })));
@@ -101,8 +95,7 @@ describe("cluster.replace and staged addVoter, over real processes", { timeout: 
   });
 
   it("adds a node to a cluster with a large log (a snapshot to install) without losing availability", async () => {
-    const c = new ProcessCluster({ snapshotEntries: 300, snapshotCatchUpEntries: 100 });
-    cluster = c;
+    const c = newCluster({ snapshotEntries: 300, snapshotCatchUpEntries: 100 });
     await c.define(["n1", "n2", "n3", "n4"]);
     const three = { n1: c.peers.n1!, n2: c.peers.n2!, n3: c.peers.n3! };
     await Promise.all(["n1", "n2", "n3"].map((id) => c.start(id, { peers: three })));

@@ -1,16 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createClient } from "../../src/createClient.js";
-import { ProcessCluster, SECRET, waitFor } from "./processCluster.js";
+import { clusterPerTest, type ProcessCluster, SECRET, waitFor } from "./processCluster.js";
 import type { testMachineV2 } from "./testMachineV2.js";
 
 // Real node processes: a cluster on machine version 1 is rolled, one node at a time, onto
 // code that supports versions 1 and 2, under a client writing all along, then switched to
 // version 2. Waits on conditions under generous deadlines; never sleeps for a fixed time.
-let cluster: ProcessCluster | null = null;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = null;
-});
+const newCluster = clusterPerTest();
 
 const IDS = ["n1", "n2", "n3"];
 
@@ -70,8 +66,7 @@ function writer(c: ProcessCluster) {
 
 describe("upgrading the machine version of a running cluster", { timeout: 300_000 }, () => {
   it("rolls 3 processes onto version-2 code under load, switches to version 2, and applies every acknowledged write exactly once", async () => {
-    const c = new ProcessCluster();
-    cluster = c;
+    const c = newCluster();
     await c.define(IDS);
     await c.startAll();
     await waitFor("a leader", () => c.leader());
@@ -138,8 +133,7 @@ describe("upgrading the machine version of a running cluster", { timeout: 300_00
   });
 
   it("stops a node whose code only supports version 1 once the cluster is at version 2, with MachineTooOldError", async () => {
-    const c = new ProcessCluster();
-    cluster = c;
+    const c = newCluster();
     await c.define(IDS);
     await Promise.all(IDS.map((id) => c.start(id, { code: 2 })));
     await waitFor("a leader", () => c.leader());

@@ -1,17 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InvalidCallOptionsError } from "../../src/index.js";
-import { ProcessCluster, waitFor } from "./processCluster.js";
+import { clusterPerTest, waitFor } from "./processCluster.js";
 
-let cluster: ProcessCluster | null = null;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = null;
-});
+const newCluster = clusterPerTest();
 
 describe("createClient session reads against node processes", { timeout: 120_000 }, () => {
   it("writes through the leader, reads through a follower, and never misses its own write or goes back", async () => {
-    const c = new ProcessCluster();
-    cluster = c;
+    const c = newCluster();
     await c.define(["n1", "n2", "n3"]);
     await c.startAll();
     const leader = await waitFor("a leader", () => c.leader());

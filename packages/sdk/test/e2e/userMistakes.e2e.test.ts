@@ -1,20 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CommandError, ValidationError } from "../../src/errors.js";
-import { ProcessCluster, SECRET, waitFor } from "./processCluster.js";
+import { clusterPerTest, SECRET, waitFor } from "./processCluster.js";
 
 // Issue #10 as a new user would meet it, on real node processes: each ordinary mistake fails
 // its own call, identically on every node, and the cluster keeps serving through snapshots
 // and a restart that replays the log.
-let cluster: ProcessCluster | null = null;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = null;
-});
+const newCluster = clusterPerTest();
 
 describe("mistakes in the user's machine", { timeout: 120_000 }, () => {
   it("a bad argument, a leaked function, a returned Promise and Math.random fail their calls; snapshots, a restart and replay keep working and every node agrees", async () => {
-    const c = new ProcessCluster({ snapshotEntries: 10, snapshotCatchUpEntries: 5 });
-    cluster = c;
+    const c = newCluster({ snapshotEntries: 10, snapshotCatchUpEntries: 5 });
     await c.define(["n1", "n2", "n3"]);
     await c.startAll();
     await waitFor("a leader", () => c.leader());

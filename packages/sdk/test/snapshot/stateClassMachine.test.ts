@@ -1,11 +1,9 @@
-import type { Entry } from "@raftkit/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { encodeValue } from "../../src/codec.js";
-import type { CommandPayload } from "../../src/commandLog.js";
 import { createClient } from "../../src/createClient.js";
 import { defineMachine } from "../../src/defineMachine.js";
 import { ReplicatedMachine } from "../../src/replicatedMachine.js";
 import { closeAppServers, serveCluster } from "../appServers.js";
+import { commandEntries } from "../commandEntries.js";
 import { LocalCluster, waitFor } from "../localCluster.js";
 import { TestTree } from "./stateClassFixture.js";
 
@@ -46,12 +44,7 @@ const orchard = defineMachine({
   queries: { main: (s) => s.main, tree: (s, name: string) => s.trees.get(name) ?? null },
 });
 
-let index = 0;
-function entry(name: string, arg?: unknown): Entry {
-  index++;
-  const payload: CommandPayload = { name, arg, session: `s${index}`, seq: 1, lowest: 1, at: 1_000 + index };
-  return { index, term: 1, type: "normal", data: encodeValue(payload, "a test command") };
-}
+const entry = commandEntries();
 
 const joined = (pieces: Uint8Array[]): Buffer => Buffer.concat(pieces);
 type OrchardState = ReturnType<typeof orchard.initial>;

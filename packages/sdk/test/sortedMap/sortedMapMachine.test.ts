@@ -1,13 +1,12 @@
 import type { Entry } from "@raftkit/core";
 import { freeze } from "immer";
 import { describe, expect, it } from "vitest";
-import { encodeValue } from "../../src/codec.js";
-import type { CommandPayload } from "../../src/commandLog.js";
 import { defineMachine } from "../../src/defineMachine.js";
 import { drafts } from "../../src/drafts.js";
 import { ReplicatedMachine } from "../../src/replicatedMachine.js";
 import { SortedMap } from "../../src/sortedMap/sortedMap.js";
 import { assertChangesEncodable } from "../../src/stateChanges.js";
+import { commandEntries } from "../commandEntries.js";
 
 /** A machine keeping its values in a SortedMap, with reducers that put what a snapshot cannot hold. */
 const store = defineMachine({
@@ -35,12 +34,7 @@ const store = defineMachine({
   queries: {},
 });
 
-let index = 0;
-function entry(name: string, arg?: unknown): Entry {
-  index++;
-  const payload: CommandPayload = { name, arg, session: `s${index}`, seq: 1, lowest: 1, at: 1_000 + index };
-  return { index, term: 1, type: "normal", data: encodeValue(payload, "a test command") };
-}
+const entry = commandEntries();
 
 describe("the check of what reducers put into a SortedMap", () => {
   const script = (): Entry[] => [
