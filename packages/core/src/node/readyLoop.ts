@@ -212,7 +212,12 @@ export class ReadyLoop {
       // first would hold the acknowledgement back for as long as applying takes.
       await persisted;
       // (Never an empty send: the bootstrap's Ready is handled before the transport starts.)
-      if (!sendFirst && rd.messages.length > 0) p.transport.send(rd.messages);
+      if (!sendFirst && rd.messages.length > 0) {
+        p.transport.send(rd.messages);
+        // Out now, not in a microtask: applying below runs synchronously into the user's
+        // reducers and would hold the acknowledgement back for as long as it takes.
+        p.transport.flush?.();
+      }
       if (rd.snapshot)
         await p.snapshotter.restore(rd.snapshot.data, rd.snapshot.meta.index, rd.snapshot.meta.confState);
       if (rd.committedEntries.length > 0) await p.applier.apply(rd.committedEntries);

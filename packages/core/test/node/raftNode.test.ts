@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ProposalDroppedError, StoppedError } from "../../src/index.js";
+import { type Message, ProposalDroppedError, StoppedError } from "../../src/index.js";
 import { useSimulatedTime } from "../../src/testing/index.js";
 import { encode, GatedStorage, RuntimeCluster } from "./runtimeHarness.js";
 
@@ -223,6 +223,54 @@ describe("RaftNode", () => {
     for (const id of c.ids.filter((id) => id !== leader.id)) {
       expect(log.indexOf(`${id} ack ${b.index}`)).toBeGreaterThanOrEqual(0);
       expect(log.indexOf(`${id} ack ${b.index}`)).toBeLessThan(log.indexOf(`${id} apply ${a}`));
+    }
+    await c.stopAll();
+  });
+
+  it("a follower's acknowledgement leaves before it applies, on a transport that sends in a microtask unless flushed", async () => {
+    // Like the stream transport: send() queues, a microtask writes, flush() writes at once. A
+    // follower that only queued its ack would apply (synchronous user code) before it went out.
+    const c = new RuntimeCluster(["a", "b", "c"]);
+    const log: string[] = [];
+    const transport = c.net.transport.bind(c.net);
+    c.net.transport = (id) => {
+      const t = transport(id);
+      let queued: Message[] = [];
+      const write = (): void => {
+        const out = queued;
+        queued = [];
+        for (const m of out)
+          if (m.type === "appendResponse" && !m.reject) log.push(`${id} ack out ${m.index}`);
+        if (out.length > 0) t.send(out);
+      };
+      return {
+        ...t,
+        send(ms) {
+          if (queued.push(...ms) === ms.length) queueMicrotask(write);
+        },
+        flush: write,
+      };
+    };
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    for (const [id, machine] of c.machines) {
+      const apply = machine.apply.bind(machine);
+      machine.apply = (es) => {
+        for (const e of es) log.push(`${id} apply ${e.index}`);
+        return apply(es);
+      };
+    }
+    let a = 0;
+    const b = await c.settle(
+      leader.propose(encode(1)).then((r) => {
+        a = r.index;
+        return leader.propose(encode(2));
+      }),
+    );
+    await c.until(() => [...c.machines.values()].every((m) => m.total === 3));
+    for (const id of c.ids.filter((id) => id !== leader.id)) {
+      expect(log.indexOf(`${id} ack out ${b.index}`)).toBeGreaterThanOrEqual(0);
+      expect(log.indexOf(`${id} ack out ${b.index}`)).toBeLessThan(log.indexOf(`${id} apply ${a}`));
     }
     await c.stopAll();
   });
