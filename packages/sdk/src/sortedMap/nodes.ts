@@ -34,11 +34,35 @@ export const emptyLeaf = <V>(): Leaf<V> => ({ keys: [], values: [] });
  * stateChanges.ts does): a draft's current contents are its copy, or its base while unchanged.
  */
 const DRAFT_STATE = Symbol.for("immer-state");
+type DraftState<T> = { copy_: T | null; base_: T };
+const draftStateOf = <T>(value: T) =>
+  (value as { [DRAFT_STATE]?: DraftState<T> } | null | undefined)?.[DRAFT_STATE];
+
 /** A draft's current contents (its copy, or its base while unchanged); anything else as it is. */
 export const contentsOf = <T>(value: T): T => {
-  const state = (value as { [DRAFT_STATE]?: { copy_: T | null; base_: T } } | null)?.[DRAFT_STATE];
+  const state = draftStateOf(value);
   return state === undefined ? value : (state.copy_ ?? state.base_);
 };
+
+/**
+ * A copy of `array` as a new, unfrozen array. Not `slice()`: V8 (Node 20) slices a frozen array
+ * element by element on its slow path, about 80 ns each (5 µs for a node of 64), and every array
+ * of a state is frozen; a spread copies it at the speed of an unfrozen one.
+ */
+export const copyOf = <T>(array: readonly T[]): T[] => [...array];
+
+/**
+ * `branch.children`, to read or change. Immer copies a drafted array (with `slice()`, see
+ * {@link copyOf}) the first time a child is read through it; this copies it first, with a
+ * spread, which immer then uses. NB: writes immer 10's draft bookkeeping, as {@link contentsOf}
+ * reads it: the copy is what immer's own would be.
+ */
+export function childrenOf<V>(branch: Branch<V>): TreeNode<V>[] {
+  const children = branch.children;
+  const state = draftStateOf(children);
+  if (state !== undefined && state.copy_ === null) state.copy_ = copyOf(state.base_);
+  return children;
+}
 
 function holdsNoObject(values: readonly unknown[]): boolean {
   for (let i = 0; i < values.length; i++) {
@@ -46,6 +70,19 @@ function holdsNoObject(values: readonly unknown[]): boolean {
     if (typeof v === "object" && v !== null) return false;
   }
   return true;
+}
+
+/**
+ * The arrays the change under way copied (see writableKeys, spliceableValues). {@link sealCopies}
+ * freezes them once it is done, so that immer's finalize skips them rather than walk each entry
+ * looking for drafts; a later change to the same node copies it again (a spread, ~0.1 µs).
+ */
+const copies: unknown[][] = [];
+
+/** Ends a change: freezes the arrays it copied, those of values only if they hold no object (a draft among them must be finalized by immer). */
+export function sealCopies(): void {
+  for (const a of copies) if (holdsNoObject(a)) Object.freeze(a);
+  copies.length = 0;
 }
 
 /**
@@ -60,8 +97,9 @@ function spliceableValues<V>(leaf: Leaf<V>): V[] {
     // A plain array: ours if not frozen; copied when it holds no object.
     if (!Object.isFrozen(values)) return values;
     if (holdsNoObject(values)) {
-      const own = values.slice();
+      const own = copyOf(values);
       leaf.values = own;
+      copies.push(own);
       return own;
     }
   }
@@ -78,16 +116,35 @@ export const keysOf = (node: TreeNode<unknown>): SortedMapKey[] => contentsOf(co
 function writableKeys(node: TreeNode<unknown>): SortedMapKey[] {
   const keys = keysOf(node);
   if (!Object.isFrozen(keys)) return keys;
-  const own = keys.slice();
+  const own = copyOf(keys);
   node.keys = own;
+  copies.push(own);
   return own;
 }
 
 /** The leaf that holds `key` if anything does. */
 export function leafFor<V>(root: TreeNode<V>, key: SortedMapKey): Leaf<V> {
   let node = root;
-  while (!isLeaf(node)) node = node.children[Math.max(0, upperBound(keysOf(node), key) - 1)]!;
+  while (!isLeaf(node)) node = childrenOf(node)[Math.max(0, upperBound(keysOf(node), key) - 1)]!;
   return node;
+}
+
+/** What {@link valueAt} returns for a key that is not there. */
+export const ABSENT: unique symbol = Symbol("absent");
+
+/**
+ * The value under `key` as it is now, or ABSENT, read without making drafts: a value that is
+ * already a draft comes as the draft, any other as it is (frozen, in a state).
+ */
+export function valueAt<V>(root: TreeNode<V>, key: SortedMapKey): V | typeof ABSENT {
+  let node = contentsOf(root);
+  while (!isLeaf(node)) {
+    const children = contentsOf(node.children);
+    node = contentsOf(children[Math.max(0, upperBound(contentsOf(node.keys), key) - 1)]!);
+  }
+  const keys = contentsOf(node.keys);
+  const i = lowerBound(keys, key);
+  return i < keys.length && keys[i] === key ? contentsOf(node.values)[i]! : ABSENT;
 }
 
 /** Moves the upper half of `node` into a new sibling, which it returns. */
@@ -97,7 +154,7 @@ function split<V>(node: TreeNode<V>): TreeNode<V> {
   const moved = keys.splice(half);
   return isLeaf(node)
     ? { keys: moved, values: spliceableValues(node).splice(half) }
-    : { keys: moved, children: (node as Branch<V>).children.splice(half) };
+    : { keys: moved, children: childrenOf(node as Branch<V>).splice(half) };
 }
 
 /**
@@ -128,11 +185,12 @@ export function insert<V>(
     i = 0;
     writableKeys(node)[0] = key;
   }
-  const below = insert(node.children[i]!, key, value);
+  const children = childrenOf(node);
+  const below = insert(children[i]!, key, value);
   if (below.sibling === undefined) return below;
   const own = writableKeys(node);
   own.splice(i + 1, 0, below.sibling.keys[0]!);
-  node.children.splice(i + 1, 0, below.sibling);
+  children.splice(i + 1, 0, below.sibling);
   return { added: true, sibling: own.length > MAX_KEYS ? split(node) : undefined };
 }
 
@@ -147,10 +205,10 @@ export function remove<V>(node: TreeNode<V>, key: SortedMapKey): boolean {
     return true;
   }
   const i = upperBound(keys, key) - 1;
-  if (i < 0 || !remove(node.children[i]!, key)) return false;
-  const child = node.children[i]!;
-  const childKeys = keysOf(child);
-  if (childKeys.length < MIN_KEYS && node.children.length > 1) rebalance(node, i);
+  const children = childrenOf(node);
+  if (i < 0 || !remove(children[i]!, key)) return false;
+  const childKeys = keysOf(children[i]!);
+  if (childKeys.length < MIN_KEYS && children.length > 1) rebalance(node, i);
   else if (childKeys.length > 0 && keys[i] !== childKeys[0]) writableKeys(node)[i] = childKeys[0]!;
   return true;
 }
@@ -158,20 +216,21 @@ export function remove<V>(node: TreeNode<V>, key: SortedMapKey): boolean {
 /** Merges child `i` of `parent` with a neighbour, then splits the two evenly again if too big. */
 function rebalance<V>(parent: Branch<V>, i: number): void {
   const l = i > 0 ? i - 1 : i;
-  const left = parent.children[l]!;
-  const right = parent.children[l + 1]!;
+  const children = childrenOf(parent);
+  const left = children[l]!;
+  const right = children[l + 1]!;
   const leftKeys = writableKeys(left);
   leftKeys.push(...keysOf(right));
   if (isLeaf(left)) spliceableValues(left).push(...(right as Leaf<V>).values);
-  else left.children.push(...(right as Branch<V>).children);
+  else childrenOf(left).push(...(right as Branch<V>).children);
   const parentKeys = writableKeys(parent);
   if (leftKeys.length > MAX_KEYS) {
     const sibling = split(left);
-    parent.children[l + 1] = sibling;
+    children[l + 1] = sibling;
     parentKeys[l + 1] = sibling.keys[0]!;
   } else {
     parentKeys.splice(l + 1, 1);
-    parent.children.splice(l + 1, 1);
+    children.splice(l + 1, 1);
   }
   parentKeys[l] = keysOf(left)[0]!;
 }

@@ -3,7 +3,19 @@ import { registerStateClass } from "../snapshot/stateClasses.js";
 import { noteTreeValue } from "../stateChanges.js";
 import { Cursor, type Seek } from "./cursor.js";
 import { checkKey, compareKeys, lowerBound, type SortedMapKey } from "./keys.js";
-import { emptyLeaf, insert, isLeaf, keysOf, leafFor, remove, type TreeNode } from "./nodes.js";
+import {
+  ABSENT,
+  contentsOf,
+  emptyLeaf,
+  insert,
+  isLeaf,
+  keysOf,
+  leafFor,
+  remove,
+  sealCopies,
+  type TreeNode,
+  valueAt,
+} from "./nodes.js";
 
 export type { SortedMapKey } from "./keys.js";
 
@@ -90,16 +102,17 @@ export class SortedMap<K extends SortedMapKey, V> implements ReadonlySortedMap<K
   }
 
   get(key: K): V | undefined {
+    // Read without drafting the path: a draft of each node on it costs immer a copy.
+    const value = valueAt(contentsOf(this).root, key);
+    if (value === ABSENT) return undefined;
+    if (typeof value !== "object" || value === null || isDraft(value) || !isDraft(this)) return value;
+    // An object read in a reducer comes as immer's draft of it, so that changing it changes the state.
     const leaf = leafFor(this.root, key);
-    const keys = keysOf(leaf);
-    const i = lowerBound(keys, key);
-    return i < keys.length && keys[i] === key ? leaf.values[i] : undefined;
+    return leaf.values[lowerBound(keysOf(leaf), key)];
   }
 
   has(key: K): boolean {
-    const keys = keysOf(leafFor(this.root, key));
-    const i = lowerBound(keys, key);
-    return i < keys.length && keys[i] === key;
+    return valueAt(contentsOf(this).root, key) !== ABSENT;
   }
 
   set(key: K, value: V): this {
@@ -108,7 +121,13 @@ export class SortedMap<K extends SortedMapKey, V> implements ReadonlySortedMap<K
     // The check after the reducer does not scan the tree's arrays: it is told of the value here.
     if (isDraft(this)) noteTreeValue(this, k, value);
     const root = this.root;
-    const { added, sibling } = insert(root, k, value);
+    let changed: ReturnType<typeof insert<V>>;
+    try {
+      changed = insert(root, k, value);
+    } finally {
+      sealCopies();
+    }
+    const { added, sibling } = changed;
     if (sibling) this.root = { keys: [keysOf(root)[0]!, sibling.keys[0]!], children: [root, sibling] };
     if (added) {
       this.count++;
@@ -119,7 +138,13 @@ export class SortedMap<K extends SortedMapKey, V> implements ReadonlySortedMap<K
 
   delete(key: K): boolean {
     assertWritable(this, "delete");
-    if (!remove(this.root, checkKey(key))) return false;
+    let removed: boolean;
+    try {
+      removed = remove(this.root, checkKey(key));
+    } finally {
+      sealCopies();
+    }
+    if (!removed) return false;
     this.count--;
     structureChanges.set(this, changesOf(this) + 1);
     let root = this.root;

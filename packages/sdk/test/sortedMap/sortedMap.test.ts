@@ -142,6 +142,37 @@ describe("SortedMap", () => {
     expect(same).toBe(state);
   });
 
+  it("in a leaf of numbers: a draft put there (then changed) and a new object are finalized and frozen, numbers read without drafts", () => {
+    let state = freeze(
+      {
+        m: new SortedMap<number, number | { n: number }>(Array.from({ length: 2_000 }, (_, i) => [i, i])),
+        other: { n: 1 },
+      },
+      true,
+    );
+    state = drafts.produce(state, (d) => {
+      expect(d.m.get(10)).toBe(10);
+      expect(d.m.has(10) && !d.m.has(-1)).toBe(true);
+      d.m.set(11, d.other);
+      d.other.n = 2;
+      d.m.set(12, { n: 3 });
+      d.m.set(13, 130);
+      (d.m.get(12) as { n: number }).n = 4;
+      expect(d.m.get(13)).toBe(130);
+    });
+    expect(isDraft(state.m.get(11))).toBe(false);
+    expect(state.m.get(11)).toEqual({ n: 2 });
+    expect(state.m.get(11)).toBe(state.other);
+    expect(state.m.get(12)).toEqual({ n: 4 });
+    expect(Object.isFrozen(state.m.get(12))).toBe(true);
+    expect([state.m.get(13), state.m.get(14)]).toEqual([130, 14]);
+    for (const n of nodesOf(fieldsOf(state.m).root)) {
+      expect(Object.isFrozen(n)).toBe(true);
+      for (const a of Object.values(n)) expect(Object.isFrozen(a)).toBe(true);
+    }
+    expect(wellFormed(state.m)).toBe(true);
+  });
+
   it("in reducers: random sets, deletes, clears and nested changes agree with a Map model, and old states stay as they were", () => {
     for (let seed = 1; seed <= 12; seed++) {
       // Odd seeds hold objects (changed through their drafts), even ones numbers (whose leaves are spliced as plain arrays).
