@@ -1,4 +1,5 @@
 import { RaftkitError } from "@raftkit/core";
+import { reducerSlice } from "./frozenArraySlice.js";
 
 /**
  * A reducer read the clock, a random source or scheduled a timer. Every node would compute a
@@ -54,12 +55,15 @@ const guards: Guard[] = [
   { owner: () => globalThis, key: "setInterval", replacement: refuse("setInterval()") },
   { owner: () => globalThis, key: "setImmediate", replacement: refuse("setImmediate()") },
   { owner: () => globalThis, key: "queueMicrotask", replacement: refuse("queueMicrotask()") },
+  // Not a refusal: the same copy, made faster, for immer's copies of frozen arrays.
+  { owner: () => Array.prototype, key: "slice", replacement: reducerSlice },
 ];
 
 /**
  * Runs `run` (synchronous: the reducers of a batch) with the clock, randomness and timers
- * replaced by functions that throw {@link NondeterminismError}, and puts back exactly what
- * was there (own property or inherited, fake timers included) in all cases.
+ * replaced by functions that throw {@link NondeterminismError}, and `Array.prototype.slice` by
+ * {@link reducerSlice}, and puts back exactly what was there (own property or inherited, fake
+ * timers included) in all cases.
  *
  * Invariant: nothing in `run` other than user reducers may need the guarded globals; raftkit's
  * own code there builds dates from values only (`new Date(ms)`), and immer and superjson use none.

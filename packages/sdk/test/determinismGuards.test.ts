@@ -69,6 +69,7 @@ describe("determinism guards while reducers run", () => {
       crypto.randomUUID,
       setTimeout,
       queueMicrotask,
+      Array.prototype.slice,
     ];
     expect(() =>
       withDeterminismGuards(() => {
@@ -84,10 +85,67 @@ describe("determinism guards while reducers run", () => {
       crypto.randomUUID,
       setTimeout,
       queueMicrotask,
+      Array.prototype.slice,
     ]).toEqual(before);
+    expect(Object.hasOwn(Array.prototype, "slice")).toBe(true);
     expect(Object.hasOwn(Math, "random")).toBe(true);
     expect(Object.hasOwn(performance, "now")).toBe(false);
     expect(typeof Date.now()).toBe("number");
     expect(() => withDeterminismGuards(() => Date.now())).toThrow(NondeterminismError);
+  });
+
+  it("slice() in reducers copies a frozen array as the real slice does (entries, holes, a new unfrozen array); anything else is the real slice", () => {
+    const real = Array.prototype.slice;
+    class Sub<T> extends Array<T> {}
+    const sub = Object.freeze(Sub.from([1, 2]));
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what slice() must keep
+    const holey = Object.freeze([1, , 3]);
+    const frozen = Object.freeze([{ a: 1 }, "b", 3]);
+    const unfrozen = [1, 2, 3];
+    const arrayLike = { length: 2, 0: "x", 1: "y" };
+    const cases = (): unknown[] => [
+      Array.prototype.slice.call(frozen),
+      Array.prototype.slice.call(holey),
+      sub.slice(),
+      frozen.slice(1),
+      frozen.slice(0, -1),
+      unfrozen.slice(),
+      Array.prototype.slice.call(arrayLike),
+    ];
+    const expected = cases();
+    const inReducer = withDeterminismGuards(() => {
+      expect(Array.prototype.slice).not.toBe(real);
+      return cases();
+    });
+    expect(inReducer).toEqual(expected);
+    const [copy, holes, subCopy] = inReducer as [unknown[], unknown[], unknown[]];
+    expect(copy).not.toBe(frozen);
+    expect(copy[0]).toBe(frozen[0]);
+    expect(Object.isFrozen(copy)).toBe(false);
+    expect([holes.length, 1 in holes, holes[2]]).toEqual([3, false, 3]);
+    expect(subCopy).toBeInstanceOf(Sub);
+    expect(Array.prototype.slice).toBe(real);
+  });
+
+  it("a reducer changing one item of a large array in the state changes it, and only it", () => {
+    const big = defineMachine({
+      initial: () => ({ items: Array.from({ length: 5_000 }, (_, i) => ({ id: i, done: false })) }),
+      commands: {
+        finish(s, id: number) {
+          s.items[id]!.done = true;
+          s.items.push({ id: s.items.length, done: false });
+        },
+      },
+    });
+    const m = new ReplicatedMachine(big, 60_000);
+    const before = m.state as { items: { id: number; done: boolean }[] };
+    const e = commandEntries();
+    m.applyNow([e("finish", 7), e("finish", 9)]);
+    const after = m.state as typeof before;
+    expect(after.items.length).toBe(5_002);
+    expect(after.items.filter((x) => x.done).map((x) => x.id)).toEqual([7, 9]);
+    expect(after.items[8]).toBe(before.items[8]);
+    expect(before.items[7]!.done).toBe(false);
+    expect(Object.isFrozen(after.items)).toBe(true);
   });
 });
