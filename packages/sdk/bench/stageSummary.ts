@@ -56,7 +56,11 @@ export function summarizeStages(dir: string, lastSeconds: number): string {
       "committed → leader applies",
       t(leader, "applyStart", i) - Math.max(firstAck, t(leader, "saveDone", i)),
     );
-    add("apply → answer leaves the leader", t(leader, "serverAnswer", i) - t(leader, "applyStart", i));
+    add(
+      "leader applies (reducer, immer, checks)",
+      t(leader, "applyReturned", i) - t(leader, "applyStart", i),
+    );
+    add("applied → answer leaves the leader", t(leader, "serverAnswer", i) - t(leader, "applyReturned", i));
     add("answer → client has it", t(client, "clientAnswer", i) - t(leader, "serverAnswer", i));
     add("client total", t(client, "clientAnswer", i) - at);
   }

@@ -26,12 +26,14 @@ function wrap<T extends object>(
   name: string,
   before: (args: unknown[]) => unknown,
   after?: (state: unknown, result: unknown) => void,
+  returned?: (state: unknown) => void,
 ): void {
   const target = proto as Record<string, (...a: unknown[]) => unknown>;
   const original = target[name]!;
   target[name] = function (this: unknown, ...args: unknown[]) {
     const state = before(args);
     const result = original.apply(this, args);
+    returned?.(state);
     if (after) {
       if (result instanceof Promise)
         result.then(
@@ -82,6 +84,10 @@ wrap(
   },
   (es) => {
     for (const e of es as { index: number }[]) mark("applyDone", e.index);
+  },
+  // apply's work is synchronous unless a batch takes longer than a turn: when it returns.
+  (es) => {
+    for (const e of es as { index: number }[]) mark("applyReturned", e.index);
   },
 );
 wrap(

@@ -269,7 +269,8 @@ export function assertChangesEncodable(root: unknown, command: string): void {
   }
   checks.treeValuesSet.length = 0;
   for (const s of checks.states) {
-    if (!s.modified_) continue;
+    // A SortedMap's own fields hold its tree, whose values its writers report (noteTreeValue).
+    if (!s.modified_ || reportsValues(s.base_)) continue;
     let checked = checks.checked.get(s);
     for (const [key, value] of assignedValues(s)) {
       if (checked !== undefined && checked.get(key) === value && checked.has(key)) continue;

@@ -1,9 +1,10 @@
 import { compareKeys, lowerBound, type SortedMapKey, upperBound } from "./keys.js";
 
 /*
- * A B+tree whose nodes are plain objects and arrays, changed in place. Inside a reducer the
- * nodes are immer drafts, so a change copies only the nodes on its path (a few arrays of at
- * most MAX_KEYS entries), never the whole map; outside one they are frozen.
+ * A B+tree whose nodes are plain objects and arrays, changed in place. Inside a reducer a change
+ * copies only the nodes on its path (a few arrays of at most MAX_KEYS entries), never the whole
+ * map: either immer drafts them, or (see ownedChanges.ts) the change copies them itself. Outside
+ * a reducer they are frozen.
  */
 
 /** Entries in key order. */
@@ -64,7 +65,58 @@ export function childrenOf<V>(branch: Branch<V>): TreeNode<V>[] {
   return children;
 }
 
-function holdsNoObject(values: readonly unknown[]): boolean {
+export const isDraftNode = (value: unknown): boolean => draftStateOf(value) !== undefined;
+
+/**
+ * Nodes the change under way copied out of a frozen tree, outside immer (see ownedChanges.ts),
+ * in the order it made them; ownedChanges.ts freezes them when it ends.
+ */
+export const made: TreeNode<unknown>[] = [];
+
+/**
+ * `active`: the change under way copies nodes outside immer (ownedChanges.ts). `open`: it may
+ * leave a node it copied holding something not frozen: it put
+ * an object into the tree, or went through a node an earlier change of this reducer left
+ * unfrozen. Until then every copy holds only frozen nodes and values, and is frozen unchecked.
+ */
+export const ownedChange = { active: false, open: false };
+
+/** A plain copy of a frozen node, to change: its arrays are shared until they change too. */
+export function copyNode<V>(node: TreeNode<V>): TreeNode<V> {
+  const copy: TreeNode<V> = isLeaf(node)
+    ? { keys: node.keys, values: node.values }
+    : { keys: node.keys, children: node.children };
+  if (ownedChange.active) made.push(copy);
+  return copy;
+}
+
+/** `branch.children`, to change: immer's draft of it, or an array of this change's. */
+function writableChildren<V>(branch: Branch<V>): TreeNode<V>[] {
+  const children = childrenOf(branch);
+  if (isDraftNode(children) || !Object.isFrozen(children)) return children;
+  const own = copyOf(children);
+  branch.children = own;
+  return own;
+}
+
+/**
+ * Child `i` of `parent`, to change in place: immer's draft of it, the child itself when it is not
+ * frozen (a map built in this reducer, or a node this reducer copied), else a copy of it put in
+ * its place (`parent` is then such a copy too).
+ */
+export function writableChild<V>(parent: Branch<V>, i: number): TreeNode<V> {
+  const child = childrenOf(parent)[i]!;
+  if (isDraftNode(child)) return child;
+  if (!Object.isFrozen(child)) {
+    ownedChange.open = true;
+    return child;
+  }
+  const copy = copyNode(child);
+  writableChildren(parent)[i] = copy;
+  return copy;
+}
+
+export function holdsNoObject(values: readonly unknown[]): boolean {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v === "object" && v !== null) return false;
@@ -87,19 +139,21 @@ export function sealCopies(): void {
 
 /**
  * `leaf`'s values, to change: an array of this reducer's when that is safe, else immer's draft
- * of it. A frozen array of numbers and strings (no objects: reading one through the draft would
- * make it a draft a reducer may change) is copied and given to the leaf, so a new key does not
- * move every later value through a proxy trap.
+ * of it. In a leaf this reducer copied, a frozen array is copied. In immer's draft of a leaf, a
+ * frozen array of numbers and strings (no objects: reading one through the draft would make it
+ * a draft a reducer may change) is copied and given to the leaf, so a new key does not move
+ * every later value through a proxy trap.
  */
 function spliceableValues<V>(leaf: Leaf<V>): V[] {
   const values = contentsOf(leaf).values;
   if (values === contentsOf(values)) {
     // A plain array: ours if not frozen; copied when it holds no object.
     if (!Object.isFrozen(values)) return values;
-    if (holdsNoObject(values)) {
+    const drafted = isDraftNode(leaf);
+    if (!drafted || holdsNoObject(values)) {
       const own = copyOf(values);
       leaf.values = own;
-      copies.push(own);
+      if (drafted) copies.push(own);
       return own;
     }
   }
@@ -118,7 +172,7 @@ function writableKeys(node: TreeNode<unknown>): SortedMapKey[] {
   if (!Object.isFrozen(keys)) return keys;
   const own = copyOf(keys);
   node.keys = own;
-  copies.push(own);
+  if (isDraftNode(node)) copies.push(own);
   return own;
 }
 
@@ -152,9 +206,11 @@ function split<V>(node: TreeNode<V>): TreeNode<V> {
   const keys = writableKeys(node);
   const half = keys.length >>> 1;
   const moved = keys.splice(half);
-  return isLeaf(node)
+  const sibling: TreeNode<V> = isLeaf(node)
     ? { keys: moved, values: spliceableValues(node).splice(half) }
-    : { keys: moved, children: childrenOf(node as Branch<V>).splice(half) };
+    : { keys: moved, children: writableChildren(node as Branch<V>).splice(half) };
+  if (ownedChange.active) made.push(sibling);
+  return sibling;
 }
 
 /**
@@ -185,12 +241,11 @@ export function insert<V>(
     i = 0;
     writableKeys(node)[0] = key;
   }
-  const children = childrenOf(node);
-  const below = insert(children[i]!, key, value);
+  const below = insert(writableChild(node, i), key, value);
   if (below.sibling === undefined) return below;
   const own = writableKeys(node);
   own.splice(i + 1, 0, below.sibling.keys[0]!);
-  children.splice(i + 1, 0, below.sibling);
+  writableChildren(node).splice(i + 1, 0, below.sibling);
   return { added: true, sibling: own.length > MAX_KEYS ? split(node) : undefined };
 }
 
@@ -205,8 +260,8 @@ export function remove<V>(node: TreeNode<V>, key: SortedMapKey): boolean {
     return true;
   }
   const i = upperBound(keys, key) - 1;
+  if (i < 0 || !remove(writableChild(node, i), key)) return false;
   const children = childrenOf(node);
-  if (i < 0 || !remove(children[i]!, key)) return false;
   const childKeys = keysOf(children[i]!);
   if (childKeys.length < MIN_KEYS && children.length > 1) rebalance(node, i);
   else if (childKeys.length > 0 && keys[i] !== childKeys[0]) writableKeys(node)[i] = childKeys[0]!;
@@ -216,21 +271,21 @@ export function remove<V>(node: TreeNode<V>, key: SortedMapKey): boolean {
 /** Merges child `i` of `parent` with a neighbour, then splits the two evenly again if too big. */
 function rebalance<V>(parent: Branch<V>, i: number): void {
   const l = i > 0 ? i - 1 : i;
-  const children = childrenOf(parent);
-  const left = children[l]!;
-  const right = children[l + 1]!;
+  const left = writableChild(parent, l);
+  const right = childrenOf(parent)[l + 1]!;
+  if (!isDraftNode(right) && !Object.isFrozen(right)) ownedChange.open = true;
   const leftKeys = writableKeys(left);
   leftKeys.push(...keysOf(right));
   if (isLeaf(left)) spliceableValues(left).push(...(right as Leaf<V>).values);
-  else childrenOf(left).push(...(right as Branch<V>).children);
+  else writableChildren(left as Branch<V>).push(...(right as Branch<V>).children);
   const parentKeys = writableKeys(parent);
   if (leftKeys.length > MAX_KEYS) {
     const sibling = split(left);
-    children[l + 1] = sibling;
+    writableChildren(parent)[l + 1] = sibling;
     parentKeys[l + 1] = sibling.keys[0]!;
   } else {
     parentKeys.splice(l + 1, 1);
-    children.splice(l + 1, 1);
+    writableChildren(parent).splice(l + 1, 1);
   }
   parentKeys[l] = keysOf(left)[0]!;
 }

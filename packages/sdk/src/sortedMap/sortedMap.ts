@@ -6,16 +6,30 @@ import { checkKey, compareKeys, lowerBound, type SortedMapKey } from "./keys.js"
 import {
   ABSENT,
   contentsOf,
+  copyNode,
   emptyLeaf,
   insert,
+  isDraftNode,
   isLeaf,
   keysOf,
   leafFor,
+  ownedChange,
   remove,
   sealCopies,
   type TreeNode,
   valueAt,
 } from "./nodes.js";
+import { endOwnedChange, ownable } from "./ownedChanges.js";
+
+/** A value with nothing in it for immer to draft or the check to look into. */
+const isPrimitive = (v: unknown): boolean =>
+  v === null || (typeof v !== "object" && typeof v !== "function" && typeof v !== "symbol");
+
+/** Ends a change to the tree under `root`: freezes the arrays and nodes it copied that may be. */
+function endChange(root: TreeNode<unknown>): void {
+  sealCopies();
+  endOwnedChange(root);
+}
 
 export type { SortedMapKey } from "./keys.js";
 
@@ -118,14 +132,22 @@ export class SortedMap<K extends SortedMapKey, V> implements ReadonlySortedMap<K
   set(key: K, value: V): this {
     assertWritable(this, "set");
     const k = checkKey(key);
-    // The check after the reducer does not scan the tree's arrays: it is told of the value here.
-    if (isDraft(this)) noteTreeValue(this, k, value);
-    const root = this.root;
+    if (isDraft(this)) {
+      // The check after the reducer does not scan the tree's arrays: it is told of the value here.
+      if (!isPrimitive(value)) {
+        noteTreeValue(this, k, value);
+        ownedChange.open = true;
+      }
+      // Setting the value a key has changes nothing (immer returns the same state).
+      const current = valueAt(contentsOf(this).root, k);
+      if (current !== ABSENT && Object.is(current, value)) return this;
+    }
+    const root = this.rootToChange();
     let changed: ReturnType<typeof insert<V>>;
     try {
       changed = insert(root, k, value);
     } finally {
-      sealCopies();
+      endChange(root);
     }
     const { added, sibling } = changed;
     if (sibling) this.root = { keys: [keysOf(root)[0]!, sibling.keys[0]!], children: [root, sibling] };
@@ -138,19 +160,38 @@ export class SortedMap<K extends SortedMapKey, V> implements ReadonlySortedMap<K
 
   delete(key: K): boolean {
     assertWritable(this, "delete");
-    let removed: boolean;
+    const k = checkKey(key);
+    if (valueAt(contentsOf(this).root, k) === ABSENT) return false;
+    const start = this.rootToChange();
     try {
-      removed = remove(this.root, checkKey(key));
+      remove(start, k);
     } finally {
-      sealCopies();
+      endChange(start);
     }
-    if (!removed) return false;
     this.count--;
     structureChanges.set(this, changesOf(this) + 1);
     let root = this.root;
     while (!isLeaf(root) && root.children.length === 1) root = root.children[0]!;
     if (root !== this.root) this.root = root;
     return true;
+  }
+
+  /**
+   * The root a change starts from: in a draft of a tree without objects (see ownedChanges.ts),
+   * a copy of it that the change may change in place, given to the map; else the root as it is
+   * (immer's draft of it, or a map's own outside a draft).
+   */
+  private rootToChange(): TreeNode<V> {
+    const current = contentsOf(this).root;
+    if (!isDraft(this) || isDraftNode(current) || !ownable(current)) return this.root;
+    ownedChange.active = true;
+    if (!Object.isFrozen(current)) {
+      ownedChange.open = true;
+      return current;
+    }
+    const copy = copyNode(current);
+    this.root = copy;
+    return copy;
   }
 
   clear(): void {
