@@ -253,38 +253,40 @@ export class CommandRunner<M extends AnyMachine> {
     checkQueryOptions(name, options);
     const arg = await validateInput("query", name, queries[name], args[0]);
     this.readGate();
-    const serve = (): WithToken<unknown> => {
-      // A node found diverged while the read waited answers nothing either.
-      this.readGate();
-      try {
-        // NB: the token must be at least the index of the state the query saw. The applied
-        // index in the status lags the state (it is published after the whole batch), so the
-        // commit index, read now, is used: nothing past it can have been applied.
-        const token = withToken ? this.#raft.status().commit : 0;
-        return { result: this.#machine.query(name, arg), token };
-      } catch (e) {
-        const err = e instanceof Error ? e : new Error(String(e));
-        throw new QueryError(name, err.name, err.message);
-      }
-    };
     const timeoutMs = options.timeoutMs ?? this.#queryTimeoutMs;
     const consistency = options.consistency ?? "linearizable";
     this.#onRead?.(consistency);
     switch (consistency) {
       case "stale":
-        return serve();
+        return this.#serve(name, arg, withToken);
       case "lease":
         // The lease is checked and the query run in one synchronous step (RaftNode.leaseRead).
-        return this.#raft.leaseRead(serve, { timeoutMs });
+        return this.#raft.leaseRead(() => this.#serve(name, arg, withToken), { timeoutMs });
       case "linearizable":
         await this.#raft.readIndex({ timeoutMs });
-        return serve();
+        return this.#serve(name, arg, withToken);
       case "session":
         // Any node, leader or not: once it applied the caller's token, its state holds the
         // caller's writes and everything its earlier reads saw. No leader round trip.
         if (options.after !== undefined && this.#applied < options.after)
           await waitApplied(this.#raft.id, this.#raft.status$, options.after, timeoutMs, this.#clock);
-        return serve();
+        return this.#serve(name, arg, withToken);
+    }
+  }
+
+  /** Runs query `name` on the state now (its read round, if any, is done). */
+  #serve(name: string, arg: unknown, withToken: boolean): WithToken<unknown> {
+    // A node found diverged while the read waited answers nothing either.
+    this.readGate();
+    try {
+      // NB: the token must be at least the index of the state the query saw. The applied
+      // index in the status lags the state (it is published after the whole batch), so the
+      // commit index, read now, is used: nothing past it can have been applied.
+      const token = withToken ? this.#raft.status().commit : 0;
+      return { result: this.#machine.query(name, arg), token };
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      throw new QueryError(name, err.name, err.message);
     }
   }
 }

@@ -50,6 +50,17 @@ interface Waiting {
   result?: StoredResult;
 }
 
+/**
+ * One call of apply: the outcomes so far, the new commands whose reducers have not run yet
+ * (and their session keys), and whether a draft has run yet.
+ */
+interface ApplyRun {
+  out: CommandOutcome[];
+  waiting: Waiting[];
+  waitingKeys: Set<string>;
+  drafts: { ran: boolean };
+}
+
 /** What a snapshot of a {@link ReplicatedMachine} holds (superjson-encoded). */
 interface SnapshotPayload {
   state: unknown;
@@ -172,25 +183,8 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
 
   /** {@link apply}'s work; it yields between two drafts, where the event loop may run. */
   *#applying(entries: readonly Entry[]): Generator<void, CommandOutcome[]> {
-    const out: CommandOutcome[] = [];
-    const waiting: Waiting[] = [];
-    const waitingKeys = new Set<string>();
-    const drafts = { ran: false };
-    const self = this;
-    function* flush(): Generator<void, void> {
-      const steps = waiting.filter((w) => w.step !== undefined);
-      const results = steps.length > 0 ? yield* self.#runSteps(steps, drafts) : [];
-      let k = 0;
-      for (const w of waiting) {
-        const result = w.step ? results[k++]! : w.result!;
-        self.#sessions.record(w.p.session, w.record, w.p.seq, result);
-        const o = self.#outcome(w.p, w.e, result, false, w.time);
-        out[w.at] = o;
-        self.onCommand?.(o);
-      }
-      waiting.length = 0;
-      waitingKeys.clear();
-    }
+    const run: ApplyRun = { out: [], waiting: [], waitingKeys: new Set(), drafts: { ran: false } };
+    const { out, waiting, waitingKeys } = run;
     for (let at = 0; at < entries.length; at++) {
       const e = entries[at]!;
       let p: CommandPayload;
@@ -203,7 +197,7 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
       }
       this.#lastTime = Math.max(this.#lastTime, typeof p.at === "number" ? p.at : 0);
       const key = `${p.session}\u0000${p.seq}`;
-      if (waitingKeys.has(key)) yield* flush();
+      if (waitingKeys.has(key)) yield* this.#flushWaiting(run);
       const dedup = this.#sessions.check(p.session, p.seq, p.lowest, this.#lastTime);
       if (dedup.kind === "duplicate") {
         out[at] = this.#outcome(p, e, dedup.result, true);
@@ -220,14 +214,30 @@ export class ReplicatedMachine<M extends AnyMachine> implements StateMachine {
       }
       // The hash covers every entry before this one: their reducers must have run.
       // A version switch too: its migration starts from the state they leave.
-      if (p.name === STATE_CHECK || p.name === SET_MACHINE_VERSION) yield* flush();
+      if (p.name === STATE_CHECK || p.name === SET_MACHINE_VERSION) yield* this.#flushWaiting(run);
       waitingKeys.add(key);
       waiting.push({ at, p, e, record: dedup.record, time: this.#lastTime, ...this.#prepare(p, e) });
     }
-    yield* flush();
+    yield* this.#flushWaiting(run);
     this.#visible = this.#state;
     this.state$.next(this.#state);
     return out;
+  }
+
+  /** Runs the reducers of the commands waiting in `run`, then records and reports every waiting command's outcome. */
+  *#flushWaiting(run: ApplyRun): Generator<void, void> {
+    const steps = run.waiting.filter((w) => w.step !== undefined);
+    const results = steps.length > 0 ? yield* this.#runSteps(steps, run.drafts) : [];
+    let k = 0;
+    for (const w of run.waiting) {
+      const result = w.step ? results[k++]! : w.result!;
+      this.#sessions.record(w.p.session, w.record, w.p.seq, result);
+      const o = this.#outcome(w.p, w.e, result, false, w.time);
+      run.out[w.at] = o;
+      this.onCommand?.(o);
+    }
+    run.waiting.length = 0;
+    run.waitingKeys.clear();
   }
 
   /** What a new command does: a reducer step to run, or (system or unknown command) its result now. */

@@ -235,6 +235,11 @@ function sortedMapAbove(values: DraftState): DraftState | undefined {
   return undefined;
 }
 
+/** Whether the SortedMap a value was set into still holds it under its key. */
+function stillThere(t: TreeValue): boolean {
+  return (t.map.draft_ as ReadonlyMap<unknown, unknown>).get(t.key) === t.value;
+}
+
 /**
  * Throws {@link NotSerializableError} naming `command` and the path if the drafts of the
  * running `produce` call hold a value a snapshot could not encode (a function, a symbol, a
@@ -255,7 +260,6 @@ export function assertChangesEncodable(root: unknown, command: string): void {
     else checks.states.push(s);
   }
   // Only what a SortedMap holds now counts: a value replaced or deleted since it was set is gone.
-  const stillThere = (t: TreeValue) => (t.map.draft_ as ReadonlyMap<unknown, unknown>).get(t.key) === t.value;
   checks.treeValuesMutable = checks.treeValuesMutable.filter(stillThere);
   for (const t of checks.treeValuesMutable) {
     const bad = badValue(t.value, [], new Set());

@@ -29,6 +29,13 @@ export interface ApplierContext {
   entryApplied: (e: AppliedEntry) => void;
 }
 
+/** An application entry waiting in a batch: its proposal's id (null if none) and payload. */
+interface PendingEntry {
+  entry: Entry;
+  id: string | null;
+  payload: Uint8Array;
+}
+
 /** The applied state: what a snapshot restores and what the node reports. */
 export interface AppliedState {
   applied: number;
@@ -70,36 +77,14 @@ export class Applier implements AppliedState {
   }
 
   async apply(entries: Entry[]): Promise<void> {
-    const ctx = this.#ctx;
-    let batch: { entry: Entry; id: string | null; payload: Uint8Array }[] = [];
+    let batch: PendingEntry[] = [];
     // The index of the last entry handled; `applied` reaches it once its batch is applied, as
     // the state machine may let the event loop run meanwhile (status() is read then).
     let upTo = this.applied;
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      const run = batch;
-      const through = upTo;
-      batch = [];
-      const started = ctx.clock.monotonic();
-      const results = await ctx.stateMachine.apply(
-        run.map(({ entry, payload }) => ({
-          term: entry.term,
-          index: entry.index,
-          type: entry.type,
-          data: payload,
-        })),
-      );
-      ctx.observer.applied?.(run.length, ctx.clock.monotonic() - started);
-      run.forEach(({ entry, id, payload }, i) => {
-        const result = results[i];
-        this.#settleProposal(entry.index, id, result);
-        ctx.entryApplied({ index: entry.index, term: entry.term, payload, result });
-      });
-      this.applied = through;
-    };
     for (const e of entries) {
       if (e.type === "confChange") {
-        await flush();
+        await this.#applyBatch(batch, upTo);
+        batch = [];
         this.#applyConfChange(e);
       } else if (e.data.length > 0) {
         const p = unwrapProposal(e.data);
@@ -110,7 +95,30 @@ export class Applier implements AppliedState {
       upTo = e.index;
       if (batch.length === 0) this.applied = e.index;
     }
-    await flush();
+    await this.#applyBatch(batch, upTo);
+  }
+
+  /** Applies a batch of application entries, settles their proposals, then counts applied up to `through`. */
+  async #applyBatch(run: PendingEntry[], through: number): Promise<void> {
+    if (run.length === 0) return;
+    const ctx = this.#ctx;
+    const started = ctx.clock.monotonic();
+    const results = await ctx.stateMachine.apply(
+      run.map(({ entry, payload }) => ({
+        term: entry.term,
+        index: entry.index,
+        type: entry.type,
+        data: payload,
+      })),
+    );
+    ctx.observer.applied?.(run.length, ctx.clock.monotonic() - started);
+    for (let i = 0; i < run.length; i++) {
+      const { entry, id, payload } = run[i]!;
+      const result = results[i];
+      this.#settleProposal(entry.index, id, result);
+      ctx.entryApplied({ index: entry.index, term: entry.term, payload, result });
+    }
+    this.applied = through;
   }
 
   setAddress(id: NodeId, url: string): void {
