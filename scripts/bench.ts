@@ -11,6 +11,7 @@ const benches: Record<string, string> = {
   e2e: "../packages/sdk/bench/e2e.ts",
   stop: "../packages/sdk/bench/stop.ts",
   apply: "../packages/sdk/bench/apply.ts",
+  "cold-apply": "../packages/sdk/bench/coldApply.ts",
   "heavy-state": "../packages/sdk/bench/heavyState.ts",
   restart: "../packages/cli/bench/restart.ts",
   "session-reads": "../packages/sdk/bench/sessionReads.ts",
