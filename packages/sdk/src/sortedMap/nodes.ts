@@ -75,9 +75,9 @@ export const made: TreeNode<unknown>[] = [];
 
 /**
  * `active`: the change under way copies nodes outside immer (ownedChanges.ts). `open`: it may
- * leave a node it copied holding something not frozen: it put
- * an object into the tree, or went through a node an earlier change of this reducer left
- * unfrozen. Until then every copy holds only frozen nodes and values, and is frozen unchecked.
+ * leave a node it copied holding something not frozen: it put an object into the tree, or went
+ * through a node an earlier change of this reducer left unfrozen. Until then every copy holds
+ * only frozen nodes and values, and is frozen unchecked.
  */
 export const ownedChange = { active: false, open: false };
 

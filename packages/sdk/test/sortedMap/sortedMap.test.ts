@@ -233,7 +233,8 @@ describe("SortedMap", () => {
         expect(wellFormed(state.m), `seed ${seed} batch ${batch}`).toBe(true);
         for (const n of nodesOf(fieldsOf(state.m).root)) {
           expect(Object.isFrozen(n) && Object.values(n).every((a) => Object.isFrozen(a))).toBe(true);
-          if ("values" in n) for (const v of n.values) expect(!isDraft(v) && Object.isFrozen(v)).toBe(true);
+          if ("values" in n)
+            for (const v of n.values as unknown[]) expect(!isDraft(v) && Object.isFrozen(v)).toBe(true);
         }
       }
       for (const [s, mod] of history) expect([...s.m].map(([k, v]) => [k, nOf(v)])).toEqual(sorted(mod));
