@@ -5,6 +5,37 @@ import { encode, GatedStorage, RuntimeCluster } from "./runtimeHarness.js";
 
 beforeEach(useSimulatedTime);
 
+/**
+ * Starts `c`, logs every machine's applies (`<id> apply <index>`) into `log`, proposes A and, as
+ * A is answered, B, whose append tells the followers that A is committed. Then expects each
+ * follower's `<id> <ack> <B>` (logged by the caller's transport) before its `<id> apply <A>`.
+ */
+async function expectAckBeforeApply(c: RuntimeCluster, log: string[], ack: string): Promise<void> {
+  await c.startAll();
+  const leader = await c.waitForLeader();
+  for (const [id, machine] of c.machines) {
+    const apply = machine.apply.bind(machine);
+    machine.apply = (es) => {
+      for (const e of es) log.push(`${id} apply ${e.index}`);
+      return apply(es);
+    };
+  }
+  let a = 0;
+  const b = await c.settle(
+    leader.propose(encode(1)).then((r) => {
+      a = r.index;
+      return leader.propose(encode(2));
+    }),
+  );
+  expect(b.index).toBe(a + 1);
+  await c.until(() => [...c.machines.values()].every((m) => m.total === 3));
+  for (const id of c.ids.filter((id) => id !== leader.id)) {
+    expect(log.indexOf(`${id} ${ack} ${b.index}`)).toBeGreaterThanOrEqual(0);
+    expect(log.indexOf(`${id} ${ack} ${b.index}`)).toBeLessThan(log.indexOf(`${id} apply ${a}`));
+  }
+  await c.stopAll();
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -201,30 +232,7 @@ describe("RaftNode", () => {
         },
       };
     };
-    await c.startAll();
-    const leader = await c.waitForLeader();
-    for (const [id, machine] of c.machines) {
-      const apply = machine.apply.bind(machine);
-      machine.apply = (es) => {
-        for (const e of es) log.push(`${id} apply ${e.index}`);
-        return apply(es);
-      };
-    }
-    // B is proposed as A is answered: B's append tells the followers that A is committed.
-    let a = 0;
-    const b = await c.settle(
-      leader.propose(encode(1)).then((r) => {
-        a = r.index;
-        return leader.propose(encode(2));
-      }),
-    );
-    expect(b.index).toBe(a + 1);
-    await c.until(() => [...c.machines.values()].every((m) => m.total === 3));
-    for (const id of c.ids.filter((id) => id !== leader.id)) {
-      expect(log.indexOf(`${id} ack ${b.index}`)).toBeGreaterThanOrEqual(0);
-      expect(log.indexOf(`${id} ack ${b.index}`)).toBeLessThan(log.indexOf(`${id} apply ${a}`));
-    }
-    await c.stopAll();
+    await expectAckBeforeApply(c, log, "ack");
   });
 
   it("a follower's acknowledgement leaves before it applies, on a transport that sends in a microtask unless flushed", async () => {
@@ -251,28 +259,7 @@ describe("RaftNode", () => {
         flush: write,
       };
     };
-    await c.startAll();
-    const leader = await c.waitForLeader();
-    for (const [id, machine] of c.machines) {
-      const apply = machine.apply.bind(machine);
-      machine.apply = (es) => {
-        for (const e of es) log.push(`${id} apply ${e.index}`);
-        return apply(es);
-      };
-    }
-    let a = 0;
-    const b = await c.settle(
-      leader.propose(encode(1)).then((r) => {
-        a = r.index;
-        return leader.propose(encode(2));
-      }),
-    );
-    await c.until(() => [...c.machines.values()].every((m) => m.total === 3));
-    for (const id of c.ids.filter((id) => id !== leader.id)) {
-      expect(log.indexOf(`${id} ack out ${b.index}`)).toBeGreaterThanOrEqual(0);
-      expect(log.indexOf(`${id} ack out ${b.index}`)).toBeLessThan(log.indexOf(`${id} apply ${a}`));
-    }
-    await c.stopAll();
+    await expectAckBeforeApply(c, log, "ack out");
   });
 
   it("an idle follower learns a new commit a moment later (commitBroadcastDelayMs), not at the next heartbeat", async () => {
