@@ -75,6 +75,9 @@ export function appStreamHandler<M extends AnyMachine>(
   const path = `${apiPath.replace(/\/$/, "")}${APP_STREAM_PATH}`;
   return (req, socket, head) => {
     if ((req.url ?? "").split("?")[0] !== path) return false;
+    // Node's server leaves an upgraded socket without an error listener: a client that resets
+    // the connection (say, while it reads a refusal) would otherwise crash the node.
+    socket.on("error", () => socket.destroy());
     if (secret !== null && !secretMatches(bearerToken(req.headers.authorization), secret)) {
       refuse(
         socket,
@@ -151,7 +154,6 @@ function serve<M extends AnyMachine>(node: ApiNode<M>, socket: Duplex, head: Buf
     }
   };
   socket.on("data", onData);
-  socket.on("error", () => socket.destroy());
   socket.on("close", () => {
     closed = true;
   });

@@ -4,10 +4,16 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { encodeFrame, FRAME_CLOSE, FRAME_MESSAGES, frameHeader } from "@raftkit/transport-http";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiConnection } from "../src/apiConnection.js";
-import { APP_STREAM_PROTOCOL, type StreamAnswer } from "../src/appStream.js";
+import {
+  APP_STREAM_PATH,
+  APP_STREAM_PROTOCOL,
+  appStreamHandler,
+  type StreamAnswer,
+} from "../src/appStream.js";
 import { createClient } from "../src/createClient.js";
 import { type RaftkitNode, startNode } from "../src/startNode.js";
 import { decodeBody, encodeBody } from "../src/wire.js";
@@ -139,6 +145,22 @@ describe("the app stream", () => {
     await seen.closed;
     expect(seen.bytes()[4]).toBe(FRAME_CLOSE);
     expect(seen.bytes().subarray(5).toString("utf8")).toMatch(/BODY_TOO_LARGE/);
+  });
+
+  it("a client that resets the connection while it is refused does not crash the node (an upgraded socket has no error listener of node's)", () => {
+    const handle = appStreamHandler({ id: "a1" } as Parameters<typeof appStreamHandler>[0], "/api", SECRET);
+    for (const headers of [
+      { upgrade: APP_STREAM_PROTOCOL },
+      { upgrade: "websocket", authorization: `Bearer ${SECRET}` },
+    ]) {
+      const socket = new PassThrough();
+      const req = { url: `/api${APP_STREAM_PATH}`, headers } as unknown as http.IncomingMessage;
+      expect(handle(req, socket, Buffer.alloc(0))).toBe(true);
+      expect(() =>
+        socket.emit("error", Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" })),
+      ).not.toThrow();
+      expect(socket.destroyed).toBe(true);
+    }
   });
 
   it("carries createClient through a node restart: the broken stream's calls are retried on a new one", async () => {

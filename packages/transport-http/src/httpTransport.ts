@@ -300,6 +300,7 @@ export class HttpTransport implements Transport {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.handleUpgrade(req, socket, head)) return;
       if (server.listenerCount("upgrade") === 1) {
+        socket.on("error", () => socket.destroy());
         socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
       }
     });

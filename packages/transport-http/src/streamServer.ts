@@ -99,6 +99,9 @@ export class PeerStreamServer {
    * switches protocols and serves frames on `socket` until it closes.
    */
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, running: boolean): void {
+    // Node's server leaves an upgraded socket without an error listener: a peer that resets
+    // the connection (say, while it reads a refusal) would otherwise crash this process.
+    socket.on("error", () => socket.destroy());
     const { nodeId, clusterId } = this.#o;
     const sender = this.#senderName(req);
     const refuse = (status: number, code: PeerErrorCode | "UPGRADE_REQUIRED", message: string): void => {
@@ -203,7 +206,6 @@ export class PeerStreamServer {
       }
     };
     socket.on("data", onData);
-    socket.on("error", () => socket.destroy());
     socket.on("close", () => this.#sockets.delete(socket));
     if (net.setTimeout) {
       net.setTimeout(this.#o.idleTimeoutMs);

@@ -45,6 +45,9 @@ export async function listenFirst(o: {
   };
   const upgraded = new Set<Duplex>();
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node's server leaves an upgraded socket without an error listener: a reset from the
+    // other side would otherwise crash the node, whichever handler answers it.
+    socket.on("error", () => socket.destroy());
     upgraded.add(socket);
     socket.once("close", () => upgraded.delete(socket));
     onUpgrade(req, socket, head);
