@@ -6,11 +6,34 @@ import { encode, GatedStorage, RuntimeCluster } from "./runtimeHarness.js";
 beforeEach(useSimulatedTime);
 
 /**
- * Starts `c`, logs every machine's applies (`<id> apply <index>`) into `log`, proposes A and, as
- * A is answered, B, whose append tells the followers that A is committed. Then expects each
- * follower's `<id> <ack> <B>` (logged by the caller's transport) before its `<id> apply <A>`.
+ * Runs a 3-node cluster whose transports log each acknowledgement as it goes out (`<id> ack
+ * <index>`): at once, or with `deferUntilFlush` (as the stream transport) in a microtask after
+ * send() unless flush() comes first. Proposes A and, as A is answered, B, whose append tells
+ * the followers that A is committed; expects each follower's ack of B out before it applies A.
  */
-async function expectAckBeforeApply(c: RuntimeCluster, log: string[], ack: string): Promise<void> {
+async function expectAckBeforeApply({ deferUntilFlush }: { deferUntilFlush: boolean }): Promise<void> {
+  const c = new RuntimeCluster(["a", "b", "c"]);
+  const log: string[] = [];
+  const transport = c.net.transport.bind(c.net);
+  c.net.transport = (id) => {
+    const t = transport(id);
+    let queued: Message[] = [];
+    const write = (): void => {
+      const out = queued;
+      queued = [];
+      for (const m of out) if (m.type === "appendResponse" && !m.reject) log.push(`${id} ack ${m.index}`);
+      if (out.length > 0) t.send(out);
+    };
+    return {
+      ...t,
+      send(ms) {
+        const first = queued.push(...ms) === ms.length;
+        if (!deferUntilFlush) write();
+        else if (first) queueMicrotask(write);
+      },
+      flush: write,
+    };
+  };
   await c.startAll();
   const leader = await c.waitForLeader();
   for (const [id, machine] of c.machines) {
@@ -30,8 +53,8 @@ async function expectAckBeforeApply(c: RuntimeCluster, log: string[], ack: strin
   expect(b.index).toBe(a + 1);
   await c.until(() => [...c.machines.values()].every((m) => m.total === 3));
   for (const id of c.ids.filter((id) => id !== leader.id)) {
-    expect(log.indexOf(`${id} ${ack} ${b.index}`)).toBeGreaterThanOrEqual(0);
-    expect(log.indexOf(`${id} ${ack} ${b.index}`)).toBeLessThan(log.indexOf(`${id} apply ${a}`));
+    expect(log.indexOf(`${id} ack ${b.index}`)).toBeGreaterThanOrEqual(0);
+    expect(log.indexOf(`${id} ack ${b.index}`)).toBeLessThan(log.indexOf(`${id} apply ${a}`));
   }
   await c.stopAll();
 }
@@ -219,47 +242,13 @@ describe("RaftNode", () => {
   });
 
   it("a follower acknowledges new entries before it applies the committed ones of the same Ready", async () => {
-    const c = new RuntimeCluster(["a", "b", "c"]);
-    const log: string[] = [];
-    const transport = c.net.transport.bind(c.net);
-    c.net.transport = (id) => {
-      const t = transport(id);
-      return {
-        ...t,
-        send(ms) {
-          for (const m of ms) if (m.type === "appendResponse" && !m.reject) log.push(`${id} ack ${m.index}`);
-          t.send(ms);
-        },
-      };
-    };
-    await expectAckBeforeApply(c, log, "ack");
+    await expectAckBeforeApply({ deferUntilFlush: false });
   });
 
   it("a follower's acknowledgement leaves before it applies, on a transport that sends in a microtask unless flushed", async () => {
-    // Like the stream transport: send() queues, a microtask writes, flush() writes at once. A
-    // follower that only queued its ack would apply (synchronous user code) before it went out.
-    const c = new RuntimeCluster(["a", "b", "c"]);
-    const log: string[] = [];
-    const transport = c.net.transport.bind(c.net);
-    c.net.transport = (id) => {
-      const t = transport(id);
-      let queued: Message[] = [];
-      const write = (): void => {
-        const out = queued;
-        queued = [];
-        for (const m of out)
-          if (m.type === "appendResponse" && !m.reject) log.push(`${id} ack out ${m.index}`);
-        if (out.length > 0) t.send(out);
-      };
-      return {
-        ...t,
-        send(ms) {
-          if (queued.push(...ms) === ms.length) queueMicrotask(write);
-        },
-        flush: write,
-      };
-    };
-    await expectAckBeforeApply(c, log, "ack out");
+    // Like the stream transport. A follower that only queued its ack would apply (synchronous
+    // user code) before it went out.
+    await expectAckBeforeApply({ deferUntilFlush: true });
   });
 
   it("an idle follower learns a new commit a moment later (commitBroadcastDelayMs), not at the next heartbeat", async () => {
